@@ -1,0 +1,15 @@
+# Warnings, sanitizers and the static C++ runtime shared by every target of this tree.
+
+add_library(sandlock_warnings INTERFACE)
+target_compile_options(sandlock_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow
+  -Wno-missing-field-initializers $<$<BOOL:${SANDLOCK_WERROR}>:-Werror>)
+
+# The startup budget: the executable and the plugins carry their own libstdc++/libgcc, so no
+# C++ runtime is loaded at start (a sanitizer build links dynamically).
+add_library(sandlock_runtime INTERFACE)
+if(SANDLOCK_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+else()
+  target_link_options(sandlock_runtime INTERFACE -static-libstdc++ -static-libgcc)
+endif()

@@ -1,0 +1,133 @@
+// `sandlock run [flags] -- CMD ARGS...`: flags (over an optional profile) -> Policy -> Sandbox.
+#include "commands.hpp"
+
+#include <sandlock/errors.hpp>
+#include <sandlock/profile.hpp>
+#include <sandlock/sandbox.hpp>
+#include <sandlock/units.hpp>
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+namespace sandlock::cli {
+namespace {
+
+struct RunFlags {
+    bool interactive = false;
+    std::string profile;
+    std::vector<std::string> writable, readable, denied;
+    std::string max_memory, max_processes, max_cpu, timeout, max_disk;
+    bool allowlist = false, privileged = false, isolate_ipc = false, isolate_signals = false;
+    bool clean_env = false, best_effort = false, keep_fds = false;
+    std::vector<std::string> net_bind, net_connect, net_allow_hosts, env;
+    std::string fs_isolation, fs_mount, fs_storage, chroot;
+};
+
+void append(std::vector<std::string>& to, const std::vector<std::string>& more) { to.insert(to.end(), more.begin(), more.end()); }
+
+// Profile first, then flags: scalars override, lists append.
+Policy build_policy(const RunFlags& f) {
+    Policy p = f.profile.empty() ? Policy{} : load_profile(f.profile);
+    append(p.fs_writable, f.writable);
+    append(p.fs_readable, f.readable);
+    append(p.fs_denied, f.denied);
+    if (!f.max_memory.empty()) p.max_memory = parse_size("--max-memory", f.max_memory);
+    if (!f.max_processes.empty()) p.max_processes = parse_count("--max-processes", f.max_processes);
+    if (!f.max_cpu.empty()) p.max_cpu = parse_cpu_percent("--max-cpu", f.max_cpu);
+    if (!f.max_disk.empty()) p.max_disk = parse_size("--max-disk", f.max_disk);
+    for (const auto& port : f.net_bind) p.net_bind.push_back(parse_port_range("--net-bind", port));
+    for (const auto& port : f.net_connect) p.net_connect.push_back(parse_port_range("--net-connect", port));
+    append(p.net_allow_hosts, f.net_allow_hosts);
+    for (const auto& kv : f.env) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw PolicyError("--env: invalid value '" + kv + "' (expected KEY=VALUE)");
+        p.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    if (f.allowlist) {
+        if (!p.allow_syscalls) p.allow_syscalls.emplace();
+        p.allow_syscalls->push_back("@default");
+    }
+    p.privileged = p.privileged || f.privileged;
+    p.isolate_ipc = p.isolate_ipc || f.isolate_ipc;
+    p.isolate_signals = p.isolate_signals || f.isolate_signals;
+    p.clean_env = p.clean_env || f.clean_env;
+    if (f.best_effort) p.strict = false;
+    if (f.keep_fds) p.close_fds = false;
+    if (!f.fs_isolation.empty()) {
+        if (f.fs_isolation != "none" && f.fs_isolation != "branchfs")
+            throw PolicyError("--fs-isolation: invalid value '" + f.fs_isolation + "' (expected none or branchfs)");
+        p.fs_isolation = f.fs_isolation == "branchfs" ? FsIsolation::BranchFs : FsIsolation::None;
+    }
+    if (!f.fs_mount.empty()) p.fs_mount = f.fs_mount;
+    if (!f.fs_storage.empty()) p.fs_storage = f.fs_storage;
+    if (!f.chroot.empty()) p.chroot = f.chroot;
+    return p;
+}
+
+// SIGINT/SIGTERM/SIGHUP/SIGQUIT end the whole sandbox (the child has its own process group,
+// so they would not reach it otherwise); the child starts with an empty signal mask.
+int block_termination_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, sig);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+}  // namespace
+
+Subcommand add_run_command(CLI::App& app, const GlobalOptions& global) {
+    auto flags = std::make_shared<RunFlags>();
+    auto command = std::make_shared<std::vector<std::string>>();
+    CLI::App* run = app.add_subcommand("run", "Run a command in a sandbox: sandlock run [flags] -- CMD ARGS...");
+    run->add_flag("-i,--interactive", flags->interactive, "Give the command the terminal (stdin, job control)");
+    run->add_option("-p,--profile", flags->profile, "Start from a saved profile (flags override, lists append)");
+    run->add_option("-w,--fs-writable", flags->writable, "Path with read/write access (repeatable)");
+    run->add_option("-r,--fs-readable", flags->readable, "Path with read-only access (repeatable)");
+    run->add_option("--fs-deny", flags->denied, "Path denied even inside an allowed tree (repeatable)");
+    run->add_option("-m,--max-memory", flags->max_memory, "Memory limit, e.g. 512M (plugin notif)");
+    run->add_option("-P,--max-processes", flags->max_processes, "Concurrent process limit (plugin notif)");
+    run->add_option("-c,--max-cpu", flags->max_cpu, "CPU share of one core, e.g. 50% (plugin notif)");
+    run->add_option("-t,--timeout", flags->timeout, "Kill the whole sandbox after this many seconds (exit 124)");
+    run->add_flag("--strict", flags->allowlist, "Syscall allowlist instead of the default deny list");
+    run->add_flag("--privileged", flags->privileged, "Appear as uid 0 inside a user namespace");
+    run->add_option("--net-bind", flags->net_bind, "TCP port or range the command may bind (repeatable)");
+    run->add_option("--net-connect", flags->net_connect, "TCP port or range the command may connect to (repeatable)");
+    run->add_option("--net-allow-host", flags->net_allow_hosts, "Host name the command may reach (plugin notif)");
+    run->add_flag("--isolate-ipc", flags->isolate_ipc, "Block abstract UNIX sockets outside the sandbox");
+    run->add_flag("--isolate-signals", flags->isolate_signals, "Block signals to processes outside the sandbox");
+    run->add_flag("--clean-env", flags->clean_env, "Keep only PATH HOME USER TERM LANG SHELL");
+    run->add_option("--env", flags->env, "Set KEY=VALUE in the environment (repeatable)");
+    run->add_option("--fs-isolation", flags->fs_isolation, "none or branchfs (plugin branchfs)");
+    run->add_option("--fs-mount", flags->fs_mount, "BranchFS mount point (plugin branchfs)");
+    run->add_option("--fs-storage", flags->fs_storage, "BranchFS storage directory (plugin branchfs)");
+    run->add_option("--max-disk", flags->max_disk, "Disk quota of the branch, e.g. 1G (plugin branchfs)");
+    run->add_option("--chroot", flags->chroot, "Change root before confinement (user namespace when not root)");
+    run->add_flag("--best-effort", flags->best_effort, "Degrade with a warning when a kernel feature is missing");
+    run->add_flag("--keep-fds", flags->keep_fds, "Do not close inherited file descriptors 3 and up");
+    run->add_option("command", *command, "The command and its arguments (after --)")->required();
+    run->positionals_at_end();
+
+    return {run, [flags, command, &global] {
+                Policy policy = build_policy(*flags);
+                Timeout timeout;
+                if (!flags->timeout.empty())
+                    timeout = std::chrono::milliseconds(
+                        static_cast<std::int64_t>(parse_seconds("--timeout", flags->timeout) * 1000));
+                SandboxOptions options{global.plugins, global.plugin_path, -1};
+                if (!flags->interactive) options.cancel_fd = block_termination_signals();
+                Sandbox sandbox(std::move(policy), std::move(options));
+                Result result = flags->interactive ? sandbox.run_interactive(*command, timeout)
+                                                   : sandbox.run_inherit(*command, timeout);
+                if (!result.error.empty()) std::cerr << "sandlock: " << result.error << "\n";
+                if (result.timed_out) std::cerr << "sandlock: timed out after " << flags->timeout << " s\n";
+                return result.exit_code;
+            }};
+}
+
+}  // namespace sandlock::cli

@@ -1,0 +1,28 @@
+// Plugin discovery, for listings and checks.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace sandlock {
+
+// Where plugins are looked for, in order: explicit dirs (--plugin-path), SANDLOCK_PLUGIN_PATH,
+// ../lib/sandlock/plugins next to the executable, the system directory.
+std::vector<std::filesystem::path> plugin_search_path(const std::vector<std::string>& explicit_dirs);
+
+// A plugin's manifest as read from its file.
+struct PluginInfo {
+    std::string name;
+    std::filesystem::path path;
+    std::uint32_t abi = 0;
+    std::string description;
+    std::vector<std::string> owned_fields;
+    std::string error;  // why it cannot be loaded; empty when it can
+};
+
+// Every NAME.so in the search path (the first of each name wins), with its manifest.
+std::vector<PluginInfo> discover_plugins(const std::vector<std::filesystem::path>& search_path);
+
+}  // namespace sandlock

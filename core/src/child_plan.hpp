@@ -1,0 +1,70 @@
+// Everything the child needs between fork and exec, built in the parent so the child stages
+// only read it: no allocation, locks, logging or exceptions happen after fork.
+#pragma once
+
+#include "plugin_host.hpp"
+
+#include <sandlock/policy.hpp>
+
+#include <sys/types.h>
+
+#include <array>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace sandlock {
+
+// NUL-terminated string arrays whose storage lives with the object.
+class CStringArray {
+public:
+    CStringArray() = default;
+    explicit CStringArray(std::vector<std::string> strings);
+    CStringArray(CStringArray&& other) noexcept { *this = std::move(other); }
+    CStringArray& operator=(CStringArray&& other) noexcept;
+    char* const* data() const { return pointers_.data(); }
+    std::size_t size() const { return strings_.size(); }
+
+private:
+    void point();
+    std::vector<std::string> strings_;
+    std::vector<char*> pointers_;
+};
+
+struct ChildPlan {
+    // Stage 9: the candidates (PATH lookup as the child will see it) tried in order.
+    CStringArray exec_paths;
+    CStringArray argv;
+    CStringArray envp;  // stage 8
+    const std::function<std::string()>* function = nullptr;  // call(): runs instead of exec
+
+    int channel_fd = -1;       // child end of the setup channel
+    int result_fd = -1;        // call(): where the function's outcome goes
+    int stdin_fd = -1;         // dup2'ed onto 0/1/2 when >= 0
+    int stdout_fd = -1;
+    int stderr_fd = -1;
+    int terminal_fd = -1;      // take the terminal's foreground in stage 1 when >= 0
+
+    bool new_user_namespace = false;  // stage 2
+    std::array<char, 64> uid_map{};  // "inside outside 1\n", formatted before fork
+    std::array<char, 64> gid_map{};
+
+    pid_t parent_pid = 0;              // the child dies with it (PR_SET_PDEATHSIG)
+    const char* chroot_dir = nullptr;  // stage 4
+    bool close_fds = true;              // stage 7
+
+    // Plugins in stage order: plugins[i] runs for stage s when runs_in(s).
+    std::vector<LoadedPlugin*> plugins;
+    int landlock_abi = 0;
+};
+
+// The child's environment: the caller's (or, with clean_env, only PATH HOME USER TERM LANG
+// SHELL of it), then policy.env on top.
+std::vector<std::string> build_environment(const Policy& policy, char** environ_now);
+// Where execvp would look for `command` given the child's environment.
+std::vector<std::string> exec_candidates(const std::string& command, const std::vector<std::string>& envp);
+
+// Runs the child stages 1-9; never returns.
+[[noreturn]] void run_child(const ChildPlan& plan) noexcept;
+
+}  // namespace sandlock

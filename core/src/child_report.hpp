@@ -1,0 +1,22 @@
+// The records a child sends its parent over the setup channel (a SOCK_SEQPACKET pair that is
+// close-on-exec: end-of-file means the child reached exec).
+#pragma once
+
+#include <cstdint>
+
+namespace sandlock {
+
+enum class ReportKind : std::uint32_t {
+    StageFailed = 1,  // stage, plugin index (-1: core), value = errno
+    Listener = 2,     // value = the seccomp listener fd number in the child; parent acks
+    ExecFailed = 3,   // value = errno of the last exec attempt
+};
+
+struct ChildReport {
+    ReportKind kind;
+    std::uint32_t stage;
+    std::int32_t plugin;
+    std::int32_t value;
+};
+
+}  // namespace sandlock

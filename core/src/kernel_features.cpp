@@ -1,0 +1,90 @@
+// `sandlock check`: probes the kernel for each feature a layer relies on.
+#include "kernel.hpp"
+
+#include <sandlock/check.hpp>
+
+#include <boost/json.hpp>
+
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace sandlock {
+namespace {
+
+bool seccomp_action_available(std::uint32_t action) {
+    return ::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0;
+}
+
+// Only a real attempt tells: sysctls, LSMs and container runtimes can each forbid it.
+bool user_namespaces_available() {
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
+    if (pid < 0) return false;
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+Feature landlock_feature(int abi, std::string name, int needed) {
+    return {std::move(name), abi >= needed, "Landlock ABI " + std::to_string(needed)};
+}
+
+}  // namespace
+
+SystemReport check_system(const std::vector<std::string>& plugin_path) {
+    SystemReport report;
+    const int abi = landlock_abi();
+    report.landlock_abi = abi;
+    report.features = {
+        landlock_feature(abi, "landlock filesystem rules", 1),
+        landlock_feature(abi, "landlock file re-parenting (refer)", 2),
+        landlock_feature(abi, "landlock truncate", 3),
+        landlock_feature(abi, "landlock TCP bind/connect ports", 4),
+        landlock_feature(abi, "landlock device ioctl", 5),
+        landlock_feature(abi, "landlock IPC and signal scoping", 6),
+        {"seccomp filter", ::prctl(PR_GET_SECCOMP) >= 0 && seccomp_action_available(SECCOMP_RET_ERRNO), "Linux 3.5"},
+        {"seccomp user notification", seccomp_action_available(SECCOMP_RET_USER_NOTIF), "Linux 5.6"},
+        {"pidfd", [] {
+             int fd = pidfd_open(::getpid());
+             if (fd >= 0) ::close(fd);
+             return fd >= 0;
+         }(), "Linux 5.3"},
+        {"user namespaces", user_namespaces_available(), "unprivileged user namespaces enabled"},
+    };
+    report.plugin_dirs = plugin_search_path(plugin_path);
+    report.plugins = discover_plugins(report.plugin_dirs);
+    return report;
+}
+
+std::string to_json(const SystemReport& report) {
+    namespace json = boost::json;
+    json::object root;
+    root["landlock_abi"] = report.landlock_abi;
+    json::array features;
+    for (const auto& f : report.features)
+        features.push_back(json::object{{"name", f.name}, {"available", f.available}, {"requires", f.detail}});
+    root["features"] = std::move(features);
+    json::array dirs;
+    for (const auto& d : report.plugin_dirs) dirs.emplace_back(d.string());
+    root["plugin_dirs"] = std::move(dirs);
+    json::array plugins;
+    for (const auto& p : report.plugins) {
+        json::array fields;
+        for (const auto& f : p.owned_fields) fields.emplace_back(f);
+        json::object entry{{"name", p.name}, {"path", p.path.string()}, {"abi", p.abi},
+                           {"description", p.description}, {"owned_fields", std::move(fields)}};
+        if (!p.error.empty()) entry["error"] = p.error;
+        plugins.push_back(std::move(entry));
+    }
+    root["plugins"] = std::move(plugins);
+    return json::serialize(root);
+}
+
+}  // namespace sandlock

@@ -1,0 +1,155 @@
+#include "plugin_host.hpp"
+
+#include "logging.hpp"
+
+#include <sandlock/errors.hpp>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+
+#ifndef SANDLOCK_SYSTEM_PLUGIN_DIR
+#define SANDLOCK_SYSTEM_PLUGIN_DIR "/usr/local/lib/sandlock/plugins"
+#endif
+
+namespace sandlock {
+namespace fs = std::filesystem;
+
+std::vector<fs::path> plugin_search_path(const std::vector<std::string>& explicit_dirs) {
+    std::vector<fs::path> dirs(explicit_dirs.begin(), explicit_dirs.end());
+    if (const char* env = std::getenv("SANDLOCK_PLUGIN_PATH")) {
+        std::stringstream list(env);
+        for (std::string dir; std::getline(list, dir, ':');)
+            if (!dir.empty()) dirs.emplace_back(dir);
+    }
+    boost::dll::fs::error_code ec;
+    fs::path exe = boost::dll::program_location(ec);
+    if (!ec) dirs.push_back((exe.parent_path() / "../lib/sandlock/plugins").lexically_normal());
+    dirs.emplace_back(SANDLOCK_SYSTEM_PLUGIN_DIR);
+    std::vector<fs::path> unique;
+    for (auto& dir : dirs)
+        if (std::find(unique.begin(), unique.end(), dir) == unique.end()) unique.push_back(dir);
+    return unique;
+}
+
+const sdk::PluginVTable* load_plugin_library(const fs::path& path, boost::dll::shared_library& library) {
+    const std::string file = path.string();
+    try {
+        library.load(path, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
+    } catch (const std::exception& e) {
+        throw PluginError("plugin " + file + ": cannot load: " + e.what());
+    }
+    if (!library.has(SANDLOCK_PLUGIN_ABI_SYMBOL) || !library.has(SANDLOCK_PLUGIN_FACTORY_SYMBOL))
+        throw PluginError("plugin " + file + ": not a sandlock plugin (missing symbol " +
+                          (library.has(SANDLOCK_PLUGIN_ABI_SYMBOL) ? SANDLOCK_PLUGIN_FACTORY_SYMBOL
+                                                                   : SANDLOCK_PLUGIN_ABI_SYMBOL) +
+                          ")");
+    // The ABI number is read before the factory is touched: a mismatched vtable is never used.
+    const std::uint32_t abi = library.get_alias<const std::uint32_t>(SANDLOCK_PLUGIN_ABI_SYMBOL);
+    if (abi != sdk::kAbiVersion)
+        throw PluginError("plugin " + file + ": built for plugin ABI " + std::to_string(abi) +
+                          ", this sandlock speaks ABI " + std::to_string(sdk::kAbiVersion) +
+                          "; rebuild it against this SDK");
+    const sdk::PluginVTable* vtable =
+        library.get_alias<const sdk::PluginVTable*()>(SANDLOCK_PLUGIN_FACTORY_SYMBOL)();
+    if (vtable == nullptr || vtable->abi_version != sdk::kAbiVersion)
+        throw PluginError("plugin " + file + ": its factory returned no valid manifest");
+    return vtable;
+}
+
+std::vector<PluginInfo> discover_plugins(const std::vector<fs::path>& search_path) {
+    std::vector<PluginInfo> found;
+    std::set<std::string> seen;
+    for (const auto& dir : search_path) {
+        std::error_code ec;
+        std::vector<fs::path> files;
+        for (const auto& entry : fs::directory_iterator(dir, ec))
+            if (entry.path().extension() == ".so") files.push_back(entry.path());
+        std::sort(files.begin(), files.end());
+        for (const auto& file : files) {
+            PluginInfo m;
+            m.name = file.stem().string();
+            if (!seen.insert(m.name).second) continue;
+            m.path = file;
+            try {
+                boost::dll::shared_library library;
+                const sdk::PluginVTable* vt = load_plugin_library(file, library);
+                m.abi = vt->abi_version;
+                m.description = vt->description;
+                for (std::size_t i = 0; i < vt->owned_field_count; ++i) m.owned_fields.emplace_back(vt->owned_fields[i]);
+            } catch (const std::exception& e) {
+                m.error = e.what();
+            }
+            found.push_back(std::move(m));
+        }
+    }
+    return found;
+}
+
+// HostApi callbacks: `host` is the HostServices object.
+namespace {
+void host_log(void*, sdk::LogLevel level, std::string_view plugin, std::string_view message) {
+    logging::write(level, plugin, message);
+}
+int host_request_notify(void* host, int syscall_nr) {
+    auto& requests = *static_cast<std::vector<int>*>(host);
+    if (std::find(requests.begin(), requests.end(), syscall_nr) == requests.end()) requests.push_back(syscall_nr);
+    return 0;
+}
+std::size_t host_notify_requests(void* host, const int** syscalls) {
+    auto& requests = *static_cast<std::vector<int>*>(host);
+    *syscalls = requests.data();
+    return requests.size();
+}
+}  // namespace
+
+HostServices::HostServices()
+    : api_{sdk::kAbiVersion, &notify_requests_, &host_log, &host_request_notify, &host_notify_requests} {}
+
+LoadedPlugin::LoadedPlugin(const fs::path& path, const HostServices& host) : path_(path) {
+    vtable_ = load_plugin_library(path, library_);
+    sdk::ErrorSink err{};
+    instance_ = vtable_->create != nullptr ? vtable_->create(host.api(), &err) : nullptr;
+    if (instance_ == nullptr)
+        throw PluginError("plugin " + std::string(vtable_->name) + " (" + path.string() +
+                          "): could not be created: " + err.message);
+}
+
+LoadedPlugin::~LoadedPlugin() {
+    if (instance_ != nullptr && vtable_->destroy != nullptr) vtable_->destroy(instance_);
+}
+
+std::vector<std::string_view> LoadedPlugin::owned_fields() const {
+    return {vtable_->owned_fields, vtable_->owned_fields + vtable_->owned_field_count};
+}
+
+void LoadedPlugin::configure(std::string_view policy_json, std::string_view options_json) {
+    sdk::ErrorSink err{};
+    if (vtable_->configure && vtable_->configure(instance_, policy_json, options_json, &err) != 0)
+        throw PolicyError(err.message);
+}
+
+void LoadedPlugin::prepare() {
+    sdk::ErrorSink err{};
+    if (vtable_->prepare && vtable_->prepare(instance_, &err) != 0)
+        throw ConfinementError(std::string(name()) + ": " + err.message);
+}
+
+void LoadedPlugin::after_fork(const sdk::ParentContext& ctx) {
+    sdk::ErrorSink err{};
+    if (vtable_->after_fork && vtable_->after_fork(instance_, &ctx, &err) != 0)
+        throw ConfinementError(std::string(name()) + ": " + err.message);
+}
+
+void LoadedPlugin::on_exit(const sdk::ExitInfo& info) noexcept {
+    if (vtable_->on_exit) vtable_->on_exit(instance_, &info);
+}
+
+int LoadedPlugin::child_stage(sdk::Stage stage, sdk::ChildContext* ctx) noexcept {
+    return vtable_->child_stage ? vtable_->child_stage(instance_, stage, ctx) : 0;
+}
+
+}  // namespace sandlock

@@ -1,0 +1,65 @@
+// Finds, loads and drives plugins across the waist (sdk/abi.hpp).
+#pragma once
+
+#include <sandlock/plugins.hpp>
+#include <sandlock/sdk/abi.hpp>
+
+#include <boost/dll/shared_library.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sandlock {
+
+// The host side of HostApi: logging and notify-routing requests shared by all plugins of a run.
+class HostServices {
+public:
+    HostServices();
+    HostServices(const HostServices&) = delete;  // api_ points into this object
+    HostServices& operator=(const HostServices&) = delete;
+    const sdk::HostApi* api() const { return &api_; }
+    const std::vector<int>& notify_requests() const { return notify_requests_; }
+
+private:
+    sdk::HostApi api_;
+    std::vector<int> notify_requests_;
+};
+
+// One loaded plugin instance. The library outlives the instance it created.
+class LoadedPlugin {
+public:
+    LoadedPlugin(const std::filesystem::path& path, const HostServices& host);
+    ~LoadedPlugin();
+    LoadedPlugin(const LoadedPlugin&) = delete;
+    LoadedPlugin& operator=(const LoadedPlugin&) = delete;
+
+    std::string_view name() const { return vtable_->name; }
+    const std::filesystem::path& path() const { return path_; }
+    std::vector<std::string_view> owned_fields() const;
+    std::uint32_t flags() const { return vtable_->flags; }
+    bool runs_in(sdk::Stage stage) const { return (vtable_->child_stages & sdk::stage_bit(stage)) != 0; }
+
+    // Throw PolicyError (configure) or ConfinementError (prepare, after_fork) with the reason.
+    void configure(std::string_view policy_json, std::string_view options_json);
+    void prepare();
+    void after_fork(const sdk::ParentContext& ctx);
+    void on_exit(const sdk::ExitInfo& info) noexcept;
+    // In the child: no allocation. Returns 0 or -errno.
+    int child_stage(sdk::Stage stage, sdk::ChildContext* ctx) noexcept;
+
+private:
+    std::filesystem::path path_;
+    boost::dll::shared_library library_;
+    const sdk::PluginVTable* vtable_ = nullptr;
+    void* instance_ = nullptr;
+};
+
+// Loads the library at `path` and returns its vtable after checking the ABI number;
+// throws PluginError naming the file otherwise.
+const sdk::PluginVTable* load_plugin_library(const std::filesystem::path& path,
+                                            boost::dll::shared_library& library);
+
+}  // namespace sandlock

@@ -1,0 +1,135 @@
+#include "plugin_set.hpp"
+
+#include "logging.hpp"
+
+#include <sandlock/errors.hpp>
+#include <sandlock/policy_json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace sandlock {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::array<std::pair<std::string_view, std::string_view>, 25> kFieldOwners{{
+    {"fs_writable", "landlock"},    {"fs_readable", "landlock"},   {"fs_denied", "landlock"},
+    {"net_bind", "landlock"},       {"net_connect", "landlock"},   {"isolate_ipc", "landlock"},
+    {"isolate_signals", "landlock"}, {"deny_syscalls", "seccomp"}, {"allow_syscalls", "seccomp"},
+    {"net_allow_hosts", "notif"},   {"max_memory", "notif"},       {"max_processes", "notif"},
+    {"max_cpu", "notif"},           {"fs_isolation", "branchfs"},  {"fs_mount", "branchfs"},
+    {"fs_storage", "branchfs"},     {"max_disk", "branchfs"},      {"on_exit", "branchfs"},
+    {"on_error", "branchfs"},       {"clean_env", "core"},         {"env", "core"},
+    {"chroot", "core"},             {"close_fds", "core"},         {"strict", "core"},
+    {"privileged", "core"},
+}};
+
+std::string join(const auto& items, std::string_view separator) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) out += separator;
+        if constexpr (requires { item.string(); }) out += item.string();
+        else out += item;
+    }
+    return out;
+}
+
+bool valid_plugin_name(std::string_view name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+fs::path find_plugin(std::string_view name, const std::vector<fs::path>& search_path);
+
+// Explicit choice, else the owners of every field set (seccomp always). An owner that is not
+// installed is left out here so the field check below names the field that needs it.
+std::vector<std::string> chosen_names(const Policy& policy, const SandboxOptions& options,
+                                      const std::vector<fs::path>& search_path) {
+    if (!options.plugins.empty()) return options.plugins;
+    if (!policy.plugins.empty()) return policy.plugins;
+    std::vector<std::string> names{"seccomp"};
+    for (std::string_view field : fields_set(policy)) {
+        std::string owner(default_owner(field));
+        if (owner != "core" && std::find(names.begin(), names.end(), owner) == names.end() &&
+            !find_plugin(owner, search_path).empty())
+            names.push_back(owner);
+    }
+    return names;
+}
+
+fs::path find_plugin(std::string_view name, const std::vector<fs::path>& search_path) {
+    if (!valid_plugin_name(name))
+        throw PluginError("plugins: invalid plugin name '" + std::string(name) +
+                          "' (use lowercase letters, digits, '-' and '_')");
+    for (const auto& dir : search_path) {
+        fs::path candidate = dir / (std::string(name) + ".so");
+        std::error_code ec;
+        if (fs::is_regular_file(candidate, ec)) return candidate;
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string_view default_owner(std::string_view field) {
+    for (const auto& [name, owner] : kFieldOwners)
+        if (name == field) return owner;
+    return "core";
+}
+
+PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
+    const std::vector<fs::path> search_path = plugin_search_path(options.plugin_path);
+    const std::vector<std::string> names = chosen_names(policy, options, search_path);
+
+    for (const auto& name : names) {
+        if (std::any_of(plugins_.begin(), plugins_.end(), [&](const auto& p) { return p->name() == name; }))
+            continue;
+        fs::path file = find_plugin(name, search_path);
+        if (file.empty()) {
+            std::vector<std::string> found;
+            for (const auto& m : discover_plugins(search_path)) found.push_back(m.name);
+            throw PluginError("unknown plugin '" + name + "' (found: " +
+                              (found.empty() ? "none" : join(found, ", ")) +
+                              "; searched: " + join(search_path, ", ") + ")");
+        }
+        plugins_.push_back(std::make_unique<LoadedPlugin>(file, host_));
+        logging::debug("core", "loaded plugin " + name + " from " + file.string());
+    }
+
+    // Nothing the user asked for may go silently unenforced.
+    for (std::string_view field : fields_set(policy)) {
+        std::string_view owner = default_owner(field);
+        bool owned = std::any_of(plugins_.begin(), plugins_.end(), [&](const auto& p) {
+            auto fields = p->owned_fields();
+            return std::find(fields.begin(), fields.end(), field) != fields.end();
+        });
+        if (owned || owner == "core") continue;
+        std::string enabled = join(names, ",");
+        if (find_plugin(owner, search_path).empty())
+            throw PolicyError(std::string(field) + " needs plugin '" + std::string(owner) +
+                              "', which is not installed (searched: " + join(search_path, ", ") + ")");
+        throw PolicyError(std::string(field) + " needs plugin '" + std::string(owner) +
+                          "', which is not enabled; add it: --plugins=" + enabled + "," + std::string(owner));
+    }
+    for (const auto& [name, options_json] : policy.plugin_options) {
+        if (std::none_of(plugins_.begin(), plugins_.end(), [&](const auto& p) { return p->name() == name; }))
+            throw PolicyError("[plugins." + name + "] configures plugin '" + name +
+                              "', which is not enabled (enabled: " + join(names, ", ") + ")");
+    }
+
+    const std::string policy_json = policy_to_json(policy);
+    for (const auto& plugin : plugins_) {
+        auto it = policy.plugin_options.find(std::string(plugin->name()));
+        plugin->configure(policy_json, it == policy.plugin_options.end() ? std::string_view{} : it->second);
+    }
+    for (const auto& plugin : plugins_) plugin->prepare();
+}
+
+bool PluginSet::needs_user_namespace() const {
+    return std::any_of(plugins_.begin(), plugins_.end(),
+                       [](const auto& p) { return (p->flags() & sdk::kPluginNeedsUserNamespace) != 0; });
+}
+
+}  // namespace sandlock

@@ -1,0 +1,36 @@
+// The plugins one run uses: chosen, loaded, checked against the policy's fields, configured
+// and prepared — everything that happens before fork.
+#pragma once
+
+#include "plugin_host.hpp"
+
+#include <sandlock/policy.hpp>
+#include <sandlock/sandbox.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sandlock {
+
+// The plugin a reference policy field belongs to ("core" for the core's own fields).
+std::string_view default_owner(std::string_view field);
+
+class PluginSet {
+public:
+    // Chooses the plugins (options.plugins, else policy.plugins, else the owners of every
+    // field set, seccomp always), loads them, refuses a set field whose owner is not enabled,
+    // then configures and prepares each. Throws PolicyError, PluginError or ConfinementError.
+    PluginSet(const Policy& policy, const SandboxOptions& options);
+
+    const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return plugins_; }
+    const std::vector<int>& notify_requests() const { return host_.notify_requests(); }
+    bool needs_user_namespace() const;
+
+private:
+    HostServices host_;
+    std::vector<std::unique_ptr<LoadedPlugin>> plugins_;
+};
+
+}  // namespace sandlock

@@ -1,0 +1,55 @@
+#include "process_tree.hpp"
+
+#include <dirent.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace sandlock {
+namespace {
+
+// The children of every thread of this process (/proc/self/task/*/children).
+std::vector<pid_t> current_children() {
+    std::vector<pid_t> children;
+    DIR* tasks = ::opendir("/proc/self/task");
+    if (tasks == nullptr) return children;
+    while (dirent* entry = ::readdir(tasks)) {
+        if (entry->d_name[0] == '.') continue;
+        std::ifstream list(std::string("/proc/self/task/") + entry->d_name + "/children");
+        for (pid_t pid; list >> pid;) children.push_back(pid);
+    }
+    ::closedir(tasks);
+    return children;
+}
+
+}  // namespace
+
+ProcessTree::ProcessTree() {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    for (pid_t pid : current_children()) foreign_children_.insert(pid);
+}
+
+void ProcessTree::kill_all(pid_t pgid, pid_t keep) {
+    if (pgid > 0) ::kill(-pgid, SIGKILL);
+    // Each round kills and reaps the current generation; their orphans are re-parented here
+    // before the reap returns, so the next round sees them. A tree cannot outgrow this: every
+    // process killed can fork no more.
+    for (;;) {
+        std::vector<pid_t> ours;
+        for (pid_t pid : current_children())
+            if (pid != keep && !foreign_children_.contains(pid)) ours.push_back(pid);
+        if (ours.empty()) return;
+        for (pid_t pid : ours) ::kill(pid, SIGKILL);
+        for (pid_t pid : ours)
+            while (::waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
+            }
+    }
+}
+
+}  // namespace sandlock

@@ -1,0 +1,27 @@
+// Killing a sandbox's whole process tree, including descendants that left its process group
+// (setsid, double fork): this process is a child subreaper, so such orphans become its
+// children and can be found and reaped.
+#pragma once
+
+#include <sys/types.h>
+
+#include <set>
+
+namespace sandlock {
+
+class ProcessTree {
+public:
+    // Marks the calling process a child subreaper and remembers its current children, which
+    // kill_all() never touches (they are not the sandbox's).
+    ProcessTree();
+
+    // SIGKILLs the process group `pgid`, then every other child that appeared since
+    // construction (orphans re-parented here), reaping them, until none is left.
+    // `keep` is a child the caller reaps itself (the sandbox's main process), or 0.
+    void kill_all(pid_t pgid, pid_t keep);
+
+private:
+    std::set<pid_t> foreign_children_;
+};
+
+}  // namespace sandlock

@@ -1,0 +1,91 @@
+// The landlock plugin: filesystem rules, TCP port rules (ABI 4) and IPC/signal scoping
+// (ABI 6), planned and built in the parent, enforced in child stage 5.
+#include "fs_view.hpp"
+#include "landlock_config.hpp"
+#include "ruleset.hpp"
+
+#include <sandlock/sdk/export.hpp>
+
+#include <algorithm>
+#include <climits>
+#include <string>
+
+namespace sandlock::landlock {
+
+namespace {
+
+constexpr std::string_view kOwnedFields[] = {"fs_writable", "fs_readable",  "fs_denied",
+                                             "net_bind",    "net_connect",  "isolate_ipc",
+                                             "isolate_signals"};
+
+constexpr sdk::Manifest kManifest{
+    .name = "landlock",
+    .description = "filesystem rules, TCP port rules and IPC/signal scoping (Landlock LSM)",
+    .owned_fields = kOwnedFields,
+    .child_stages = sdk::stage_bit(sdk::Stage::Landlock),
+};
+
+// [plugins.landlock] max_abi = N: use at most ABI N, as if the kernel were older. Lets the
+// degraded and strict paths be exercised (and a ruleset pinned) on a newer kernel.
+int abi_limit(const boost::json::object& options) {
+    int limit = INT_MAX;
+    for (const auto& [key, value] : options) {
+        if (key != "max_abi")
+            throw sdk::Error("[plugins.landlock]: unknown option \"" + std::string(key) +
+                             "\"; the only option is max_abi");
+        if (!value.is_int64() || value.as_int64() < 0 || value.as_int64() > INT_MAX)
+            throw sdk::Error("[plugins.landlock] max_abi: " + boost::json::serialize(value) +
+                             " is not a Landlock ABI version; use a whole number such as 3");
+        limit = static_cast<int>(value.as_int64());
+    }
+    return limit;
+}
+
+std::vector<std::string> resolved(const std::vector<std::string>& paths) {
+    std::vector<std::string> out;
+    for (const auto& path : paths) out.push_back(resolve_path(path));
+    return out;
+}
+
+class LandlockPlugin : public sdk::Plugin {
+public:
+    explicit LandlockPlugin(const sdk::HostApi* api) : Plugin(api, kManifest.name) {}
+
+    void configure(const Policy& policy, const boost::json::object& options) override {
+        int abi = std::min(kernel_abi(), abi_limit(options));
+        config_ = make_config(policy, abi);
+        for (const auto& warning : config_.warnings) host().warning(warning);
+    }
+
+    void prepare() override {
+        if (!config_.active()) return;
+        FsPlan plan;
+        if (config_.restrict_fs) {
+            FsRequest request{resolved(config_.fs.readable), resolved(config_.fs.writable),
+                              resolved(config_.fs.denied)};
+            plan = plan_fs_rules(request, kReadableRights, writable_rights(config_.abi), RealFsView{});
+            for (const auto& note : plan.notes) host().debug(note);
+        }
+        auto ports = plan_port_rules(config_.net_bind, config_.net_connect);
+        std::vector<std::string> vanished;
+        ruleset_ = Ruleset::build(config_.ruleset_attr(), plan.rules, ports, vanished);
+        for (const auto& path : vanished) host().debug(path + " vanished before its rule was added: skipped");
+        host().debug("ruleset for ABI " + std::to_string(config_.abi) + ": " +
+                     std::to_string(plan.rules.size()) + " path rules, " +
+                     std::to_string(ports.size()) + " port rules");
+    }
+
+    int child_stage(sdk::Stage stage, sdk::ChildContext& /*ctx*/) noexcept override {
+        return stage == sdk::Stage::Landlock ? ruleset_.enforce() : 0;
+    }
+
+private:
+    LandlockConfig config_;
+    Ruleset ruleset_;  // closes the fd when the plugin is destroyed
+};
+
+}  // namespace
+
+}  // namespace sandlock::landlock
+
+SANDLOCK_EXPORT_PLUGIN(sandlock::landlock::LandlockPlugin, sandlock::landlock::kManifest)

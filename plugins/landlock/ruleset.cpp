@@ -1,0 +1,77 @@
+#include "ruleset.hpp"
+
+#include <sandlock/sdk/plugin.hpp>
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+
+#include <cstring>
+#include <utility>
+
+namespace sandlock::landlock {
+
+namespace {
+
+std::string errno_text(int err) { return std::string(::strerrorname_np(err)) + " (" + std::strerror(err) + ")"; }
+
+void add_path_rule(int ruleset_fd, const PathRule& rule, std::vector<std::string>& vanished) {
+    // O_NOFOLLOW: the plan names resolved paths; an entry swapped for a symlink since then
+    // must not move the rule onto whatever the link points to.
+    int fd = ::open(rule.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        vanished.push_back(rule.path);
+        return;
+    }
+    if (fd < 0) throw sdk::Error("landlock: cannot open " + rule.path + ": " + errno_text(errno));
+    PathBeneathAttr attr{rule.access, fd};
+    int rc = add_rule(ruleset_fd, kRulePathBeneath, &attr);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0)
+        throw sdk::Error("landlock: cannot add the rule for " + rule.path + ": " + errno_text(err));
+}
+
+void add_port_rule(int ruleset_fd, const PortRule& rule) {
+    NetPortAttr attr{rule.access, rule.port};
+    if (add_rule(ruleset_fd, kRuleNetPort, &attr) != 0)
+        throw sdk::Error("landlock: cannot add the rule for TCP port " + std::to_string(rule.port) +
+                         ": " + errno_text(errno));
+}
+
+}  // namespace
+
+Ruleset::~Ruleset() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+Ruleset::Ruleset(Ruleset&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+Ruleset& Ruleset::operator=(Ruleset&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+}
+
+Ruleset Ruleset::build(const RulesetAttr& attr, const std::vector<PathRule>& paths,
+                       const std::vector<PortRule>& ports, std::vector<std::string>& vanished) {
+    // The kernel makes ruleset fds close-on-exec itself.
+    int fd = create_ruleset(&attr, sizeof(attr), 0);
+    if (fd < 0) throw sdk::Error("landlock: cannot create the ruleset: " + errno_text(errno));
+    Ruleset ruleset(fd);
+    for (const auto& rule : paths) add_path_rule(fd, rule, vanished);
+    for (const auto& rule : ports) add_port_rule(fd, rule);
+    return ruleset;
+}
+
+int Ruleset::enforce() noexcept {
+    if (fd_ < 0) return 0;
+    int rc = 0;
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || restrict_self(fd_) != 0) rc = -errno;
+    ::close(fd_);
+    fd_ = -1;
+    return rc;
+}
+
+}  // namespace sandlock::landlock

@@ -1,0 +1,114 @@
+#include "filter_builder.hpp"
+
+#include "syscall_names.hpp"
+
+#include <sandlock/sdk/plugin.hpp>
+
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <sched.h>
+#include <string>
+
+namespace sandlock::seccomp {
+namespace {
+
+// Namespace flags clone(2) accepts (CLONE_NEWTIME only works through clone3/unshare).
+constexpr std::uint64_t kCloneNamespaceFlags[] = {
+    CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+    CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+};
+// Ioctls that push input into a terminal another process reads.
+constexpr std::uint64_t kDeniedIoctls[] = {TIOCSTI, TIOCLINUX};
+// The kernel reads an ioctl request as a 32-bit int: compare only those bits, or a request
+// with junk in the high half would slip past the filter and still reach the ioctl.
+constexpr std::uint64_t kIoctlRequestMask = 0xffffffffu;
+
+struct ContextDeleter {
+    void operator()(scmp_filter_ctx ctx) const { seccomp_release(ctx); }
+};
+using Context = std::unique_ptr<void, ContextDeleter>;
+
+void check(int rc, const std::string& what) {
+    if (rc < 0) throw sdk::Error(what + " failed: " + std::strerror(-rc));
+}
+
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() { if (fd_ >= 0) ::close(fd_); }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+Context new_context(std::uint32_t default_action) {
+    Context ctx(seccomp_init(default_action));
+    if (!ctx) throw sdk::Error("cannot create a libseccomp filter context");
+    check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS),
+          "setting the bad-architecture action");
+    return ctx;
+}
+
+std::uint32_t to_libseccomp(Action action) {
+    switch (action) {
+        case Action::Allow: return SCMP_ACT_ALLOW;
+        case Action::Deny: return SCMP_ACT_ERRNO(EPERM);
+        case Action::NoSys: return SCMP_ACT_ERRNO(ENOSYS);
+        case Action::Notify: return SCMP_ACT_NOTIFY;
+    }
+    return SCMP_ACT_ERRNO(EPERM);
+}
+
+// libseccomp 2.5 exports only to a file descriptor: go through a memfd and read it back.
+Program export_program(const Context& ctx) {
+    Fd memfd(::memfd_create("sandlock-seccomp", MFD_CLOEXEC));
+    if (memfd.get() < 0) throw sdk::Error(std::string("memfd_create for the BPF export: ") + std::strerror(errno));
+    check(seccomp_export_bpf(ctx.get(), memfd.get()), "exporting the BPF program");
+
+    const off_t size = ::lseek(memfd.get(), 0, SEEK_END);
+    if (size <= 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
+        throw sdk::Error("libseccomp exported a malformed program");
+    Program program(static_cast<std::size_t>(size) / sizeof(sock_filter));
+    const ssize_t got = ::pread(memfd.get(), program.data(), static_cast<std::size_t>(size), 0);
+    if (got != size) throw sdk::Error("cannot read back the exported BPF program");
+    return program;
+}
+
+}  // namespace
+
+Program build_argument_program() {
+    Context ctx = new_context(SCMP_ACT_ALLOW);
+    const std::uint32_t deny = SCMP_ACT_ERRNO(EPERM);
+    for (std::uint64_t flag : kCloneNamespaceFlags)
+        check(seccomp_rule_add(ctx.get(), deny, SCMP_SYS(clone), 1,
+                               SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag)),
+              "adding the clone namespace-flag rule");
+    for (std::uint64_t request : kDeniedIoctls)
+        check(seccomp_rule_add(ctx.get(), deny, SCMP_SYS(ioctl), 1,
+                               SCMP_A1(SCMP_CMP_MASKED_EQ, kIoctlRequestMask, request)),
+              "adding the ioctl rule");
+    return export_program(ctx);
+}
+
+Program build_syscall_program(const SyscallPlan& plan) {
+    Context ctx = new_context(to_libseccomp(plan.default_action()));
+    // Long lists: a binary search over syscall numbers instead of a linear chain.
+    check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2), "enabling the binary tree");
+    for (const auto& [nr, action] : plan.exceptions) {
+        if (action == plan.default_action()) continue;  // libseccomp refuses redundant rules
+        check(seccomp_rule_add(ctx.get(), to_libseccomp(action), nr, 0),
+              "adding the rule for " + syscall_name(nr));
+    }
+    return export_program(ctx);
+}
+
+}  // namespace sandlock::seccomp

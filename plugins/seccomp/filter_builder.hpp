@@ -1,0 +1,26 @@
+// Turns a SyscallPlan into classic BPF programs with libseccomp, in the parent. The child only
+// hands the finished instructions to seccomp(2).
+//
+// Two programs are stacked. The argument program (default allow) denies clone with a
+// namespace flag and the terminal-injection ioctls; the syscall program applies the plan.
+// They are separate because libseccomp lets an unconditional rule swallow every conditional
+// rule of the same syscall: "allow ioctl, except TIOCSTI" cannot be said in one allowlist
+// program. Stacked, the kernel takes the strictest verdict (errno beats notify beats allow),
+// so the argument denials hold in every mode.
+#pragma once
+
+#include "syscall_plan.hpp"
+
+#include <linux/filter.h>
+
+#include <vector>
+
+namespace sandlock::seccomp {
+
+using Program = std::vector<sock_filter>;
+
+// Both programs kill the whole process on a foreign architecture (i386 int 0x80, x32).
+Program build_argument_program();
+Program build_syscall_program(const SyscallPlan& plan);
+
+}  // namespace sandlock::seccomp

@@ -1,0 +1,106 @@
+// The seccomp layer: always on. Builds its BPF programs before fork and installs them in
+// child stage 6, after no_new_privs, optionally with a user-notification listener for the
+// syscalls other plugins asked to supervise.
+#include "filter_builder.hpp"
+#include "filter_install.hpp"
+#include "syscall_plan.hpp"
+
+#include <sandlock/sdk/export.hpp>
+
+#include <sys/prctl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace sandlock::seccomp {
+namespace {
+
+constexpr std::string_view kOwnedFields[] = {"deny_syscalls", "allow_syscalls"};
+
+constexpr sdk::Manifest kManifest = {
+    .name = "seccomp",
+    .description = "syscall deny/allow lists, argument filters, user-notification listener",
+    .owned_fields = kOwnedFields,
+    .child_stages = sdk::stage_bit(sdk::Stage::Seccomp),
+};
+
+sock_fprog fprog_of(Program& program) {
+    return {static_cast<unsigned short>(program.size()), program.data()};
+}
+
+class SeccompPlugin final : public sdk::Plugin {
+public:
+    explicit SeccompPlugin(const sdk::HostApi* api) : Plugin(api, kManifest.name) {}
+
+    void configure(const Policy& policy, const boost::json::object& options) override {
+        if (!options.empty())
+            throw sdk::Error("plugins.seccomp: unknown option '" + std::string(options.begin()->key()) +
+                             "' (the seccomp plugin has no options)");
+        strict_ = policy.strict;
+        plan_ = plan_syscalls(policy);  // refuses unknown names even when seccomp is missing
+        if (int err = probe_filter_support()) {
+            unavailable("seccomp filters are not available on this kernel", err, "syscall filtering");
+            enabled_ = false;
+        }
+    }
+
+    void prepare() override {
+        if (!enabled_) return;
+        const auto requested = host().notify_requests();
+        if (!requested.empty()) {
+            if (int err = probe_user_notification()) {
+                unavailable("seccomp user notification is not available on this kernel", err,
+                            "the " + std::to_string(requested.size()) + " supervised syscalls");
+            } else {
+                route_to_listener(plan_, requested);
+                // A listener whenever one was asked for, even if every requested syscall is
+                // denied: the host waits for it before running the after_fork hooks.
+                wants_listener_ = true;
+            }
+        }
+        arguments_ = build_argument_program();
+        syscalls_ = build_syscall_program(plan_);
+        if (syscalls_.size() > BPF_MAXINSNS)
+            throw sdk::Error("the syscall program has " + std::to_string(syscalls_.size()) +
+                             " instructions, more than the kernel's " + std::to_string(BPF_MAXINSNS));
+        host().debug(std::string(plan_.allowlist ? "allowlist" : "deny list") + ", " +
+                     std::to_string(plan_.exceptions.size()) + " rules, " +
+                     std::to_string(arguments_.size() + syscalls_.size()) + " BPF instructions" +
+                     (wants_listener_ ? ", with a listener" : ""));
+    }
+
+    int child_stage(sdk::Stage stage, sdk::ChildContext& ctx) noexcept override {
+        if (stage != sdk::Stage::Seccomp || !enabled_) return 0;
+        // Required for an unprivileged filter, and keeps setuid binaries from escaping it.
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -errno;
+        // The argument program goes first: once the syscall program is in, an allowlist
+        // might not let seccomp(2) itself through.
+        if (int rc = install_filter(fprog_of(arguments_)); rc < 0) return rc;
+        if (!wants_listener_) return install_filter(fprog_of(syscalls_));
+        int fd = install_filter_with_listener(fprog_of(syscalls_));
+        if (fd < 0) return fd;
+        ctx.listener_fd = fd;
+        return 0;
+    }
+
+private:
+    // strict: refuse with the reason; otherwise say once what goes unenforced and go on.
+    void unavailable(const std::string& what, int err, const std::string& lost) {
+        const std::string reason = what + " (" + std::strerror(err) + ")";
+        if (strict_) throw sdk::Error(reason + "; set strict = false to run without " + lost);
+        host().warning(reason + "; running without " + lost + " because strict = false");
+    }
+
+    bool strict_ = true;
+    bool enabled_ = true;
+    bool wants_listener_ = false;
+    SyscallPlan plan_;
+    Program arguments_;
+    Program syscalls_;
+};
+
+}  // namespace
+}  // namespace sandlock::seccomp
+
+SANDLOCK_EXPORT_PLUGIN(sandlock::seccomp::SeccompPlugin, sandlock::seccomp::kManifest)

@@ -1,0 +1,44 @@
+#include "syscall_plan.hpp"
+
+#include "syscall_lists.hpp"
+#include "syscall_names.hpp"
+
+#include <algorithm>
+
+namespace sandlock::seccomp {
+
+Action SyscallPlan::action_for(int syscall_nr) const {
+    auto found = exceptions.find(syscall_nr);
+    return found == exceptions.end() ? default_action() : found->second;
+}
+
+SyscallPlan plan_syscalls(const Policy& policy) {
+    const std::set<int> denied =
+        policy.deny_syscalls
+            ? resolve_policy_list("deny_syscalls", *policy.deny_syscalls, default_deny_list())
+            : resolve_builtin(default_deny_list());
+
+    SyscallPlan plan;
+    if (policy.allow_syscalls) {
+        plan.allowlist = true;
+        const std::set<int> allowed =
+            resolve_policy_list("allow_syscalls", *policy.allow_syscalls, default_allow_list());
+        for (int nr : allowed)
+            if (!denied.contains(nr)) plan.exceptions[nr] = Action::Allow;
+    } else {
+        for (int nr : denied) plan.exceptions[nr] = Action::Deny;
+    }
+
+    const ResolvedName clone3 = resolve_syscall("clone3");
+    if (clone3.kind == NameKind::Native) plan.exceptions[clone3.number] = Action::NoSys;
+    return plan;
+}
+
+std::size_t route_to_listener(SyscallPlan& plan, std::span<const int> requested) {
+    for (int nr : requested)
+        if (nr >= 0 && plan.action_for(nr) == Action::Allow) plan.exceptions[nr] = Action::Notify;
+    return static_cast<std::size_t>(std::ranges::count(plan.exceptions, Action::Notify,
+                                                       [](const auto& entry) { return entry.second; }));
+}
+
+}  // namespace sandlock::seccomp

@@ -1,0 +1,39 @@
+// What the syscall program does with each syscall, decided from the Policy before anything
+// is built: a default action plus the syscalls that differ from it.
+#pragma once
+
+#include <sandlock/policy.hpp>
+
+#include <map>
+#include <span>
+
+namespace sandlock::seccomp {
+
+enum class Action {
+    Allow,
+    Deny,    // fails with EPERM
+    NoSys,   // fails with ENOSYS, so libc falls back to an older call
+    Notify,  // routed to the user-notification listener
+};
+
+struct SyscallPlan {
+    bool allowlist = false;              // true: default Deny, else default Allow
+    std::map<int, Action> exceptions;    // syscalls whose action is not the default
+
+    Action default_action() const { return allowlist ? Action::Deny : Action::Allow; }
+    Action action_for(int syscall_nr) const;
+};
+
+// Reads deny_syscalls / allow_syscalls; throws sdk::Error on an unknown name.
+//  - deny_syscalls unset: the default deny list; set: exactly its names ("@default" expands).
+//  - allow_syscalls set: allowlist mode, its names minus the denied ones (deny wins).
+//  - clone3 always fails with ENOSYS: its flags live in memory the filter cannot read, and
+//    on ENOSYS libc falls back to clone, whose flags the argument program checks.
+SyscallPlan plan_syscalls(const Policy& policy);
+
+// Routes the requested syscalls to the listener when the plan lets them run; a denied
+// syscall stays denied (notification refines what is allowed, it never opens anything).
+// Returns how many syscalls are now routed.
+std::size_t route_to_listener(SyscallPlan& plan, std::span<const int> requested);
+
+}  // namespace sandlock::seccomp

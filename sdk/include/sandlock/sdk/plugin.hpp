@@ -1,0 +1,86 @@
+// The C++ side of a plugin: derive from sandlock::sdk::Plugin, override the hooks you need,
+// and export the class with SANDLOCK_EXPORT_PLUGIN (export.hpp). Every hook has a safe default.
+#pragma once
+
+#include <sandlock/policy.hpp>
+#include <sandlock/sdk/abi.hpp>
+
+#include <boost/json.hpp>
+
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace sandlock::sdk {
+
+// Throw from configure()/prepare()/after_fork() to refuse; the message reaches the user as
+// one line, so name the field, the value and the fix.
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The host's services, seen from a plugin.
+class Host {
+public:
+    Host(const HostApi* api, std::string_view plugin) : api_(api), plugin_(plugin) {}
+
+    void log(LogLevel level, std::string_view message) const {
+        api_->log(api_->host, level, plugin_, message);
+    }
+    void debug(std::string_view message) const { log(LogLevel::Debug, message); }
+    void info(std::string_view message) const { log(LogLevel::Info, message); }
+    void warning(std::string_view message) const { log(LogLevel::Warning, message); }
+
+    // Route a syscall (native number) to the seccomp user-notification listener.
+    void request_notify(int syscall_nr) const { api_->request_notify(api_->host, syscall_nr); }
+    std::span<const int> notify_requests() const {
+        const int* syscalls = nullptr;
+        std::size_t count = api_->notify_requests(api_->host, &syscalls);
+        return {syscalls, count};
+    }
+
+private:
+    const HostApi* api_;
+    std::string_view plugin_;
+};
+
+// The description of a plugin that the host reads before creating it.
+struct Manifest {
+    std::string_view name;
+    std::string_view description;
+    std::span<const std::string_view> owned_fields;  // Policy fields this plugin enforces
+    std::uint32_t child_stages = 0;                  // stage_bit() mask
+    std::uint32_t flags = 0;                         // PluginFlags
+};
+
+class Plugin {
+public:
+    Plugin(const HostApi* api, std::string_view name) : host_(api, name) {}
+    virtual ~Plugin() = default;
+    Plugin(const Plugin&) = delete;
+    Plugin& operator=(const Plugin&) = delete;
+
+    // Before fork, once: the policy and this plugin's [plugins.NAME] table (empty if none).
+    // Validate here; throw Error to refuse the policy. Ask for notify routing here.
+    virtual void configure(const Policy& /*policy*/, const boost::json::object& /*options*/) {}
+    // Before fork, after every plugin is configured: allocate, open paths, build rulesets and
+    // programs, so the child stages only apply them.
+    virtual void prepare() {}
+    // In the child, for each stage in the manifest's mask. No allocation, locks, logging or
+    // exceptions. Return 0 or -errno; a failure aborts the run with exit 125.
+    virtual int child_stage(Stage /*stage*/, ChildContext& /*ctx*/) noexcept { return 0; }
+    // In the parent, once the child exists; ctx.listener_fd is the notify listener or -1.
+    virtual void after_fork(const ParentContext& /*ctx*/) {}
+    // In the parent, after the whole tree has been killed and reaped.
+    virtual void on_exit(const ExitInfo& /*info*/) noexcept {}
+
+protected:
+    const Host& host() const { return host_; }
+
+private:
+    Host host_;
+};
+
+}  // namespace sandlock::sdk

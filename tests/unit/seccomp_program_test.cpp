@@ -1,0 +1,145 @@
+// The exported programs, installed for real in a forked child (no sandbox core involved).
+#include "filter_builder.hpp"
+#include "filter_install.hpp"
+#include "syscall_plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace sandlock::seccomp {
+namespace {
+
+Policy allowlist_policy() {
+    Policy p;
+    p.allow_syscalls = std::vector<std::string>{"@default"};
+    return p;
+}
+
+// The errno a raw syscall left, 0 when it succeeded.
+int errno_of(long rc) { return rc < 0 ? errno : 0; }
+
+// Installs both programs the way the plugin does in a forked child, runs `body` there and
+// returns the child's wait status (body's return value is the exit code).
+template <class Body>
+int run_filtered(const SyscallPlan& plan, Body body) {
+    Program arguments = build_argument_program();
+    Program syscalls = build_syscall_program(plan);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        const rlimit no_core{0, 0};
+        ::setrlimit(RLIMIT_CORE, &no_core);  // SIGSYS would dump core otherwise
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(200);
+        if (install_filter({static_cast<unsigned short>(arguments.size()), arguments.data()}) != 0) ::_exit(201);
+        if (install_filter({static_cast<unsigned short>(syscalls.size()), syscalls.data()}) != 0) ::_exit(202);
+        ::_exit(body());
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return status;
+}
+
+// The exit code of a filtered child, or -1 (with a test failure) if it did not exit.
+template <class Body>
+int errno_in_child(const SyscallPlan& plan, Body body) {
+    const int status = run_filtered(plan, body);
+    EXPECT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// clone(2) with `flags`, fork-style; the new process exits at once.
+int clone_errno(unsigned long flags) {
+    const long pid = ::syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) ::_exit(0);
+    if (pid > 0) ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
+    return errno_of(pid);
+}
+
+TEST(SeccompProgram, BothProgramsAreNonEmpty) {
+    EXPECT_GT(build_argument_program().size(), 4u);
+    EXPECT_GT(build_syscall_program(plan_syscalls(Policy{})).size(), 50u);
+    EXPECT_GT(build_syscall_program(plan_syscalls(allowlist_policy())).size(), 50u);
+}
+
+TEST(SeccompProgram, DefaultListDeniesWithEperm) {
+    const SyscallPlan plan = plan_syscalls(Policy{});
+    // Unfiltered, these fail with ESRCH / EFAULT / succeed: only the filter gives EPERM.
+    EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_ptrace, PTRACE_ATTACH, 0x3fffffff, 0, 0)); }), EPERM);
+    EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_mount, 0, 0, 0, 0, 0)); }), EPERM);
+    EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_unshare, 0)); }), EPERM);
+    EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_getpid)); }), 0);
+}
+
+TEST(SeccompProgram, Clone3FailsWithEnosys) {
+    for (const SyscallPlan& plan : {plan_syscalls(Policy{}), plan_syscalls(allowlist_policy())})
+        EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_clone3, nullptr, 0)); }), ENOSYS);
+}
+
+TEST(SeccompProgram, CloneWithANamespaceFlagIsDenied) {
+    for (const SyscallPlan& plan : {plan_syscalls(Policy{}), plan_syscalls(allowlist_policy())}) {
+        EXPECT_EQ(errno_in_child(plan, [] { return clone_errno(CLONE_NEWUSER); }), EPERM);
+        EXPECT_EQ(errno_in_child(plan, [] { return clone_errno(CLONE_NEWNET | CLONE_FILES); }), EPERM);
+        EXPECT_EQ(errno_in_child(plan, [] { return clone_errno(0); }), 0);
+    }
+}
+
+TEST(SeccompProgram, TerminalInjectionIsDeniedWhateverTheHighBits) {
+    for (const SyscallPlan& plan : {plan_syscalls(Policy{}), plan_syscalls(allowlist_policy())}) {
+        // Unfiltered, ioctl on fd -1 fails with EBADF: EPERM proves the filter decided.
+        EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_ioctl, -1, TIOCSTI, 0)); }), EPERM);
+        EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_ioctl, -1, TIOCSTI | (1ul << 32), 0)); }), EPERM);
+        EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_ioctl, -1, TIOCLINUX, 0)); }), EPERM);
+        EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_ioctl, -1, TCGETS, 0)); }), EBADF);
+    }
+}
+
+TEST(SeccompProgram, AllowlistDeniesUnlistedCalls) {
+    const SyscallPlan plan = plan_syscalls(allowlist_policy());
+    EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_syncfs, -1)); }), EPERM);
+    EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_ptrace, PTRACE_ATTACH, 0x3fffffff, 0, 0)); }), EPERM);
+    EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_getppid)); }), 0);
+    EXPECT_EQ(errno_in_child(plan_syscalls(Policy{}), [] { return errno_of(::syscall(SYS_syncfs, -1)); }), EBADF);
+}
+
+TEST(SeccompProgram, ListenerIsCreatedForRoutedSyscalls) {
+    SyscallPlan plan = plan_syscalls(Policy{});
+    const int requested[] = {SYS_getppid};
+    route_to_listener(plan, requested);
+    Program syscalls = build_syscall_program(plan);
+    const int status = run_filtered(plan_syscalls(Policy{}), [&] {
+        const int fd = install_filter_with_listener({static_cast<unsigned short>(syscalls.size()), syscalls.data()});
+        return fd >= 0 ? 0 : -fd;
+    });
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "errno of seccomp(NEW_LISTENER)";
+}
+
+#if defined(__x86_64__)
+TEST(SeccompProgram, ForeignArchitecturesAreKilled) {
+    const SyscallPlan plan = plan_syscalls(Policy{});
+    // i386 getpid (20) through the 32-bit entry point.
+    const int i386 = run_filtered(plan, [] {
+        long ret = 20;
+        asm volatile("int $0x80" : "+a"(ret) : : "memory");
+        return 0;
+    });
+    EXPECT_TRUE(WIFSIGNALED(i386) && WTERMSIG(i386) == SIGSYS) << "status " << i386;
+    // x32 getpid: the x32 bit on an x86_64 syscall number.
+    const int x32 = run_filtered(plan, [] { return errno_of(::syscall(0x40000000 | SYS_getpid)); });
+    EXPECT_TRUE(WIFSIGNALED(x32) && WTERMSIG(x32) == SIGSYS) << "status " << x32;
+}
+#endif
+
+}  // namespace
+}  // namespace sandlock::seccomp
