@@ -6,7 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <cstddef>
 #include <cstdint>
 
 #ifndef LANDLOCK_CREATE_RULESET_VERSION
@@ -55,6 +55,9 @@ struct NetPortAttr {
     std::uint64_t allowed_access;
     std::uint64_t port;
 };
+
+static_assert(sizeof(PathBeneathAttr) == 12 && sizeof(NetPortAttr) == 16 && sizeof(RulesetAttr) == 24,
+              "Landlock uapi layouts");
 
 inline constexpr int kRulePathBeneath = 1;  // LANDLOCK_RULE_PATH_BENEATH
 inline constexpr int kRuleNetPort = 2;      // LANDLOCK_RULE_NET_PORT (ABI 4)

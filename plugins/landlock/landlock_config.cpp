@@ -28,7 +28,7 @@ struct Feature {
 
 constexpr Feature kFilesystem{"filesystem rules", kAbiFilesystem, "5.13"};
 constexpr Feature kTcpPorts{"TCP port rules", kAbiTcpPorts, "6.7"};
-constexpr Feature kScoping{"IPC and signal scoping", kAbiScoping, "6.12"};
+constexpr Feature kScoping{"IPC and signal scopes", kAbiScoping, "6.12"};
 
 std::string available(int abi) {
     return abi == 0 ? "this kernel has no Landlock (not built in or not enabled at boot)"
@@ -44,7 +44,7 @@ bool supported(const Feature& feature, const std::string& fields, int abi, bool 
     if (strict)
         throw sdk::Error(fields + ": " + need + ", but " + available(abi) +
                          "; upgrade the kernel, drop " + fields +
-                         ", or set strict = false to run without them");
+                         ", or set strict = false (--best-effort) to run without them");
     warnings.push_back(need + ", but " + available(abi) + ": " + fields + " not enforced");
     return false;
 }

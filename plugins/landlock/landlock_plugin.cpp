@@ -33,10 +33,12 @@ int abi_limit(const boost::json::object& options) {
         if (key != "max_abi")
             throw sdk::Error("[plugins.landlock]: unknown option \"" + std::string(key) +
                              "\"; the only option is max_abi");
-        if (!value.is_int64() || value.as_int64() < 0 || value.as_int64() > INT_MAX)
+        boost::system::error_code ec;
+        auto abi = value.to_number<std::int64_t>(ec);
+        if (ec || abi < 0 || abi > INT_MAX)
             throw sdk::Error("[plugins.landlock] max_abi: " + boost::json::serialize(value) +
                              " is not a Landlock ABI version; use a whole number such as 3");
-        limit = static_cast<int>(value.as_int64());
+        limit = static_cast<int>(abi);
     }
     return limit;
 }

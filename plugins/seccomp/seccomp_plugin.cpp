@@ -88,7 +88,8 @@ private:
     // strict: refuse with the reason; otherwise say once what goes unenforced and go on.
     void unavailable(const std::string& what, int err, const std::string& lost) {
         const std::string reason = what + " (" + std::strerror(err) + ")";
-        if (strict_) throw sdk::Error(reason + "; set strict = false to run without " + lost);
+        if (strict_)
+            throw sdk::Error(reason + "; set strict = false (--best-effort) to run without " + lost);
         host().warning(reason + "; running without " + lost + " because strict = false");
     }
 

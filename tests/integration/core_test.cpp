@@ -1,0 +1,268 @@
+// The core pipeline against the real kernel: exit codes, timeouts, the whole tree killed,
+// environment, fd closing, user namespace, chroot, call(), stage failures, plugin selection.
+#include "process_scan.hpp"
+#include "sandbox_test.hpp"
+
+#include <sandlock/errors.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+namespace sandlock::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+SandboxOptions with_test_plugins(std::vector<std::string> plugins) {
+    SandboxOptions options;
+    options.plugins = std::move(plugins);
+    options.plugin_path = {test_plugin_dir()};
+    return options;
+}
+
+TEST(Core, CapturesOutputAndExitCode) {
+    Result r = run(system_policy(), {"/bin/sh", "-c", "echo out; echo err >&2; exit 3"});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_EQ(r.stdout_text, "out\n");
+    EXPECT_EQ(r.stderr_text, "err\n");
+    EXPECT_FALSE(r.timed_out);
+}
+
+TEST(Core, KilledBySignalIs128PlusN) {
+    Result r = run(system_policy(), {"/bin/sh", "-c", "kill -TERM $$"});
+    EXPECT_EQ(r.term_signal, SIGTERM);
+    EXPECT_EQ(r.exit_code, 128 + SIGTERM);
+}
+
+TEST(Core, PathLookupUsesTheChildsEnvironment) {
+    Policy p = system_policy();
+    p.env["PATH"] = "/nonexistent:/usr/bin";
+    Result r = run(p, {"env"});
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
+    EXPECT_NE(r.stdout_text.find("PATH=/nonexistent:/usr/bin"), std::string::npos);
+}
+
+TEST(Core, CommandNotFoundIs127) {
+    Result r = run(system_policy(), {"no-such-command-here"});
+    EXPECT_EQ(r.exit_code, 127);
+    EXPECT_EQ(r.error, "no-such-command-here: command not found");
+}
+
+TEST(Core, CommandNotExecutableIs126) {
+    TempDir dir;
+    std::ofstream(dir / "script") << "#!/bin/sh\necho hi\n";  // mode 0644: not executable
+    Result r = run(system_policy(), {dir / "script"});
+    EXPECT_EQ(r.exit_code, 126);
+    EXPECT_NE(r.error.find("Permission denied"), std::string::npos) << r.error;
+}
+
+TEST(Core, TimeoutKillsTheWholeTreeWithin124) {
+    const auto start = std::chrono::steady_clock::now();
+    // A plain child, a grandchild in its own session and a double-forked orphan.
+    Result r = Sandbox(system_policy())
+                   .run({"/bin/sh", "-c", "sleep 971 & setsid sleep 972 & (sleep 973 &) ; wait"}, 500ms);
+    EXPECT_TRUE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 124);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+    EXPECT_EQ(count_processes("sleep 971"), 0);
+    EXPECT_EQ(count_processes("sleep 972"), 0);
+    EXPECT_EQ(count_processes("sleep 973"), 0);
+}
+
+TEST(Core, NothingOutlivesANormalExit) {
+    Result r = run(system_policy(), {"/bin/sh", "-c", "setsid sleep 974 & (sleep 975 &); echo started"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.stdout_text, "started\n");
+    EXPECT_EQ(count_processes("sleep 974"), 0);
+    EXPECT_EQ(count_processes("sleep 975"), 0);
+}
+
+TEST(Core, CleanEnvKeepsOnlyTheBasicsThenAppliesEnv) {
+    ::setenv("SANDLOCK_TEST_SECRET", "leak", 1);
+    Policy p = system_policy();
+    p.clean_env = true;
+    p.env["CC"] = "gcc";
+    Result r = run(p, {"/usr/bin/env"});
+    ::unsetenv("SANDLOCK_TEST_SECRET");
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.stdout_text.find("SANDLOCK_TEST_SECRET"), std::string::npos);
+    EXPECT_NE(r.stdout_text.find("CC=gcc\n"), std::string::npos);
+    EXPECT_NE(r.stdout_text.find("PATH="), std::string::npos);
+}
+
+TEST(Core, EnvWithoutCleanEnvInheritsAndOverrides) {
+    ::setenv("SANDLOCK_TEST_VISIBLE", "yes", 1);
+    Policy p = system_policy();
+    p.env["SANDLOCK_TEST_VISIBLE"] = "overridden";
+    Result r = run(p, {"/usr/bin/env"});
+    ::unsetenv("SANDLOCK_TEST_VISIBLE");
+    EXPECT_NE(r.stdout_text.find("SANDLOCK_TEST_VISIBLE=overridden\n"), std::string::npos);
+}
+
+TEST(Core, InheritedFdsAreClosedUnlessCloseFdsIsFalse) {
+    int fd = ::open("/dev/null", O_RDONLY);  // deliberately not close-on-exec
+    ASSERT_GE(fd, 0);
+    int high = ::dup2(fd, 77);
+    ::close(fd);
+    ASSERT_EQ(high, 77);
+    Policy p = system_policy();
+    p.fs_readable.push_back("/proc");
+    Result closed = run(p, {"/bin/ls", "/proc/self/fd"});
+    p.close_fds = false;
+    Result kept = run(p, {"/bin/ls", "/proc/self/fd"});
+    ::close(77);
+    EXPECT_EQ(closed.exit_code, 0) << closed.stderr_text;
+    EXPECT_EQ(closed.stdout_text.find("77"), std::string::npos) << closed.stdout_text;
+    EXPECT_NE(kept.stdout_text.find("77"), std::string::npos) << kept.stdout_text;
+}
+
+TEST(Core, PrivilegedMapsUidZeroInsideAUserNamespace) {
+    Policy p = system_policy();
+    p.privileged = true;
+    Result r = run(p, {"/usr/bin/id", "-u"});
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+    EXPECT_EQ(r.stdout_text, "0\n");
+    // Still confined: "root" inside cannot write outside its rules.
+    Result w = run(p, {"/bin/sh", "-c", "echo x > /etc/sandlock-should-not-exist"});
+    EXPECT_NE(w.exit_code, 0);
+    EXPECT_FALSE(std::filesystem::exists("/etc/sandlock-should-not-exist"));
+}
+
+TEST(Core, NotPrivilegedKeepsTheCallersUid) {
+    Result r = run(system_policy(), {"/usr/bin/id", "-u"});
+    EXPECT_EQ(r.stdout_text, std::to_string(::geteuid()) + "\n");
+}
+
+TEST(Core, ChrootChangesTheRoot) {
+    TempDir root;
+    ::chmod(root.path().c_str(), 0755);
+    std::filesystem::create_directories(root.path() / "bin");
+    std::filesystem::copy_file(static_probe(), root.path() / "bin/probe");
+    std::ofstream(root / "marker") << "inside";
+    Policy p;
+    p.chroot = root.str();
+    Result r = run(p, {"/bin/probe", "cat", "/marker"});
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
+    EXPECT_EQ(r.stdout_text, "inside");
+    Result outside = run(p, {"/bin/probe", "cat", "/etc/hostname"});
+    EXPECT_NE(outside.exit_code, 0);
+}
+
+TEST(Core, ChrootToAMissingDirectoryIsRefusedBeforeRunning) {
+    Policy p;
+    p.chroot = "/no/such/dir";
+    EXPECT_THROW(run(p, {"/bin/true"}), PolicyError);
+}
+
+TEST(Core, CallReturnsTheFunctionsValue) {
+    CallResult r = Sandbox(system_policy()).call([] { return std::to_string(6 * 7); });
+    ASSERT_TRUE(r.value.has_value()) << r.error;
+    EXPECT_EQ(*r.value, "42");
+}
+
+TEST(Core, CallReportsTheFunctionsException) {
+    CallResult r = Sandbox(system_policy()).call([]() -> std::string { throw std::runtime_error("boom"); });
+    EXPECT_FALSE(r.value.has_value());
+    EXPECT_EQ(r.error, "boom");
+}
+
+TEST(Core, CallRunsConfined) {
+    Policy p;
+    p.fs_readable = {"/usr"};
+    CallResult r = Sandbox(p).call([] {
+        std::ifstream in("/etc/passwd");
+        return std::string(in ? "opened" : "denied");
+    });
+    ASSERT_TRUE(r.value.has_value()) << r.error;
+    EXPECT_EQ(*r.value, "denied");
+}
+
+TEST(Core, CallThatDiesReportsHow) {
+    CallResult r = Sandbox(system_policy()).call([]() -> std::string { std::abort(); });
+    EXPECT_FALSE(r.value.has_value());
+    EXPECT_NE(r.error.find("signal"), std::string::npos) << r.error;
+}
+
+TEST(Core, ChildStageFailureNamesStagePluginAndErrno) {
+    try {
+        run(system_policy(), {"/bin/sh", "-c", "echo RAN"}, with_test_plugins({"landlock", "seccomp", "fail_stage"}));
+        FAIL() << "expected ConfinementError";
+    } catch (const ConfinementError& e) {
+        EXPECT_STREQ(e.what(), "stage 3 (rlimits) failed in plugin fail_stage: Operation not permitted");
+    }
+}
+
+TEST(Core, PluginOfAnotherAbiIsRefusedByName) {
+    try {
+        run(Policy{}, {"/bin/true"}, with_test_plugins({"abi_mismatch"}));
+        FAIL() << "expected PluginError";
+    } catch (const PluginError& e) {
+        std::string message = e.what();
+        EXPECT_NE(message.find("abi_mismatch.so"), std::string::npos) << message;
+        EXPECT_NE(message.find("ABI 999"), std::string::npos) << message;
+    }
+}
+
+TEST(Core, UnknownPluginListsWhatWasFound) {
+    try {
+        run(Policy{}, {"/bin/true"}, with_test_plugins({"no_such_plugin"}));
+        FAIL() << "expected PluginError";
+    } catch (const PluginError& e) {
+        std::string message = e.what();
+        EXPECT_NE(message.find("unknown plugin 'no_such_plugin'"), std::string::npos) << message;
+        EXPECT_NE(message.find("landlock"), std::string::npos) << message;
+        EXPECT_NE(message.find("searched:"), std::string::npos) << message;
+    }
+}
+
+TEST(Core, FieldWhosePluginIsNotEnabledIsRefused) {
+    Policy p = system_policy();
+    try {
+        run(p, {"/bin/true"}, with_test_plugins({"seccomp"}));
+        FAIL() << "expected PolicyError";
+    } catch (const PolicyError& e) {
+        EXPECT_STREQ(e.what(), "fs_readable needs plugin 'landlock', which is not enabled; add it: --plugins=seccomp,landlock");
+    }
+}
+
+TEST(Core, FieldWhosePluginIsNotInstalledIsRefused) {
+    Policy p;
+    p.max_memory = 1 << 20;
+    try {
+        run(p, {"/bin/true"});
+        FAIL() << "expected PolicyError";
+    } catch (const PolicyError& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("max_memory needs plugin 'notif', which is not installed", 0), 0u)
+            << e.what();
+    }
+}
+
+TEST(Core, PluginOptionsArriveAsJson) {
+    Policy p = system_policy();
+    p.plugin_options["reads_options"] = R"({"greeting":"hello"})";
+    Result r = run(p, {"/bin/true"}, with_test_plugins({"landlock", "seccomp", "reads_options"}));
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.stderr_text, "greeting: hello\n");
+}
+
+TEST(Core, PluginOptionsErrorsComeFromThePlugin) {
+    Policy p = system_policy();
+    p.plugin_options["reads_options"] = R"({"greeting":1})";
+    EXPECT_THROW(run(p, {"/bin/true"}, with_test_plugins({"landlock", "seccomp", "reads_options"})), PolicyError);
+}
+
+TEST(Core, OptionsForAPluginNotEnabledAreRefused) {
+    Policy p = system_policy();
+    p.plugin_options["reads_options"] = R"({"greeting":"hello"})";
+    EXPECT_THROW(run(p, {"/bin/true"}), PolicyError);
+}
+
+}  // namespace
+}  // namespace sandlock::test

@@ -5,6 +5,8 @@
 #include <sandlock/result.hpp>
 #include <sandlock/sandbox.hpp>
 
+#include "test_paths.hpp"
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>

@@ -30,6 +30,13 @@ Policy allowlist_policy() {
 // The errno a raw syscall left, 0 when it succeeded.
 int errno_of(long rc) { return rc < 0 ? errno : 0; }
 
+sock_fprog fprog(Program& program) { return {static_cast<unsigned short>(program.size()), program.data()}; }
+
+// Calls whose unfiltered outcome is not EPERM (ESRCH, EBADF, success), so EPERM means the filter.
+int ptrace_attach() { return errno_of(::syscall(SYS_ptrace, PTRACE_ATTACH, 0x3fffffff, 0, 0)); }
+int syncfs_bad_fd() { return errno_of(::syscall(SYS_syncfs, -1)); }
+int ioctl_bad_fd(unsigned long request) { return errno_of(::syscall(SYS_ioctl, -1, request, 0)); }
+
 // Installs both programs the way the plugin does in a forked child, runs `body` there and
 // returns the child's wait status (body's return value is the exit code).
 template <class Body>
@@ -41,8 +48,8 @@ int run_filtered(const SyscallPlan& plan, Body body) {
         const rlimit no_core{0, 0};
         ::setrlimit(RLIMIT_CORE, &no_core);  // SIGSYS would dump core otherwise
         if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(200);
-        if (install_filter({static_cast<unsigned short>(arguments.size()), arguments.data()}) != 0) ::_exit(201);
-        if (install_filter({static_cast<unsigned short>(syscalls.size()), syscalls.data()}) != 0) ::_exit(202);
+        if (install_filter(fprog(arguments)) != 0) ::_exit(201);
+        if (install_filter(fprog(syscalls)) != 0) ::_exit(202);
         ::_exit(body());
     }
     int status = 0;
@@ -75,7 +82,7 @@ TEST(SeccompProgram, BothProgramsAreNonEmpty) {
 TEST(SeccompProgram, DefaultListDeniesWithEperm) {
     const SyscallPlan plan = plan_syscalls(Policy{});
     // Unfiltered, these fail with ESRCH / EFAULT / succeed: only the filter gives EPERM.
-    EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_ptrace, PTRACE_ATTACH, 0x3fffffff, 0, 0)); }), EPERM);
+    EXPECT_EQ(errno_in_child(plan, ptrace_attach), EPERM);
     EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_mount, 0, 0, 0, 0, 0)); }), EPERM);
     EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_unshare, 0)); }), EPERM);
     EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_getpid)); }), 0);
@@ -83,7 +90,7 @@ TEST(SeccompProgram, DefaultListDeniesWithEperm) {
 
 TEST(SeccompProgram, Clone3FailsWithEnosys) {
     for (const SyscallPlan& plan : {plan_syscalls(Policy{}), plan_syscalls(allowlist_policy())})
-        EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_clone3, nullptr, 0)); }), ENOSYS);
+        EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_clone3, 0, 0)); }), ENOSYS);
 }
 
 TEST(SeccompProgram, CloneWithANamespaceFlagIsDenied) {
@@ -97,19 +104,19 @@ TEST(SeccompProgram, CloneWithANamespaceFlagIsDenied) {
 TEST(SeccompProgram, TerminalInjectionIsDeniedWhateverTheHighBits) {
     for (const SyscallPlan& plan : {plan_syscalls(Policy{}), plan_syscalls(allowlist_policy())}) {
         // Unfiltered, ioctl on fd -1 fails with EBADF: EPERM proves the filter decided.
-        EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_ioctl, -1, TIOCSTI, 0)); }), EPERM);
-        EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_ioctl, -1, TIOCSTI | (1ul << 32), 0)); }), EPERM);
-        EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_ioctl, -1, TIOCLINUX, 0)); }), EPERM);
-        EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_ioctl, -1, TCGETS, 0)); }), EBADF);
+        EXPECT_EQ(errno_in_child(plan, [] { return ioctl_bad_fd(TIOCSTI); }), EPERM);
+        EXPECT_EQ(errno_in_child(plan, [] { return ioctl_bad_fd(TIOCSTI | (1ul << 32)); }), EPERM);
+        EXPECT_EQ(errno_in_child(plan, [] { return ioctl_bad_fd(TIOCLINUX); }), EPERM);
+        EXPECT_EQ(errno_in_child(plan, [] { return ioctl_bad_fd(TCGETS); }), EBADF);
     }
 }
 
 TEST(SeccompProgram, AllowlistDeniesUnlistedCalls) {
     const SyscallPlan plan = plan_syscalls(allowlist_policy());
-    EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_syncfs, -1)); }), EPERM);
-    EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_ptrace, PTRACE_ATTACH, 0x3fffffff, 0, 0)); }), EPERM);
+    EXPECT_EQ(errno_in_child(plan, syncfs_bad_fd), EPERM);
+    EXPECT_EQ(errno_in_child(plan, ptrace_attach), EPERM);
     EXPECT_EQ(errno_in_child(plan, [] { return errno_of(::syscall(SYS_getppid)); }), 0);
-    EXPECT_EQ(errno_in_child(plan_syscalls(Policy{}), [] { return errno_of(::syscall(SYS_syncfs, -1)); }), EBADF);
+    EXPECT_EQ(errno_in_child(plan_syscalls(Policy{}), syncfs_bad_fd), EBADF);
 }
 
 TEST(SeccompProgram, ListenerIsCreatedForRoutedSyscalls) {
@@ -118,7 +125,7 @@ TEST(SeccompProgram, ListenerIsCreatedForRoutedSyscalls) {
     route_to_listener(plan, requested);
     Program syscalls = build_syscall_program(plan);
     const int status = run_filtered(plan_syscalls(Policy{}), [&] {
-        const int fd = install_filter_with_listener({static_cast<unsigned short>(syscalls.size()), syscalls.data()});
+        const int fd = install_filter_with_listener(fprog(syscalls));
         return fd >= 0 ? 0 : -fd;
     });
     ASSERT_TRUE(WIFEXITED(status));
