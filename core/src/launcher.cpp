@@ -163,6 +163,8 @@ private:
         if (n < 0 && errno == EINTR) return true;
         if (n != static_cast<ssize_t>(sizeof report)) {
             fds_.channel_parent.reset();  // end-of-file: the child reached exec (or died)
+            // Notify was asked for but no listener came (a layer degraded): the hooks still run.
+            if (!after_fork_done_ && !failure_) run_after_fork(-1);
             return false;
         }
         switch (report.kind) {
@@ -186,6 +188,7 @@ private:
     }
 
     void run_after_fork(int listener_fd) {
+        after_fork_done_ = true;
         sdk::ParentContext ctx{pid_, pidfd_.get(), listener_fd};
         for (const auto& plugin : plugins_.plugins()) plugin->after_fork(ctx);
     }
@@ -283,6 +286,7 @@ private:
     int status_ = 0;
     bool reaped_ = false;
     bool on_exit_done_ = false;
+    bool after_fork_done_ = false;
 };
 
 }  // namespace

@@ -43,6 +43,21 @@ int abi_limit(const boost::json::object& options) {
     return limit;
 }
 
+// Harmless devices nearly every program opens (2>/dev/null, a shell's background jobs,
+// random numbers, the controlling terminal): readable and writable whenever the filesystem is
+// restricted, unless fs_denied names them. /dev/tty reaches only the caller's own terminal,
+// and TIOCSTI on it is refused by the seccomp layer.
+constexpr std::string_view kDefaultDevices[] = {"/dev/null", "/dev/zero", "/dev/full",
+                                                "/dev/random", "/dev/urandom", "/dev/tty"};
+
+void add_default_devices(FsRequest& request) {
+    for (std::string_view device : kDefaultDevices) {
+        std::string path(device);
+        if (std::find(request.denied.begin(), request.denied.end(), path) == request.denied.end())
+            request.writable.push_back(path);
+    }
+}
+
 std::vector<std::string> resolved(const std::vector<std::string>& paths) {
     std::vector<std::string> out;
     for (const auto& path : paths) out.push_back(resolve_path(path));
@@ -65,6 +80,7 @@ public:
         if (config_.restrict_fs) {
             FsRequest request{resolved(config_.fs.readable), resolved(config_.fs.writable),
                               resolved(config_.fs.denied)};
+            add_default_devices(request);
             plan = plan_fs_rules(request, kReadableRights, writable_rights(config_.abi), RealFsView{});
             for (const auto& note : plan.notes) host().debug(note);
         }

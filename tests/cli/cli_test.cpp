@@ -92,7 +92,9 @@ TEST(Cli, NotFoundIs127AndNotExecutableIs126) {
     CliResult missing = sandlock(run_args({}, {"no-such-command"}));
     EXPECT_EQ(missing.exit_code, 127);
     EXPECT_EQ(missing.err, "sandlock: no-such-command: command not found\n");
-    CliResult denied = sandlock(run_args({}, {"/etc/hostname"}));
+    TempDir dir;
+    std::ofstream(dir / "data") << "not a program\n";  // mode 0644
+    CliResult denied = sandlock(run_args({"-r", dir.str()}, {dir / "data"}));
     EXPECT_EQ(denied.exit_code, 126);
     EXPECT_NE(denied.err.find("Permission denied"), std::string::npos) << denied.err;
 }
@@ -115,8 +117,8 @@ TEST(Cli, SigtermToSandlockKillsTheTree) {
                 "/bin/sh", "-c", "setsid sleep 976 & sleep 977", nullptr);
         ::_exit(99);
     }
-    for (int i = 0; i < 100 && count_processes("sleep 977") == 0; ++i) ::usleep(20000);
-    ASSERT_EQ(count_processes("sleep 977"), 1);
+    for (int i = 0; i < 250 && count_processes("sleep 977") == 0; ++i) ::usleep(20000);
+    EXPECT_EQ(count_processes("sleep 977"), 1);
     ::kill(pid, SIGTERM);
     int status = 0;
     ::waitpid(pid, &status, 0);

@@ -8,8 +8,9 @@
 
 namespace sandlock::test {
 
-// How many live processes have `needle` in their command line (arguments joined by spaces).
-inline int count_processes(const std::string& needle) {
+// How many live processes have exactly `command` as their command line (arguments joined by
+// spaces) — exact, so the shell or sandlock that started them never counts.
+inline int count_processes(const std::string& command) {
     int count = 0;
     DIR* proc = ::opendir("/proc");
     if (proc == nullptr) return -1;
@@ -19,11 +20,12 @@ inline int count_processes(const std::string& needle) {
         std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         for (char& c : cmdline)
             if (c == '\0') c = ' ';
+        if (!cmdline.empty() && cmdline.back() == ' ') cmdline.pop_back();
         std::ifstream stat(std::string("/proc/") + entry->d_name + "/stat");
         std::string stat_line;
         std::getline(stat, stat_line);
         bool zombie = stat_line.find(") Z ") != std::string::npos;
-        if (!zombie && cmdline.find(needle) != std::string::npos) ++count;
+        if (!zombie && cmdline == command) ++count;
     }
     ::closedir(proc);
     return count;
