@@ -211,7 +211,6 @@ private:
         // The main child stays a zombie until the group is gone, so its pid (the group id)
         // cannot be reused by an unrelated process in between.
         tree_.kill_all(pid_, pid_);
-        ::kill(pid_, SIGKILL);
         while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
         }
         reaped_ = true;

@@ -37,6 +37,14 @@ ProcessTree::ProcessTree() {
 
 void ProcessTree::kill_all(pid_t pgid, pid_t keep) {
     if (pgid > 0) ::kill(-pgid, SIGKILL);
+    if (keep > 0) {
+        // SIGKILL is asynchronous: wait until `keep` has exited (left unreaped) so its
+        // children have been re-parented here before the first look.
+        ::kill(keep, SIGKILL);
+        siginfo_t info{};
+        while (::waitid(P_PID, static_cast<id_t>(keep), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+        }
+    }
     // Each round kills and reaps the current generation; their orphans are re-parented here
     // before the reap returns, so the next round sees them. A tree cannot outgrow this: every
     // process killed can fork no more.

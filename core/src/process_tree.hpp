@@ -17,7 +17,8 @@ public:
 
     // SIGKILLs the process group `pgid`, then every other child that appeared since
     // construction (orphans re-parented here), reaping them, until none is left.
-    // `keep` is a child the caller reaps itself (the sandbox's main process), or 0.
+    // `keep` is a child that is killed and waited for but left for the caller to reap (the
+    // sandbox's main process: while it is a zombie, its pid — the group id — stays taken).
     void kill_all(pid_t pgid, pid_t keep);
 
 private:
