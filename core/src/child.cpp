@@ -133,7 +133,11 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
         ::execve(plan.exec_paths.data()[i], plan.argv.data(), plan.envp.data());
         switch (errno) {
             case ENOENT: case ENOTDIR: case ESTALE: case ENODEV: case ETIMEDOUT: continue;
-            case EACCES: denied = true; continue;
+            case EACCES:
+                // Like a shell: a PATH directory we may not search hides nothing worth
+                // reporting; "permission denied" is for a file that exists.
+                if (::faccessat(AT_FDCWD, plan.exec_paths.data()[i], F_OK, 0) == 0) denied = true;
+                continue;
             default: error = errno; break;
         }
         break;
