@@ -89,25 +89,38 @@ std::vector<PluginInfo> discover_plugins(const std::vector<fs::path>& search_pat
     return found;
 }
 
-// HostApi callbacks: `host` is the HostServices object.
+// HostApi callbacks: `host` is the HostServices::State of the run.
 namespace {
+HostServices::State& state_of(void* host) { return *static_cast<HostServices::State*>(host); }
+
 void host_log(void*, sdk::LogLevel level, std::string_view plugin, std::string_view message) {
     logging::write(level, plugin, message);
 }
 int host_request_notify(void* host, int syscall_nr) {
-    auto& requests = *static_cast<std::vector<int>*>(host);
+    auto& requests = state_of(host).notify_requests;
     if (std::find(requests.begin(), requests.end(), syscall_nr) == requests.end()) requests.push_back(syscall_nr);
     return 0;
 }
 std::size_t host_notify_requests(void* host, const int** syscalls) {
-    auto& requests = *static_cast<std::vector<int>*>(host);
+    auto& requests = state_of(host).notify_requests;
     *syscalls = requests.data();
     return requests.size();
+}
+int host_register_notif_handler(void* host, std::string_view plugin, int syscall_nr, sdk::NotifHandlerFn fn,
+                                void* user) {
+    state_of(host).handlers.push_back({syscall_nr, fn, user, plugin});
+    return host_request_notify(host, syscall_nr);
+}
+std::size_t host_notif_handlers(void* host, const sdk::NotifHandlerEntry** entries) {
+    auto& handlers = state_of(host).handlers;
+    *entries = handlers.data();
+    return handlers.size();
 }
 }  // namespace
 
 HostServices::HostServices()
-    : api_{sdk::kAbiVersion, &notify_requests_, &host_log, &host_request_notify, &host_notify_requests} {}
+    : api_{sdk::kAbiVersion,          &state_,          &host_log, &host_request_notify, &host_notify_requests,
+           &host_register_notif_handler, &host_notif_handlers} {}
 
 LoadedPlugin::LoadedPlugin(const fs::path& path, const HostServices& host) : path_(path) {
     vtable_ = load_plugin_library(path, library_);

@@ -14,18 +14,25 @@
 
 namespace sandlock {
 
-// The host side of HostApi: logging and notify-routing requests shared by all plugins of a run.
+// The host side of HostApi: logging, notify routing and notification handlers, shared by all
+// plugins of a run.
 class HostServices {
 public:
+    struct State {
+        std::vector<int> notify_requests;
+        std::vector<sdk::NotifHandlerEntry> handlers;
+    };
+
     HostServices();
     HostServices(const HostServices&) = delete;  // api_ points into this object
     HostServices& operator=(const HostServices&) = delete;
     const sdk::HostApi* api() const { return &api_; }
-    const std::vector<int>& notify_requests() const { return notify_requests_; }
+    const std::vector<int>& notify_requests() const { return state_.notify_requests; }
+    const std::vector<sdk::NotifHandlerEntry>& notif_handlers() const { return state_.handlers; }
 
 private:
+    State state_;
     sdk::HostApi api_;
-    std::vector<int> notify_requests_;
 };
 
 // One loaded plugin instance. The library outlives the instance it created.

@@ -124,7 +124,18 @@ PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
         auto it = policy.plugin_options.find(std::string(plugin->name()));
         plugin->configure(policy_json, it == policy.plugin_options.end() ? std::string_view{} : it->second);
     }
+    if (!host_.notif_handlers().empty() && !serves_notifications()) {
+        std::string registrant(host_.notif_handlers().front().plugin);
+        throw PolicyError("plugin " + registrant +
+                          " registers notification handlers, which need plugin 'notif'; add it: --plugins=" +
+                          join(names, ",") + ",notif");
+    }
     for (const auto& plugin : plugins_) plugin->prepare();
+}
+
+bool PluginSet::serves_notifications() const {
+    return std::any_of(plugins_.begin(), plugins_.end(),
+                       [](const auto& p) { return (p->flags() & sdk::kPluginServesNotifications) != 0; });
 }
 
 bool PluginSet::needs_user_namespace() const {

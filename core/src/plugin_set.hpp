@@ -27,6 +27,7 @@ public:
     const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return plugins_; }
     const std::vector<int>& notify_requests() const { return host_.notify_requests(); }
     bool needs_user_namespace() const;
+    bool serves_notifications() const;
 
 private:
     HostServices host_;

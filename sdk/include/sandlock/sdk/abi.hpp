@@ -38,6 +38,72 @@ struct ErrorSink {
     char message[1024];
 };
 
+// ---- Seccomp user notification: handlers -------------------------------------------------
+
+// One intercepted system call (the fields of struct seccomp_notif).
+struct NotifRequest {
+    std::uint64_t id;
+    std::uint32_t pid;  // thread id of the caller, in the supervisor's pid namespace
+    std::int32_t syscall_nr;
+    std::uint32_t arch;  // AUDIT_ARCH_*
+    std::uint64_t instruction_pointer;
+    std::uint64_t args[6];
+};
+
+enum class VerdictKind : std::uint32_t {
+    Next = 0,      // no opinion: ask the next handler (after the last one: Continue)
+    Continue = 1,  // let the kernel run the call (SECCOMP_USER_NOTIF_FLAG_CONTINUE)
+    Errno = 2,     // fail the call with `error`
+    Value = 3,     // the call returns `value` without running
+    InjectFd = 4,  // install `fd` in the caller (SECCOMP_IOCTL_NOTIF_ADDFD) and return its number;
+                   // the supervisor takes ownership of `fd` and closes it afterwards
+};
+
+struct NotifVerdict {
+    VerdictKind kind;
+    std::int32_t error;     // Errno: a positive errno value
+    std::int64_t value;     // Value: the return value
+    int fd;                 // InjectFd: the fd to install
+    std::uint32_t fd_flags; // InjectFd: O_CLOEXEC or 0
+};
+
+// What a handler may do with the caller, served by the supervisor. Pointers stay valid
+// during the handler call only. Functions return >= 0 on success, -errno on failure.
+struct NotifContextApi {
+    void* supervisor;
+    int listener_fd;
+    // Copy `size` bytes from the caller's memory at `address`; returns the bytes copied.
+    std::int64_t (*read_memory)(void* supervisor, const NotifRequest* request, std::uint64_t address,
+                                void* buffer, std::size_t size);
+    // Copy a NUL-terminated string (at most size-1 bytes, always terminated); returns its length,
+    // or -ENAMETOOLONG when it does not fit.
+    std::int64_t (*read_string)(void* supervisor, const NotifRequest* request, std::uint64_t address,
+                                char* buffer, std::size_t size);
+    // The absolute path the caller means by (dirfd, path at `path_address`), as the caller sees
+    // it (its cwd, its fd table, its root). Not canonicalized beyond joining.
+    std::int64_t (*resolve_path)(void* supervisor, const NotifRequest* request, int dirfd,
+                                 std::uint64_t path_address, char* buffer, std::size_t size);
+    // Whether the caller is still blocked in this call (SECCOMP_IOCTL_NOTIF_ID_VALID). Check it
+    // after reading memory and before acting on what was read.
+    bool (*still_valid)(void* supervisor, const NotifRequest* request);
+    // A copy of the caller's fd `child_fd` in the supervisor (pidfd_getfd); the handler owns it.
+    int (*get_fd)(void* supervisor, const NotifRequest* request, int child_fd);
+    // Log why a handler failed (it then denies: fail closed).
+    void (*log_failure)(void* supervisor, const NotifRequest* request, std::string_view message);
+};
+
+// A handler: fills `verdict` (Next when it has no opinion). Runs on the supervisor thread;
+// must not throw (the SDK's wrappers turn exceptions into EPERM).
+using NotifHandlerFn = void (*)(void* user, const NotifRequest* request, const NotifContextApi* ctx,
+                                NotifVerdict* verdict);
+
+struct NotifHandlerEntry {
+    int syscall_nr;
+    NotifHandlerFn fn;
+    void* user;
+    std::string_view plugin;  // who registered it, for logs
+};
+
 // Services the host offers to plugins. Valid for the plugin instance's whole life.
 struct HostApi {
     std::uint32_t abi_version;
@@ -49,6 +115,12 @@ struct HostApi {
     int (*request_notify)(void* host, int syscall_nr);
     // Every syscall routed to user notification so far; the array lives as long as the host.
     std::size_t (*notify_requests)(void* host, const int** syscalls);
+    // Add a handler for a syscall (native number), after the built-in ones; routes the syscall
+    // to the listener too. Call from configure(). Needs a plugin with kPluginServesNotifications.
+    int (*register_notif_handler)(void* host, std::string_view plugin, int syscall_nr, NotifHandlerFn fn,
+                                  void* user);
+    // Every handler registered through the host, in registration order.
+    std::size_t (*notif_handlers)(void* host, const NotifHandlerEntry** entries);
 };
 
 // Handed to child stages (between fork and exec): no allocation, locks, logging or
@@ -76,7 +148,8 @@ struct ExitInfo {
 };
 
 enum PluginFlags : std::uint32_t {
-    kPluginNeedsUserNamespace = 1u << 0,  // core unshares a user namespace in stage 2
+    kPluginNeedsUserNamespace = 1u << 0,   // core unshares a user namespace in stage 2
+    kPluginServesNotifications = 1u << 1,  // runs the supervisor that calls NotifHandlerFns
 };
 
 // A plugin's manifest and hooks. Every hook may be null, meaning "nothing to do".

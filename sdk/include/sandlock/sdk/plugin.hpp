@@ -40,6 +40,16 @@ public:
         std::size_t count = api_->notify_requests(api_->host, &syscalls);
         return {syscalls, count};
     }
+    // Add a notification handler after the built-in ones (see notif.hpp for typed helpers).
+    void register_notif_handler(int syscall_nr, NotifHandlerFn fn, void* user) const {
+        api_->register_notif_handler(api_->host, plugin_, syscall_nr, fn, user);
+    }
+    std::string_view plugin_name() const { return plugin_; }
+    std::span<const NotifHandlerEntry> notif_handlers() const {
+        const NotifHandlerEntry* entries = nullptr;
+        std::size_t count = api_->notif_handlers(api_->host, &entries);
+        return {entries, count};
+    }
 
 private:
     const HostApi* api_;
