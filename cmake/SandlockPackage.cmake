@@ -13,7 +13,7 @@ configure_package_config_file(cmake/sandlockConfig.cmake.in
 write_basic_package_version_file(${CMAKE_BINARY_DIR}/sandlockConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_BINARY_DIR}/sandlockConfig.cmake ${CMAKE_BINARY_DIR}/sandlockConfigVersion.cmake
-  cmake/SandlockPlugin.cmake DESTINATION lib/cmake/sandlock)
+  cmake/SandlockPlugin.cmake cmake/sandlock-plugin.map DESTINATION lib/cmake/sandlock)
 
 configure_file(cmake/sandlock-sdk.pc.in ${CMAKE_BINARY_DIR}/sandlock-sdk.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/sandlock-sdk.pc DESTINATION lib/pkgconfig)

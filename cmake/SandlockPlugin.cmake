@@ -1,3 +1,5 @@
+set(SANDLOCK_PLUGIN_MAP ${CMAKE_CURRENT_LIST_DIR}/sandlock-plugin.map)
+
 # sandlock_add_plugin(NAME SOURCES...): builds NAME.so for lib/sandlock/plugins. The plugin
 # sees only the SDK and the public API, keeps its symbols hidden, and links libstdc++ and
 # libgcc statically so loading it pulls no C++ runtime into the host.
@@ -12,7 +14,8 @@ function(sandlock_add_plugin name)
   if(DEFINED SANDLOCK_PLUGIN_OUTPUT_DIR)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${SANDLOCK_PLUGIN_OUTPUT_DIR})
   endif()
+  target_link_options(${name} PRIVATE -Wl,--version-script=${SANDLOCK_PLUGIN_MAP} -Wl,-z,defs)
   if(NOT SANDLOCK_SANITIZE)
-    target_link_options(${name} PRIVATE -static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL -Wl,-z,defs)
+    target_link_options(${name} PRIVATE -static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL)
   endif()
 endfunction()

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what sandlock needs on Debian 12 (apt-get, as root or through sudo) and builds it
+# into build/ with warnings as errors. Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake pkg-config              # toolchain (libc6-dev: static libc for a test helper)
+  libboost1.81-dev libboost-json1.81-dev libboost-log1.81-dev  # Boost.DLL, Boost.JSON, Boost.Log
+  libtomlplusplus-dev libcli11-dev libseccomp-dev
+  googletest libgtest-dev libbenchmark-dev      # tests and benchmarks
+  python3 util-linux                            # test programs run in sandboxes; setpriv
+  bubblewrap hyperfine                          # the start-up benchmark's baseline and timer
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANDLOCK_WERROR=ON >/dev/null
+cmake --build build -j2

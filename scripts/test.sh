@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine and runs every test: the runtime check, the out-of-tree SDK
+# example, the sanitizer build, the suites as an unprivileged user, and last the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/check-runtime.sh build
+if [[ -x scripts/build-sdk-example.sh ]]; then scripts/build-sdk-example.sh build; fi
+scripts/test-sanitized.sh
+scripts/test-unprivileged.sh build
+cd build && ctest --output-on-failure -j2
