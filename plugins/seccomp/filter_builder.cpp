@@ -85,10 +85,7 @@ Program export_program(const Context& ctx) {
     return program;
 }
 
-}  // namespace
-
-Program build_argument_program() {
-    Context ctx = new_context(SCMP_ACT_ALLOW);
+void add_argument_rules(const Context& ctx) {
     const std::uint32_t deny = SCMP_ACT_ERRNO(EPERM);
     for (std::uint64_t flag : kCloneNamespaceFlags)
         check(seccomp_rule_add(ctx.get(), deny, SCMP_SYS(clone), 1,
@@ -98,19 +95,47 @@ Program build_argument_program() {
         check(seccomp_rule_add(ctx.get(), deny, SCMP_SYS(ioctl), 1,
                                SCMP_A1(SCMP_CMP_MASKED_EQ, kIoctlRequestMask, request)),
               "adding the ioctl rule");
-    return export_program(ctx);
 }
 
-Program build_syscall_program(const SyscallPlan& plan) {
-    Context ctx = new_context(to_libseccomp(plan.default_action()));
-    // No binary-tree optimization: it costs more at startup than it saves, because since
-    // Linux 5.11 the kernel caches the always-allowed syscalls and skips the program for them.
+void add_plan_rules(const Context& ctx, const SyscallPlan& plan) {
     for (const auto& [nr, action] : plan.exceptions) {
         if (action == plan.default_action()) continue;  // libseccomp refuses redundant rules
         check(seccomp_rule_add(ctx.get(), to_libseccomp(action), nr, 0),
               "adding the rule for " + syscall_name(nr));
     }
+}
+
+// Binary-tree layout: shorter paths through the program, but it costs libseccomp more time to
+// build than it saves at run time for a program built on every start (since Linux 5.11 the
+// kernel skips the program for always-allowed syscalls) — worth it only for baked programs.
+void set_optimize(const Context& ctx, bool optimize) {
+    if (optimize) check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2), "setting the optimization level");
+}
+
+}  // namespace
+
+Program build_argument_program() {
+    Context ctx = new_context(SCMP_ACT_ALLOW);
+    add_argument_rules(ctx);
     return export_program(ctx);
+}
+
+Program build_syscall_program(const SyscallPlan& plan, bool optimize) {
+    Context ctx = new_context(to_libseccomp(plan.default_action()));
+    set_optimize(ctx, optimize);
+    add_plan_rules(ctx, plan);
+    return export_program(ctx);
+}
+
+std::vector<Program> build_programs(const SyscallPlan& plan, bool optimize) {
+    const bool arguments_fit = !plan.allowlist && !plan.exceptions.contains(SCMP_SYS(clone)) &&
+                               !plan.exceptions.contains(SCMP_SYS(ioctl));
+    if (!arguments_fit) return {build_argument_program(), build_syscall_program(plan, optimize)};
+    Context ctx = new_context(SCMP_ACT_ALLOW);
+    set_optimize(ctx, optimize);
+    add_argument_rules(ctx);
+    add_plan_rules(ctx, plan);
+    return {export_program(ctx)};
 }
 
 }  // namespace sandlock::seccomp

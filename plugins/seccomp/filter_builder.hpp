@@ -21,6 +21,12 @@ using Program = std::vector<sock_filter>;
 
 // Both programs kill the whole process on a foreign architecture (i386 int 0x80, x32).
 Program build_argument_program();
-Program build_syscall_program(const SyscallPlan& plan);
+Program build_syscall_program(const SyscallPlan& plan, bool optimize = false);
+
+// The programs for `plan`, in install order; the last one carries any Notify action (and so
+// the listener). When the plan leaves clone and ioctl alone (a deny list that does not route
+// clone), one program holds both the argument rules and the plan: half the kernel's work at
+// install time. `optimize` asks libseccomp for its binary-tree layout (for baked programs).
+std::vector<Program> build_programs(const SyscallPlan& plan, bool optimize = false);
 
 }  // namespace sandlock::seccomp

@@ -1,6 +1,7 @@
 // The seccomp layer: always on. Builds its BPF programs before fork and installs them in
 // child stage 6, after no_new_privs, optionally with a user-notification listener for the
 // syscalls other plugins asked to supervise.
+#include "baked_programs.hpp"
 #include "filter_builder.hpp"
 #include "filter_install.hpp"
 #include "syscall_plan.hpp"
@@ -59,26 +60,33 @@ public:
                 wants_listener_ = true;
             }
         }
-        arguments_ = build_argument_program();
-        syscalls_ = build_syscall_program(plan_);
-        if (syscalls_.size() > BPF_MAXINSNS)
-            throw sdk::Error("the syscall program has " + std::to_string(syscalls_.size()) +
-                             " instructions, more than the kernel's " + std::to_string(BPF_MAXINSNS));
+        programs_ = baked::programs_for(plan_);
+        const bool baked = !programs_.empty();
+        if (!baked) programs_ = build_programs(plan_);
+        std::size_t instructions = 0;
+        for (const Program& program : programs_) {
+            if (program.size() > BPF_MAXINSNS)
+                throw sdk::Error("a syscall program has " + std::to_string(program.size()) +
+                                 " instructions, more than the kernel's " + std::to_string(BPF_MAXINSNS));
+            instructions += program.size();
+        }
+        for (Program& program : programs_) fprogs_.push_back(fprog_of(program));
         host().debug(std::string(plan_.allowlist ? "allowlist" : "deny list") + ", " +
-                     std::to_string(plan_.exceptions.size()) + " rules, " +
-                     std::to_string(arguments_.size() + syscalls_.size()) + " BPF instructions" +
-                     (wants_listener_ ? ", with a listener" : ""));
+                     std::to_string(plan_.exceptions.size()) + " rules, " + std::to_string(programs_.size()) +
+                     (baked ? " baked" : "") + " programs, " + std::to_string(instructions) +
+                     " BPF instructions" + (wants_listener_ ? ", with a listener" : ""));
     }
 
     int child_stage(sdk::Stage stage, sdk::ChildContext& ctx) noexcept override {
         if (stage != sdk::Stage::Seccomp || !enabled_) return 0;
         // Required for an unprivileged filter, and keeps setuid binaries from escaping it.
         if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -errno;
-        // The argument program goes first: once the syscall program is in, an allowlist
-        // might not let seccomp(2) itself through.
-        if (int rc = install_filter(fprog_of(arguments_)); rc < 0) return rc;
-        if (!wants_listener_) return install_filter(fprog_of(syscalls_));
-        int fd = install_filter_with_listener(fprog_of(syscalls_));
+        // In order: the last program may be an allowlist that does not let seccomp(2) through,
+        // and it is the one that carries the Notify actions, so the listener comes with it.
+        for (std::size_t i = 0; i + 1 < fprogs_.size(); ++i)
+            if (int rc = install_filter(fprogs_[i]); rc < 0) return rc;
+        if (!wants_listener_) return install_filter(fprogs_.back());
+        int fd = install_filter_with_listener(fprogs_.back());
         if (fd < 0) return fd;
         ctx.listener_fd = fd;
         return 0;
@@ -97,8 +105,8 @@ private:
     bool enabled_ = true;
     bool wants_listener_ = false;
     SyscallPlan plan_;
-    Program arguments_;
-    Program syscalls_;
+    std::vector<Program> programs_;  // in install order
+    std::vector<sock_fprog> fprogs_;  // point into programs_
 };
 
 }  // namespace
