@@ -16,6 +16,7 @@ function(sandlock_add_plugin name)
   endif()
   target_link_options(${name} PRIVATE -Wl,--version-script=${SANDLOCK_PLUGIN_MAP} -Wl,-z,defs)
   if(NOT SANDLOCK_SANITIZE)
-    target_link_options(${name} PRIVATE -static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL)
+    target_link_options(${name} PRIVATE -static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL
+      -Wl,-z,pack-relative-relocs -Wl,--gc-sections -Wl,-O1)
   endif()
 endfunction()

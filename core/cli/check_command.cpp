@@ -8,12 +8,11 @@
 
 namespace sandlock::cli {
 
-Subcommand add_check_command(CLI::App& app, const GlobalOptions& global) {
-    CLI::App* check = app.add_subcommand("check", "Report kernel features and the plugins found");
+std::function<int()> add_check_command(CLI::App& check, const GlobalOptions& global) {
     auto json = std::make_shared<bool>(false);
-    check->add_flag("--json", *json, "Machine-readable output");
+    check.add_flag("--json", *json, "Machine-readable output");
 
-    return {check, [json, &global] {
+    return [json, &global] {
                 SystemReport report = check_system(global.plugin_path);
                 if (*json) {
                     std::cout << to_json(report) << "\n";
@@ -30,7 +29,7 @@ Subcommand add_check_command(CLI::App& app, const GlobalOptions& global) {
                 }
                 if (report.plugins.empty()) std::cout << "  none found\n";
                 return 0;
-            }};
+            };
 }
 
 }  // namespace sandlock::cli

@@ -16,15 +16,11 @@ struct GlobalOptions {
     bool verbose = false;
 };
 
-struct Subcommand {
-    CLI::App* app;
-    std::function<int()> run;  // called after parsing when this subcommand was chosen
-};
-
-Subcommand add_run_command(CLI::App& app, const GlobalOptions& global);
-Subcommand add_profile_command(CLI::App& app);
-Subcommand add_check_command(CLI::App& app, const GlobalOptions& global);
-Subcommand add_plugins_command(CLI::App& app, const GlobalOptions& global);
+// Each fills in the flags of its (already created) subcommand and returns how to run it.
+std::function<int()> add_run_command(CLI::App& run, const GlobalOptions& global);
+std::function<int()> add_profile_command(CLI::App& profile, const GlobalOptions& global);
+std::function<int()> add_check_command(CLI::App& check, const GlobalOptions& global);
+std::function<int()> add_plugins_command(CLI::App& plugins, const GlobalOptions& global);
 
 // Exit code for failures of sandlock itself (bad input, policy, plugin, confinement).
 inline constexpr int kExitSandlockFailed = 125;

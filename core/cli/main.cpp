@@ -7,9 +7,40 @@
 #include <sandlock/errors.hpp>
 
 #include <iostream>
+#include <string_view>
+
+namespace {
+
+using namespace sandlock::cli;
+
+struct CommandSpec {
+    const char* name;
+    const char* about;
+    std::function<int()> (*add)(CLI::App&, const GlobalOptions&);
+};
+
+constexpr CommandSpec kCommands[] = {
+    {"run", "Run a command in a sandbox: sandlock run [flags] -- CMD ARGS...", &add_run_command},
+    {"profile", "List and show saved profiles", &add_profile_command},
+    {"check", "Report kernel features and the plugins found", &add_check_command},
+    {"plugins", "List the plugins found and the policy fields each enforces", &add_plugins_command},
+};
+
+// The subcommand argv names (the first word that is not a global option or its value). Only
+// that one gets its flags: building every flag of every subcommand costs more at start than
+// the whole sandbox should.
+std::string_view chosen_command(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg(argv[i]);
+        if (arg == "--plugins" || arg == "--plugin-path") ++i;
+        else if (!arg.starts_with('-')) return arg;
+    }
+    return {};
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-    using namespace sandlock::cli;
     CLI::App app{"sandlock: a lightweight process sandbox (Landlock, seccomp, user notification)", "sandlock"};
     app.require_subcommand(1);
     GlobalOptions global;
@@ -18,8 +49,16 @@ int main(int argc, char** argv) {
     app.add_option("--plugin-path", global.plugin_path, "Directory searched first for plugins (repeatable)");
     app.add_flag("-v,--verbose", global.verbose, "Log what sandlock does (or SANDLOCK_LOG=debug)");
 
-    const Subcommand commands[] = {add_run_command(app, global), add_profile_command(app),
-                                   add_check_command(app, global), add_plugins_command(app, global)};
+    CLI::App* chosen = nullptr;
+    std::function<int()> run_chosen;
+    const std::string_view name = chosen_command(argc, argv);
+    for (const CommandSpec& command : kCommands) {
+        CLI::App* sub = app.add_subcommand(command.name, command.about);
+        if (name == command.name) {
+            chosen = sub;
+            run_chosen = command.add(*sub, global);
+        }
+    }
 
     try {
         app.parse(argc, argv);
@@ -30,8 +69,7 @@ int main(int argc, char** argv) {
     }
     if (global.verbose) sandlock::logging::set_threshold(sandlock::logging::Level::Debug);
     try {
-        for (const auto& command : commands)
-            if (command.app->parsed()) return command.run();
+        if (chosen != nullptr && chosen->parsed()) return run_chosen();
     } catch (const std::exception& e) {
         std::cerr << "sandlock: error: " << e.what() << "\n";
     }

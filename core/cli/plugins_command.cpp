@@ -8,12 +8,11 @@
 
 namespace sandlock::cli {
 
-Subcommand add_plugins_command(CLI::App& app, const GlobalOptions& global) {
-    CLI::App* plugins = app.add_subcommand("plugins", "List the plugins found and the policy fields each enforces");
+std::function<int()> add_plugins_command(CLI::App& plugins, const GlobalOptions& global) {
     auto json = std::make_shared<bool>(false);
-    plugins->add_flag("--json", *json, "Machine-readable output (the 'plugins' part of check --json)");
+    plugins.add_flag("--json", *json, "Machine-readable output (the 'plugins' part of check --json)");
 
-    return {plugins, [json, &global] {
+    return [json, &global] {
                 SystemReport report;
                 report.plugin_dirs = plugin_search_path(global.plugin_path);
                 report.plugins = discover_plugins(report.plugin_dirs);
@@ -35,7 +34,7 @@ Subcommand add_plugins_command(CLI::App& app, const GlobalOptions& global) {
                     std::cout << (p.owned_fields.empty() ? " (none)\n" : "\n");
                 }
                 return 0;
-            }};
+            };
 }
 
 }  // namespace sandlock::cli

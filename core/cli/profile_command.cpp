@@ -9,15 +9,15 @@
 
 namespace sandlock::cli {
 
-Subcommand add_profile_command(CLI::App& app) {
-    CLI::App* profile = app.add_subcommand("profile", "List and show saved profiles");
+std::function<int()> add_profile_command(CLI::App& profile_app, const GlobalOptions&) {
+    CLI::App* profile = &profile_app;
     profile->require_subcommand(1);
     CLI::App* list = profile->add_subcommand("list", "List the profiles found, in search order");
     CLI::App* show = profile->add_subcommand("show", "Check a profile and print it");
     auto name = std::make_shared<std::string>();
     show->add_option("name", *name, "Profile name")->required();
 
-    return {profile, [list, show, name] {
+    return [list, show, name] {
                 if (list->parsed()) {
                     auto profiles = list_profiles();
                     if (profiles.empty()) {
@@ -35,7 +35,7 @@ Subcommand add_profile_command(CLI::App& app) {
                     return 0;
                 }
                 return kExitSandlockFailed;
-            }};
+            };
 }
 
 }  // namespace sandlock::cli

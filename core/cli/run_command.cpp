@@ -81,10 +81,10 @@ int block_termination_signals() {
 
 }  // namespace
 
-Subcommand add_run_command(CLI::App& app, const GlobalOptions& global) {
+std::function<int()> add_run_command(CLI::App& run_app, const GlobalOptions& global) {
     auto flags = std::make_shared<RunFlags>();
     auto command = std::make_shared<std::vector<std::string>>();
-    CLI::App* run = app.add_subcommand("run", "Run a command in a sandbox: sandlock run [flags] -- CMD ARGS...");
+    CLI::App* run = &run_app;
     run->add_flag("-i,--interactive", flags->interactive, "Give the command the terminal (stdin, job control)");
     run->add_option("-p,--profile", flags->profile, "Start from a saved profile (flags override, lists append)");
     run->add_option("-w,--fs-writable", flags->writable, "Path with read/write access (repeatable)");
@@ -113,7 +113,7 @@ Subcommand add_run_command(CLI::App& app, const GlobalOptions& global) {
     run->add_option("command", *command, "The command and its arguments (after --)")->required();
     run->positionals_at_end();
 
-    return {run, [flags, command, &global] {
+    return [flags, command, &global] {
                 Policy policy = build_policy(*flags);
                 Timeout timeout;
                 if (!flags->timeout.empty())
@@ -127,7 +127,7 @@ Subcommand add_run_command(CLI::App& app, const GlobalOptions& global) {
                 if (!result.error.empty()) std::cerr << "sandlock: " << result.error << "\n";
                 if (result.timed_out) std::cerr << "sandlock: timed out after " << flags->timeout << " s\n";
                 return result.exit_code;
-            }};
+            };
 }
 
 }  // namespace sandlock::cli

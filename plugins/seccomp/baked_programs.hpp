@@ -22,6 +22,15 @@ std::span<const BakedProgram> programs();
 std::span<const BakedRule> plan_rules();
 bool plan_allowlist();
 
+// The plan the programs were built from: what plan_syscalls(Policy{}) returns, without
+// resolving fifty names through libseccomp on every start.
+inline SyscallPlan default_plan() {
+    SyscallPlan plan;
+    plan.allowlist = plan_allowlist();
+    for (const BakedRule& rule : plan_rules()) plan.exceptions[rule.syscall_nr] = static_cast<Action>(rule.action);
+    return plan;
+}
+
 // The baked programs when `plan` is the plan they were built from, else nothing.
 inline std::vector<Program> programs_for(const SyscallPlan& plan) {
     auto rules = plan_rules();

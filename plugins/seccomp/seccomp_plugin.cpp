@@ -39,7 +39,8 @@ public:
             throw sdk::Error("plugins.seccomp: unknown option '" + std::string(options.begin()->key()) +
                              "' (the seccomp plugin has no options)");
         strict_ = policy.strict;
-        plan_ = plan_syscalls(policy);  // refuses unknown names even when seccomp is missing
+        // Refuses unknown names even when seccomp is missing.
+        plan_ = policy.deny_syscalls || policy.allow_syscalls ? plan_syscalls(policy) : baked::default_plan();
         if (int err = probe_filter_support()) {
             unavailable("seccomp filters are not available on this kernel", err, "syscall filtering");
             enabled_ = false;

@@ -143,7 +143,7 @@ TEST(Cli, FieldWhosePluginIsDisabled) {
                    "fs_readable needs plugin 'landlock', which is not enabled");
 }
 TEST(Cli, FlagWhosePluginIsNotBuilt) {
-    expect_refused(sandlock(run_args({"-m", "512M"}, {"echo", "RAN"})), "max_memory needs plugin 'notif'");
+    expect_refused(sandlock(run_args({"--max-disk", "1G"}, {"echo", "RAN"})), "max_disk needs plugin 'branchfs'");
 }
 TEST(Cli, UnknownFlag) { expect_refused(sandlock(run_args({"--no-such-flag"}, {"echo", "RAN"})), "--no-such-flag"); }
 TEST(Cli, MissingCommand) { expect_refused(sandlock({"run", "-r", "/usr"}), "command"); }

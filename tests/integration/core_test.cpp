@@ -234,12 +234,12 @@ TEST(Core, FieldWhosePluginIsNotEnabledIsRefused) {
 
 TEST(Core, FieldWhosePluginIsNotInstalledIsRefused) {
     Policy p;
-    p.max_memory = 1 << 20;
+    p.max_disk = 1 << 20;  // branchfs is not built yet
     try {
         run(p, {"/bin/true"});
         FAIL() << "expected PolicyError";
     } catch (const PolicyError& e) {
-        EXPECT_EQ(std::string(e.what()).rfind("max_memory needs plugin 'notif', which is not installed", 0), 0u)
+        EXPECT_EQ(std::string(e.what()).rfind("max_disk needs plugin 'branchfs', which is not installed", 0), 0u)
             << e.what();
     }
 }
