@@ -2,6 +2,8 @@
 #include <sandlock/profile.hpp>
 #include <sandlock/units.hpp>
 
+#include <boost/json.hpp>
+
 #define TOML_HEADER_ONLY 1
 #define TOML_EXCEPTIONS 1
 #include <toml++/toml.h>
@@ -94,7 +96,7 @@ private:
             } else if (const toml::table* options = node.as_table()) {
                 std::ostringstream json;
                 json << toml::json_formatter{*options};
-                policy_.plugin_options[key] = json.str();
+                policy_.plugin_options[key] = boost::json::serialize(boost::json::parse(json.str()));  // compact
             } else {
                 wrong_type("plugins." + key, node, "a table of that plugin's options");
             }

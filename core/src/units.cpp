@@ -1,6 +1,7 @@
 #include <sandlock/errors.hpp>
 #include <sandlock/units.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -23,7 +24,9 @@ std::string lower(std::string_view text) {
 
 // A decimal number with an optional fraction, all of `text`; nullopt otherwise.
 std::optional<double> parse_decimal(std::string_view text) {
-    if (text.empty() || !(std::isdigit(static_cast<unsigned char>(text.front())) || text.front() == '.'))
+    // Digits and at most one point: from_chars alone would also take "1e3", "inf" or "nan".
+    if (text.empty() || std::count(text.begin(), text.end(), '.') > 1 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; }))
         return std::nullopt;
     double value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
