@@ -162,6 +162,18 @@ probe(lambda: open(D0 + '/top', 'a'))
                   "ok\nok\nEACCES\n");
 }
 
+TEST_F(LandlockTest, DefaultDevicesAreUsableUnlessDenied) {
+    EXPECT_OUTPUT(sandboxed(policy_, {}, R"(
+probe(lambda: open('/dev/null', 'w').write('x'))
+probe(lambda: open('/dev/urandom', 'rb').read(4))
+probe(lambda: open('/dev/zero', 'rb').read(4))
+probe(lambda: open('/dev/shm/nope', 'w'))
+)"),
+                  "ok\nok\nok\nEACCES\n");
+    policy_.fs_denied.push_back("/dev/null");
+    EXPECT_OUTPUT(sandboxed(policy_, {}, "probe(lambda: open('/dev/null', 'w'))\n"), "EACCES\n");
+}
+
 TEST_F(LandlockTest, DeniedFileInsideReadableTree) {
     Tree tree;
     tree.file("a/secret");
