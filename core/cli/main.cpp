@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
     GlobalOptions global;
     app.add_option("--plugins", global.plugins, "Layers to run, e.g. landlock,seccomp (default: what the policy needs)")
         ->delimiter(',');
-    app.add_option("--plugin-path", global.plugin_path, "Directory searched first for plugins (repeatable)");
+    app.add_option("--plugin-path", global.plugin_path, "Directory searched first for plugins (repeatable)")
+        ->allow_extra_args(false);
     app.add_flag("-v,--verbose", global.verbose, "Log what sandlock does (or SANDLOCK_LOG=debug)");
 
     CLI::App* chosen = nullptr;
@@ -64,7 +65,8 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-        std::cerr << "sandlock: error: " << e.what() << " (see 'sandlock --help')\n";
+        std::cerr << "sandlock: error: " << e.what() << " (see 'sandlock " << (name.empty() ? "" : std::string(name) + " ")
+                  << "--help')\n";
         return kExitSandlockFailed;
     }
     if (global.verbose) sandlock::logging::set_threshold(sandlock::logging::Level::Debug);

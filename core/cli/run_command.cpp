@@ -87,22 +87,29 @@ std::function<int()> add_run_command(CLI::App& run_app, const GlobalOptions& glo
     CLI::App* run = &run_app;
     run->add_flag("-i,--interactive", flags->interactive, "Give the command the terminal (stdin, job control)");
     run->add_option("-p,--profile", flags->profile, "Start from a saved profile (flags override, lists append)");
-    run->add_option("-w,--fs-writable", flags->writable, "Path with read/write access (repeatable)");
-    run->add_option("-r,--fs-readable", flags->readable, "Path with read-only access (repeatable)");
-    run->add_option("--fs-deny", flags->denied, "Path denied even inside an allowed tree (repeatable)");
+    run->add_option("-w,--fs-writable", flags->writable, "Path with read/write access (repeatable)")
+        ->allow_extra_args(false);
+    run->add_option("-r,--fs-readable", flags->readable, "Path with read-only access (repeatable)")
+        ->allow_extra_args(false);
+    run->add_option("--fs-deny", flags->denied, "Path denied even inside an allowed tree (repeatable)")
+        ->allow_extra_args(false);
     run->add_option("-m,--max-memory", flags->max_memory, "Memory limit, e.g. 512M (plugin notif)");
     run->add_option("-P,--max-processes", flags->max_processes, "Concurrent process limit (plugin notif)");
     run->add_option("-c,--max-cpu", flags->max_cpu, "CPU share of one core, e.g. 50% (plugin notif)");
     run->add_option("-t,--timeout", flags->timeout, "Kill the whole sandbox after this many seconds (exit 124)");
     run->add_flag("--strict", flags->allowlist, "Syscall allowlist instead of the default deny list");
     run->add_flag("--privileged", flags->privileged, "Appear as uid 0 inside a user namespace");
-    run->add_option("--net-bind", flags->net_bind, "TCP port or range the command may bind (repeatable)");
-    run->add_option("--net-connect", flags->net_connect, "TCP port or range the command may connect to (repeatable)");
-    run->add_option("--net-allow-host", flags->net_allow_hosts, "Host name the command may reach (plugin notif)");
+    run->add_option("--net-bind", flags->net_bind, "TCP port or range the command may bind (repeatable)")
+        ->allow_extra_args(false);
+    run->add_option("--net-connect", flags->net_connect, "TCP port or range the command may connect to (repeatable)")
+        ->allow_extra_args(false);
+    run->add_option("--net-allow-host", flags->net_allow_hosts, "Host name the command may reach (plugin notif)")
+        ->allow_extra_args(false);
     run->add_flag("--isolate-ipc", flags->isolate_ipc, "Block abstract UNIX sockets outside the sandbox");
     run->add_flag("--isolate-signals", flags->isolate_signals, "Block signals to processes outside the sandbox");
     run->add_flag("--clean-env", flags->clean_env, "Keep only PATH HOME USER TERM LANG SHELL");
-    run->add_option("--env", flags->env, "Set KEY=VALUE in the environment (repeatable)");
+    run->add_option("--env", flags->env, "Set KEY=VALUE in the environment (repeatable)")
+        ->allow_extra_args(false);
     run->add_option("--fs-isolation", flags->fs_isolation, "none or branchfs (plugin branchfs)");
     run->add_option("--fs-mount", flags->fs_mount, "BranchFS mount point (plugin branchfs)");
     run->add_option("--fs-storage", flags->fs_storage, "BranchFS storage directory (plugin branchfs)");
@@ -112,6 +119,7 @@ std::function<int()> add_run_command(CLI::App& run_app, const GlobalOptions& glo
     run->add_flag("--keep-fds", flags->keep_fds, "Do not close inherited file descriptors 3 and up");
     run->add_option("command", *command, "The command and its arguments (after --)")->required();
     run->positionals_at_end();
+    run->footer("Repeatable flags take one value each; put a command that has flags of its own after --.");
 
     return [flags, command, &global] {
                 Policy policy = build_policy(*flags);
