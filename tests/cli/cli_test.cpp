@@ -83,6 +83,12 @@ TEST(Cli, QuickStartCommand) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+TEST(Cli, CommandWithItsOwnFlagsNeedsNoDoubleDash) {
+    CliResult r = sandlock({"run", "-r", "/usr", "-r", "/lib", "-r", "/lib64", "-r", "/bin", "/bin/sh", "-c", "echo RAN $0", "x"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "RAN x\n");
+}
+
 TEST(Cli, TimeoutIs124) {
     CliResult r = sandlock(run_args({"-t", "0.3"}, {"/bin/sleep", "30"}));
     EXPECT_EQ(r.exit_code, 124);
