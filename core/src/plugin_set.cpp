@@ -56,6 +56,17 @@ std::vector<std::string> chosen_names(const Policy& policy, const SandboxOptions
             !find_plugin(owner, search_path).empty())
             names.push_back(owner);
     }
+    // A readable /proc would show the host's processes and kernel files: the notif plugin's
+    // /proc rules (pid isolation, kcore & co. denied) come with it whenever it is installed.
+    auto exposes_proc = [](const std::string& path) {
+        const std::string normal = fs::path(path).lexically_normal().string();
+        return normal == "/" || normal == "/proc" || normal == "/proc/" || normal.starts_with("/proc/");
+    };
+    const bool proc_visible = std::any_of(policy.fs_readable.begin(), policy.fs_readable.end(), exposes_proc) ||
+                              std::any_of(policy.fs_writable.begin(), policy.fs_writable.end(), exposes_proc);
+    if (proc_visible && std::find(names.begin(), names.end(), "notif") == names.end() &&
+        !find_plugin("notif", search_path).empty())
+        names.push_back("notif");
     return names;
 }
 

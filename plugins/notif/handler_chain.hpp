@@ -1,0 +1,37 @@
+// The notification handlers of one sandbox, per syscall, and the rule that turns them into one
+// answer: they run in registration order (built-ins first, then third-party plugins), the
+// first verdict that is not Next wins, and none at all means Continue. A handler that throws or
+// returns a malformed verdict denies the call with EPERM: the chain fails closed.
+#pragma once
+
+#include <sandlock/sdk/abi.hpp>
+
+#include <functional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace sandlock::notif {
+
+class HandlerChain {
+public:
+    // Called with the handler at fault and one line saying what went wrong.
+    using FailureLog = std::function<void(const sdk::NotifHandlerEntry&, std::string_view)>;
+
+    // Appends a handler; a syscall number outside 0..4095 is refused (returns false).
+    bool add(const sdk::NotifHandlerEntry& entry);
+    std::span<const sdk::NotifHandlerEntry> handlers_for(int syscall_nr) const;
+    bool empty() const { return count_ == 0; }
+
+    sdk::NotifVerdict decide(const sdk::NotifRequest& request, const sdk::NotifContextApi& api,
+                             const FailureLog& log_failure) const;
+
+private:
+    std::vector<std::vector<sdk::NotifHandlerEntry>> by_syscall_;  // indexed by syscall number
+    std::size_t count_ = 0;
+};
+
+// Why `verdict` cannot be sent as an answer, or empty when it can.
+std::string_view verdict_problem(const sdk::NotifVerdict& verdict);
+
+}  // namespace sandlock::notif

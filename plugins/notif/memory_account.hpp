@@ -1,0 +1,60 @@
+// The memory account of one sandbox: pure bookkeeping, no /proc, no clocks of its own.
+//
+// The account is the measured private memory of every member process (its statm "data": what
+// the kernel charges as private writable memory) plus the grants made since: a call let
+// through adds its cost to the caller thread's grant until that thread comes back with its
+// next call — by then the first one has happened (or failed) and shows in the next
+// measurement — or until the grant is older than a call can take to run. So the account
+// follows the kernel's own figures and cannot drift however much memory churns; between
+// measurements it errs high, never low.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace sandlock::notif {
+
+class MemoryAccount {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    explicit MemoryAccount(std::uint64_t limit) : limit_(limit) {}
+
+    std::uint64_t limit() const { return limit_; }
+    std::uint64_t total() const { return measured_total_ + granted_total_; }
+
+    // Thread `tid` is back with a new call: its earlier grant is now part of the measurement.
+    void thread_returned(pid_t tid) { drop_grant(tid); }
+    void drop_grant(pid_t tid);
+    // The private memory `process` has now.
+    void set_usage(pid_t process, std::uint64_t bytes);
+    // The process exited: its memory and its threads' grants leave the account.
+    void forget_process(pid_t process);
+    // Grants older than `max_age` have taken effect long ago: the measurement holds them.
+    void expire_grants(Clock::time_point now, Clock::duration max_age);
+    // Grants `bytes` to thread `tid` of `process` when the account stays within the limit.
+    bool try_grant(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now);
+
+    bool knows(pid_t process) const { return usage_.contains(process); }
+    std::vector<pid_t> processes() const;
+    std::size_t grants_in_flight() const { return grants_.size(); }
+
+private:
+    struct Grant {
+        pid_t process;
+        std::uint64_t bytes;
+        Clock::time_point at;
+    };
+
+    std::uint64_t limit_;
+    std::unordered_map<pid_t, std::uint64_t> usage_;  // by process
+    std::unordered_map<pid_t, Grant> grants_;         // by thread: a thread makes one call at a time
+    std::uint64_t measured_total_ = 0;
+    std::uint64_t granted_total_ = 0;
+};
+
+}  // namespace sandlock::notif

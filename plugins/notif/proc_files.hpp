@@ -1,0 +1,47 @@
+// Reading the few /proc files the notif layer needs (stat, statm, status, children, maps), split
+// into small readers and pure parsers so the parsing is unit-tested without processes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sandlock::notif::proc {
+
+// The fields of /proc/PID/stat the notif layer uses.
+struct StatFields {
+    char state = '?';           // R, S, D, Z, T, ...
+    pid_t ppid = 0;
+    std::uint64_t cpu_ticks = 0;        // utime + stime of the whole process, in clock ticks
+    std::uint64_t children_ticks = 0;   // cutime + cstime: its children it has waited for
+    std::uint64_t start_brk = 0;  // where the heap begins
+};
+
+// Parsers: nullopt when the text is not in the expected shape.
+std::optional<StatFields> parse_stat(std::string_view text);
+// The "data" column of /proc/PID/statm (private writable plus stack mappings), in pages.
+std::optional<std::uint64_t> parse_statm_data_pages(std::string_view text);
+// The numeric value of a "Name:\tvalue" line of /proc/PID/status.
+std::optional<std::int64_t> parse_status_number(std::string_view text, std::string_view name);
+// The pids of a /proc/PID/task/TID/children file.
+std::vector<pid_t> parse_pid_list(std::string_view text);
+// The end of the [heap] mapping in /proc/PID/maps text, if the text has one.
+std::optional<std::uint64_t> parse_heap_end(std::string_view maps_text);
+
+// Readers: the whole file (small files only), or nullopt when it cannot be read.
+std::optional<std::string> read_small_file(const std::string& path, std::size_t limit = 64 * 1024);
+
+std::optional<StatFields> read_stat(pid_t pid);
+std::optional<std::uint64_t> read_data_bytes(pid_t pid);  // statm data × page size
+std::optional<pid_t> read_tgid(pid_t tid);                // Tgid: of /proc/TID/status
+// The current end of the heap: the end of [heap], or start_brk when the heap is empty.
+std::optional<std::uint64_t> read_heap_end(pid_t pid);
+// The children of each thread of `pid`: (thread id, its children) pairs.
+std::vector<std::pair<pid_t, std::vector<pid_t>>> read_children_by_thread(pid_t pid);
+
+}  // namespace sandlock::notif::proc

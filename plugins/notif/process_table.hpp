@@ -1,0 +1,76 @@
+// The processes of one sandbox, shared by the memory limit, the process limit and the CPU
+// throttle. A process belongs to the sandbox when it is the first one, a child of a member
+// (found through /proc/PID/task/TID/children), an orphan of a member re-parented to us (the
+// launcher is a child subreaper), or the caller of a notification (only members reach our
+// listener). Each member is held by a pidfd, so an exit is seen without polling /proc and a
+// recycled pid is never mistaken for a member (nor signalled).
+//
+// Thread-safe: the supervisor thread and the CPU-throttle thread both use it. Modules learn of
+// births and exits through their own event queue (subscribe/drain), on their own thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+namespace sandlock::notif {
+
+struct ProcessEvent {
+    enum class Kind { Born, Exited };
+    Kind kind;
+    pid_t pid;
+    pid_t parent;       // Born: the parent process (0 when unknown)
+    pid_t creator_tid;  // Born: the thread that forked it (0 when unknown)
+};
+
+class ProcessTable {
+public:
+    ProcessTable() = default;
+    ~ProcessTable();
+    ProcessTable(const ProcessTable&) = delete;
+    ProcessTable& operator=(const ProcessTable&) = delete;
+
+    // A queue of births and exits from now on; call before start().
+    int subscribe();
+    std::vector<ProcessEvent> drain(int subscriber);
+
+    // Tracks the sandbox's first process; our other children at this point are not members.
+    void start(pid_t root);
+    // Forgets everything and closes the pidfds.
+    void stop() noexcept;
+
+    // The process (thread group) of a calling thread, tracked from now on; nullopt when it is gone.
+    std::optional<pid_t> process_of(pid_t tid);
+    // Drops the members that exited and adds the children not seen yet.
+    void refresh();
+    std::size_t live_count();
+    std::vector<pid_t> live_processes();
+    // Sends `sig` to every member (through its pidfd) and, while the first process lives, to
+    // its process group — which also reaches a child forked a moment ago and not seen yet.
+    void signal_all(int sig);
+
+private:
+    // How a candidate proves it belongs: not at all (the root, a caller), by being `parent`'s
+    // child, or by being our own child under a seccomp filter (an orphan of a member).
+    enum class Check { None, ChildOf, FilteredOrphan };
+    bool track_locked(pid_t pid, pid_t parent, pid_t creator_tid, Check belongs);
+    void reap_exits_locked();
+    void discover_locked();
+    bool alive_locked(pid_t pid, int pidfd) const;
+    void emit_locked(const ProcessEvent& event);
+
+    std::mutex mutex_;
+    pid_t root_ = -1;
+    pid_t self_ = -1;
+    std::unordered_map<pid_t, int> members_;         // pid -> pidfd (-1: out of fds, checked through /proc)
+    std::unordered_map<pid_t, pid_t> thread_owner_;  // tid -> its process, a cache
+    std::set<pid_t> not_members_;                    // our own children that are not the sandbox's
+    std::vector<std::vector<ProcessEvent>> queues_;
+};
+
+}  // namespace sandlock::notif

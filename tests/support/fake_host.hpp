@@ -1,0 +1,57 @@
+// A HostApi that records what a plugin or module asks of the host (logs, notify routing,
+// handler registrations), for unit tests that configure plugin code without a real host.
+#pragma once
+
+#include <sandlock/sdk/plugin.hpp>
+
+#include <string>
+#include <vector>
+
+namespace sandlock::test {
+
+class FakeHost {
+public:
+    FakeHost() {
+        api_.abi_version = sdk::kAbiVersion;
+        api_.host = this;
+        api_.log = [](void* self, sdk::LogLevel level, std::string_view, std::string_view message) {
+            static_cast<FakeHost*>(self)->logs.push_back({level, std::string(message)});
+        };
+        api_.request_notify = [](void* self, int nr) {
+            static_cast<FakeHost*>(self)->notified.push_back(nr);
+            return 0;
+        };
+        api_.notify_requests = [](void* self, const int** syscalls) {
+            auto* host = static_cast<FakeHost*>(self);
+            *syscalls = host->notified.data();
+            return host->notified.size();
+        };
+        api_.register_notif_handler = [](void*, std::string_view, int, sdk::NotifHandlerFn, void*) { return 0; };
+        api_.notif_handlers = [](void*, const sdk::NotifHandlerEntry** entries) {
+            *entries = nullptr;
+            return std::size_t{0};
+        };
+    }
+    FakeHost(const FakeHost&) = delete;
+    FakeHost& operator=(const FakeHost&) = delete;
+
+    sdk::Host host(std::string_view plugin = "test") const { return sdk::Host(&api_, plugin); }
+
+    bool warned_about(const std::string& text) const {
+        for (const auto& entry : logs)
+            if (entry.level == sdk::LogLevel::Warning && entry.message.find(text) != std::string::npos) return true;
+        return false;
+    }
+
+    struct LogEntry {
+        sdk::LogLevel level;
+        std::string message;
+    };
+    std::vector<LogEntry> logs;
+    std::vector<int> notified;
+
+private:
+    sdk::HostApi api_{};
+};
+
+}  // namespace sandlock::test

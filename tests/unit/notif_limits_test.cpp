@@ -1,0 +1,138 @@
+// The process limit's and the CPU throttle's pure parts: forks in flight and the token bucket.
+#include "cpu_budget.hpp"
+#include "cpu_meter.hpp"
+#include "fork_budget.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sandlock::notif {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = ForkBudget::Clock;
+
+TEST(NotifForkBudget, CountsLiveProcessesAndForksInFlight) {
+    ForkBudget budget(3);
+    const auto now = Clock::now();
+    EXPECT_TRUE(budget.try_fork(100, 100, 1, now));    // 1 live + 1 starting
+    EXPECT_TRUE(budget.try_fork(100, 101, 1, now));    // another thread: 1 + 2
+    EXPECT_FALSE(budget.try_fork(100, 102, 1, now));   // would make 4
+    budget.child_appeared(100, 100);                   // the first child is live now
+    EXPECT_FALSE(budget.try_fork(100, 102, 2, now));   // 2 live + 1 starting = 3
+    budget.child_appeared(100, 101);
+    EXPECT_TRUE(budget.try_fork(100, 102, 2, now));
+}
+
+TEST(NotifForkBudget, AThreadsNextCallEndsItsFork) {
+    ForkBudget budget(2);
+    const auto now = Clock::now();
+    EXPECT_TRUE(budget.try_fork(1, 1, 1, now));
+    // The child came and went before anyone saw it; the thread forks again.
+    EXPECT_TRUE(budget.try_fork(1, 1, 1, now));
+    EXPECT_EQ(budget.in_flight(), 1u);
+}
+
+TEST(NotifForkBudget, AChildOfUnknownThreadEndsAForkOfItsParentOnly) {
+    ForkBudget budget(10);
+    const auto now = Clock::now();
+    ASSERT_TRUE(budget.try_fork(1, 11, 1, now));
+    ASSERT_TRUE(budget.try_fork(1, 12, 1, now + 1ms));
+    ASSERT_TRUE(budget.try_fork(2, 21, 1, now));
+    budget.child_appeared(1, 0);
+    EXPECT_EQ(budget.in_flight(), 2u);
+    budget.child_appeared(1, 0);
+    EXPECT_EQ(budget.in_flight(), 1u);
+    budget.child_appeared(1, 0);  // process 1 has nothing in flight any more; 2's fork stays
+    EXPECT_EQ(budget.in_flight(), 1u);
+}
+
+TEST(NotifForkBudget, StaleForksExpire) {
+    ForkBudget budget(2);
+    const auto then = Clock::now();
+    ASSERT_TRUE(budget.try_fork(1, 1, 1, then));
+    EXPECT_FALSE(budget.try_fork(1, 2, 1, then));
+    budget.expire(then + 1s, 1s);
+    EXPECT_TRUE(budget.try_fork(1, 2, 1, then + 1s));
+}
+
+TEST(NotifForkBudget, TheLimitIncludesTheFirstProcess) {
+    ForkBudget budget(1);
+    EXPECT_FALSE(budget.try_fork(1, 1, 1, Clock::now()));
+}
+
+// Drives a budget with a sandbox that uses `cores` cores whenever it may run; returns the
+// CPU time it got over `seconds` of 25 ms samples.
+double simulate(std::uint32_t percent, double cores, int seconds) {
+    CpuBudget budget(percent, 100ms);
+    const auto sample = std::chrono::nanoseconds(25ms);
+    bool running = true;
+    std::chrono::nanoseconds total{0};
+    for (int i = 0; i < seconds * 40; ++i) {
+        const auto used = running ? std::chrono::nanoseconds(static_cast<long>(sample.count() * cores))
+                                  : std::chrono::nanoseconds(0);
+        total += used;
+        running = budget.update(sample, used);
+    }
+    return std::chrono::duration<double>(total).count();
+}
+
+TEST(NotifCpuBudget, ABusyProcessGetsItsShare) {
+    EXPECT_NEAR(simulate(50, 1.0, 10), 5.0, 0.2);
+    EXPECT_NEAR(simulate(10, 1.0, 10), 1.0, 0.15);
+    EXPECT_NEAR(simulate(100, 1.0, 10), 10.0, 0.01);
+}
+
+TEST(NotifCpuBudget, TheShareIsOfOneCoreWhateverTheNumberOfThreads) {
+    EXPECT_NEAR(simulate(50, 2.0, 10), 5.0, 0.2);
+    EXPECT_NEAR(simulate(100, 2.0, 10), 10.0, 0.2);
+}
+
+TEST(NotifCpuBudget, AnIdleSandboxSavesAtMostOnePeriod) {
+    CpuBudget budget(50, 100ms);
+    for (int i = 0; i < 400; ++i) ASSERT_TRUE(budget.update(25ms, 0ms));
+    EXPECT_EQ(budget.balance(), std::chrono::nanoseconds(50ms));
+    EXPECT_TRUE(budget.update(0ms, 50ms));   // the saving is spent
+    EXPECT_FALSE(budget.update(0ms, 1ms));   // and no more
+}
+
+TEST(NotifCpuBudget, ADebtIsBounded) {
+    CpuBudget budget(50, 100ms);
+    EXPECT_FALSE(budget.update(25ms, 3600s));
+    int samples_stopped = 0;
+    while (!budget.update(25ms, 0ms)) ++samples_stopped;
+    EXPECT_LE(samples_stopped, 400);  // 10 s
+}
+
+TEST(NotifCpuMeter, CountsTheGrowthOfEachProcess) {
+    CpuMeter meter;
+    EXPECT_EQ(meter.update({{10, 1, 5, 0}}), 5u);                 // a newcomer counts from zero
+    EXPECT_EQ(meter.update({{10, 1, 8, 0}, {11, 10, 2, 0}}), 5u);  // 3 + a new child's 2
+    EXPECT_EQ(meter.update({{10, 1, 8, 0}, {11, 10, 2, 0}}), 0u);
+}
+
+TEST(NotifCpuMeter, AShortLivedChildCountsWhenItsParentWaitsForIt) {
+    CpuMeter meter;
+    meter.update({{10, 1, 0, 0}});
+    // Children born and reaped between two samples: only the parent's children time shows them.
+    EXPECT_EQ(meter.update({{10, 1, 1, 7}}), 8u);
+}
+
+TEST(NotifCpuMeter, ASampledChildIsNotCountedTwiceWhenReaped) {
+    CpuMeter meter;
+    meter.update({{10, 1, 0, 0}, {11, 10, 4, 0}});
+    meter.update({{10, 1, 0, 0}, {11, 10, 6, 0}});   // 6 of the child's ticks counted so far
+    // The child ran 1 more tick, exited, and was reaped: the parent's children time grows by 7.
+    EXPECT_EQ(meter.update({{10, 1, 0, 7}}), 1u);
+    EXPECT_EQ(meter.update({{10, 1, 0, 7}}), 0u);
+}
+
+TEST(NotifCpuMeter, AZombieReapedLaterIsNotCountedTwice) {
+    CpuMeter meter;
+    meter.update({{10, 1, 0, 0}, {11, 10, 5, 0}});
+    EXPECT_EQ(meter.update({{10, 1, 0, 0}}), 0u);    // exited, not reaped yet
+    EXPECT_EQ(meter.update({{10, 1, 0, 5}}), 0u);    // reaped now
+    EXPECT_EQ(meter.update({{10, 1, 0, 9}}), 4u);    // another child's 4, never sampled
+}
+
+}  // namespace
+}  // namespace sandlock::notif

@@ -1,0 +1,133 @@
+// The memory limit's pure parts: what each call costs, and the account's bookkeeping.
+#include "memory_account.hpp"
+#include "memory_cost.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <limits>
+
+namespace sandlock::notif {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = MemoryAccount::Clock;
+
+constexpr std::uint64_t MiB = 1 << 20;
+
+TEST(NotifMemoryCost, PrivateWritableMappingsCostTheirPages) {
+    EXPECT_EQ(memory::mmap_cost(MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS), MiB);
+    EXPECT_EQ(memory::mmap_cost(1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS), memory::round_to_pages(1));
+    EXPECT_EQ(memory::mmap_cost(MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE), MiB);  // copy-on-write file
+    EXPECT_EQ(memory::mmap_cost(MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE), MiB);
+}
+
+TEST(NotifMemoryCost, ReadOnlyReservedAndSharedMappingsCostNothing) {
+    EXPECT_EQ(memory::mmap_cost(MiB, PROT_READ, MAP_PRIVATE), 0u);  // a library's text
+    EXPECT_EQ(memory::mmap_cost(MiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS), 0u);  // a reservation
+    EXPECT_EQ(memory::mmap_cost(MiB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS), 0u);
+    EXPECT_EQ(memory::mmap_cost(MiB, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE), 0u);
+}
+
+TEST(NotifMemoryCost, HugeLengthsSaturateInsteadOfWrapping) {
+    constexpr auto max = std::numeric_limits<std::uint64_t>::max();
+    EXPECT_EQ(memory::round_to_pages(max - 1), max);
+    EXPECT_EQ(memory::mmap_cost(max, PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS), max);
+}
+
+TEST(NotifMemoryCost, MremapCostsOnlyItsGrowth) {
+    EXPECT_EQ(memory::mremap_cost(MiB, 3 * MiB, 1), 2 * MiB);
+    EXPECT_EQ(memory::mremap_cost(3 * MiB, MiB, 1), 0u);
+    EXPECT_EQ(memory::mremap_cost(MiB, MiB, 1 | 4), MiB);  // MREMAP_DONTUNMAP leaves the old range
+}
+
+TEST(NotifMemoryCost, MprotectCostsWhenItGrantsWrite) {
+    EXPECT_EQ(memory::mprotect_cost(MiB, PROT_READ | PROT_WRITE), MiB);
+    EXPECT_EQ(memory::mprotect_cost(MiB, PROT_READ), 0u);
+}
+
+TEST(NotifMemoryCost, BrkCostsTheGrowthOfTheHeap) {
+    const std::uint64_t end = 0x555555600000;
+    EXPECT_EQ(memory::brk_cost(0, end), 0u);  // a query
+    EXPECT_EQ(memory::brk_cost(end + MiB, end), MiB);
+    EXPECT_EQ(memory::brk_cost(end - MiB, end), 0u);  // shrinking
+    EXPECT_EQ(memory::brk_cost(end + 1, end), memory::round_to_pages(1));
+}
+
+TEST(NotifMemoryCost, CloneKinds) {
+    EXPECT_EQ(memory::clone_kind(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD),
+              memory::CloneKind::Thread);
+    EXPECT_EQ(memory::clone_kind(CLONE_VM | CLONE_VFORK | SIGCHLD), memory::CloneKind::SharedMemory);
+    EXPECT_EQ(memory::clone_kind(SIGCHLD), memory::CloneKind::Copy);
+}
+
+TEST(NotifMemoryAccount, GrantsStayWithinTheLimit) {
+    MemoryAccount account(100 * MiB);
+    const auto now = Clock::now();
+    account.set_usage(1, 40 * MiB);
+    EXPECT_TRUE(account.try_grant(1, 1, 50 * MiB, now));
+    EXPECT_EQ(account.total(), 90 * MiB);
+    EXPECT_FALSE(account.try_grant(1, 2, 20 * MiB, now));  // another thread: 110 > 100
+    EXPECT_TRUE(account.try_grant(1, 2, 10 * MiB, now));   // exactly at the limit
+    EXPECT_FALSE(account.try_grant(1, 3, 1, now));
+}
+
+TEST(NotifMemoryAccount, AThreadsNextCallFoldsItsGrantIntoTheMeasurement) {
+    MemoryAccount account(100 * MiB);
+    const auto now = Clock::now();
+    account.set_usage(1, 10 * MiB);
+    ASSERT_TRUE(account.try_grant(1, 7, 30 * MiB, now));
+    // Thread 7 comes back: its mmap happened and the fresh measurement shows it.
+    account.thread_returned(7);
+    account.set_usage(1, 40 * MiB);
+    EXPECT_EQ(account.total(), 40 * MiB);
+}
+
+TEST(NotifMemoryAccount, ChurnLeavesTheAccountWhereItWas) {
+    MemoryAccount account(64 * MiB);
+    const auto now = Clock::now();
+    account.set_usage(1, 8 * MiB);
+    for (int i = 0; i < 10000; ++i) {
+        account.thread_returned(1);
+        account.set_usage(1, 8 * MiB);  // the previous MiB was unmapped again
+        ASSERT_TRUE(account.try_grant(1, 1, MiB, now)) << "cycle " << i;
+    }
+    EXPECT_EQ(account.total(), 9 * MiB);
+}
+
+TEST(NotifMemoryAccount, AnExitedProcessTakesItsMemoryAndGrantsAlong) {
+    MemoryAccount account(100 * MiB);
+    const auto now = Clock::now();
+    account.set_usage(1, 10 * MiB);
+    account.set_usage(2, 50 * MiB);
+    ASSERT_TRUE(account.try_grant(2, 20, 30 * MiB, now));
+    EXPECT_FALSE(account.try_grant(1, 1, 20 * MiB, now));
+    account.forget_process(2);
+    EXPECT_EQ(account.total(), 10 * MiB);
+    EXPECT_TRUE(account.try_grant(1, 1, 80 * MiB, now));
+    EXPECT_FALSE(account.knows(2));
+}
+
+TEST(NotifMemoryAccount, OldGrantsExpire) {
+    MemoryAccount account(100 * MiB);
+    const auto then = Clock::now();
+    ASSERT_TRUE(account.try_grant(1, 1, 60 * MiB, then));
+    ASSERT_TRUE(account.try_grant(1, 2, 30 * MiB, then + 90ms));
+    account.expire_grants(then + 100ms, 100ms);
+    EXPECT_EQ(account.total(), 30 * MiB);
+    EXPECT_EQ(account.grants_in_flight(), 1u);
+}
+
+TEST(NotifMemoryAccount, AnOversizedRequestNeverOverflows) {
+    MemoryAccount account(100 * MiB);
+    account.set_usage(1, 99 * MiB);
+    EXPECT_FALSE(account.try_grant(1, 1, std::numeric_limits<std::uint64_t>::max(), Clock::now()));
+    EXPECT_EQ(account.total(), 99 * MiB);
+}
+
+}  // namespace
+}  // namespace sandlock::notif
