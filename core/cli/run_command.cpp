@@ -127,8 +127,9 @@ std::function<int()> add_run_command(CLI::App& run_app, const GlobalOptions& glo
                 if (!flags->timeout.empty())
                     timeout = std::chrono::milliseconds(
                         static_cast<std::int64_t>(parse_seconds("--timeout", flags->timeout) * 1000));
-                SandboxOptions options{global.plugins, global.plugin_path, -1};
-                if (!flags->interactive) options.cancel_fd = block_termination_signals();
+                // Also with -i: Ctrl-C reaches the foreground (the command), but SIGTERM/SIGHUP
+                // sent to sandlock must still end the whole tree.
+                SandboxOptions options{global.plugins, global.plugin_path, block_termination_signals()};
                 Sandbox sandbox(std::move(policy), std::move(options));
                 Result result = flags->interactive ? sandbox.run_interactive(*command, timeout)
                                                    : sandbox.run_inherit(*command, timeout);

@@ -111,7 +111,8 @@ public:
             int ready = ::poll(polled.data(), polled.size(), wait_ms);
             if (ready < 0 && errno == EINTR) continue;
             if (ready < 0) throw ConfinementError("poll failed: " + errno_text(errno));
-            if (ready == 0 && Clock::now() >= deadline) {
+            // Checked after every wake-up: a child that never stops writing must still time out.
+            if (Clock::now() >= deadline) {
                 end_tree();
                 outcome_.result.timed_out = true;
                 outcome_.result.exit_code = 124;
@@ -183,7 +184,8 @@ private:
         listener_ = std::move(listener);
         run_after_fork(listener_.get());
         char ack = 1;
-        if (::write(fds_.channel_parent.get(), &ack, 1) != 1)
+        // MSG_NOSIGNAL: a child that died meanwhile must not take sandlock down with SIGPIPE.
+        if (::send(fds_.channel_parent.get(), &ack, 1, MSG_NOSIGNAL) != 1)
             throw ConfinementError("cannot release the child after the listener hand-off: " + errno_text(errno));
     }
 
@@ -228,7 +230,7 @@ private:
     }
 
     void restore_terminal() {
-        if (spec_.stdio != StdioMode::Terminal || !::isatty(0)) return;
+        if (!spec_.took_terminal) return;
         // We are in the background now: without blocking SIGTTOU, tcsetpgrp would stop us.
         sigset_t ttou, old;
         sigemptyset(&ttou);
@@ -290,7 +292,7 @@ private:
 
 }  // namespace
 
-LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, const LaunchSpec& spec) {
+LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, LaunchSpec spec) {
     check_chroot(policy);
     PluginSet plugins(policy, options);
 
@@ -317,9 +319,9 @@ LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, const 
     plan.stdin_fd = fds.devnull ? fds.devnull.get() : -1;
     plan.stdout_fd = fds.stdout_write ? fds.stdout_write.get() : -1;
     plan.stderr_fd = fds.stderr_write ? fds.stderr_write.get() : -1;
-    const bool take_terminal =
-        spec.stdio == StdioMode::Terminal && ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp();
-    plan.terminal_fd = take_terminal ? 0 : -1;
+    // Only from the foreground: a backgrounded `run -i` must not steal the terminal.
+    spec.took_terminal = spec.stdio == StdioMode::Terminal && ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp();
+    plan.terminal_fd = spec.took_terminal ? 0 : -1;
 
     ProcessTree tree;
     // The child takes the terminal with SIGTTOU blocked (it inherits this mask, then resets it).

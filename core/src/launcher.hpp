@@ -26,6 +26,7 @@ struct LaunchSpec {
     StdioMode stdio = StdioMode::Capture;
     Timeout timeout;
     int cancel_fd = -1;
+    bool took_terminal = false;  // set by launch(): the child was given the terminal
 };
 
 struct LaunchOutcome {
@@ -33,6 +34,6 @@ struct LaunchOutcome {
     std::optional<std::string> function_output;  // call mode: the raw result bytes, if any
 };
 
-LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, const LaunchSpec& spec);
+LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, LaunchSpec spec);
 
 }  // namespace sandlock

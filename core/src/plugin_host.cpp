@@ -6,6 +6,10 @@
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
+#include <sys/syscall.h>
+
+#include <cerrno>
+
 #include <algorithm>
 #include <cstdlib>
 #include <set>
@@ -60,6 +64,20 @@ const sdk::PluginVTable* load_plugin_library(const fs::path& path, boost::dll::s
     return vtable;
 }
 
+std::vector<std::string> plugin_files(const std::vector<fs::path>& search_path) {
+    std::vector<std::string> names;
+    for (const auto& dir : search_path) {
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(dir, ec)) {
+            std::string name = entry.path().stem().string();
+            if (entry.path().extension() == ".so" && std::find(names.begin(), names.end(), name) == names.end())
+                names.push_back(name);
+        }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
 std::vector<PluginInfo> discover_plugins(const std::vector<fs::path>& search_path) {
     std::vector<PluginInfo> found;
     std::set<std::string> seen;
@@ -97,6 +115,9 @@ void host_log(void*, sdk::LogLevel level, std::string_view plugin, std::string_v
     logging::write(level, plugin, message);
 }
 int host_request_notify(void* host, int syscall_nr) {
+    // The child hands the listener over with write() and waits for the ack with read(): those
+    // two must never wait for a supervisor that is not running yet.
+    if (!state_of(host).configuring || syscall_nr == SYS_read || syscall_nr == SYS_write) return -EINVAL;
     auto& requests = state_of(host).notify_requests;
     if (std::find(requests.begin(), requests.end(), syscall_nr) == requests.end()) requests.push_back(syscall_nr);
     return 0;
@@ -108,8 +129,9 @@ std::size_t host_notify_requests(void* host, const int** syscalls) {
 }
 int host_register_notif_handler(void* host, std::string_view plugin, int syscall_nr, sdk::NotifHandlerFn fn,
                                 void* user) {
+    if (int rc = host_request_notify(host, syscall_nr); rc != 0) return rc;
     state_of(host).handlers.push_back({syscall_nr, fn, user, plugin});
-    return host_request_notify(host, syscall_nr);
+    return 0;
 }
 std::size_t host_notif_handlers(void* host, const sdk::NotifHandlerEntry** entries) {
     auto& handlers = state_of(host).handlers;

@@ -21,6 +21,7 @@ public:
     struct State {
         std::vector<int> notify_requests;
         std::vector<sdk::NotifHandlerEntry> handlers;
+        bool configuring = true;  // routing requests are taken only while plugins configure
     };
 
     HostServices();
@@ -29,6 +30,8 @@ public:
     const sdk::HostApi* api() const { return &api_; }
     const std::vector<int>& notify_requests() const { return state_.notify_requests; }
     const std::vector<sdk::NotifHandlerEntry>& notif_handlers() const { return state_.handlers; }
+    // After this, request_notify and register_notif_handler refuse: the filter is being built.
+    void end_configuration() { state_.configuring = false; }
 
 private:
     State state_;
@@ -63,6 +66,9 @@ private:
     const sdk::PluginVTable* vtable_ = nullptr;
     void* instance_ = nullptr;
 };
+
+// The names of the NAME.so files in the search path, in search order, without loading any.
+std::vector<std::string> plugin_files(const std::vector<std::filesystem::path>& search_path);
 
 // Loads the library at `path` and returns its vtable after checking the ABI number;
 // throws PluginError naming the file otherwise.

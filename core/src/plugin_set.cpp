@@ -99,13 +99,16 @@ PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
             continue;
         fs::path file = find_plugin(name, search_path);
         if (file.empty()) {
-            std::vector<std::string> found;
-            for (const auto& m : discover_plugins(search_path)) found.push_back(m.name);
+            std::vector<std::string> found = plugin_files(search_path);  // named, never loaded
             throw PluginError("unknown plugin '" + name + "' (found: " +
                               (found.empty() ? "none" : join(found, ", ")) +
                               "; searched: " + join(search_path, ", ") + ")");
         }
         plugins_.push_back(std::make_unique<LoadedPlugin>(file, host_));
+        if (plugins_.back()->name() != name)
+            throw PluginError("plugin " + file.string() + " calls itself '" + std::string(plugins_.back()->name()) +
+                              "'; a plugin's file must be named after it (" + std::string(plugins_.back()->name()) +
+                              ".so)");
         logging::debug("core", "loaded plugin " + name + " from " + file.string());
     }
 
@@ -135,6 +138,16 @@ PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
         auto it = policy.plugin_options.find(std::string(plugin->name()));
         plugin->configure(policy_json, it == policy.plugin_options.end() ? std::string_view{} : it->second);
     }
+    host_.end_configuration();
+    // Checked before fork: without a listener the command would run unsupervised.
+    if (!host_.notify_requests().empty() && !has_flag(sdk::kPluginProvidesListener))
+        throw PolicyError("supervised syscalls need the seccomp layer, which makes the listener; add it: --plugins=" +
+                          join(names, ",") + ",seccomp");
+    // In a user namespace the command holds CAP_SYS_CHROOT: only the seccomp layer's chroot(2)
+    // denial keeps it inside the new root.
+    if (policy.chroot && !has_flag(sdk::kPluginProvidesListener))
+        throw PolicyError("chroot needs plugin 'seccomp' (it denies chroot(2) inside); add it: --plugins=" +
+                          join(names, ",") + ",seccomp");
     if (!host_.notif_handlers().empty() && !serves_notifications()) {
         std::string registrant(host_.notif_handlers().front().plugin);
         throw PolicyError("plugin " + registrant +
@@ -144,14 +157,12 @@ PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
     for (const auto& plugin : plugins_) plugin->prepare();
 }
 
-bool PluginSet::serves_notifications() const {
-    return std::any_of(plugins_.begin(), plugins_.end(),
-                       [](const auto& p) { return (p->flags() & sdk::kPluginServesNotifications) != 0; });
+bool PluginSet::serves_notifications() const { return has_flag(sdk::kPluginServesNotifications); }
+
+bool PluginSet::has_flag(std::uint32_t flag) const {
+    return std::any_of(plugins_.begin(), plugins_.end(), [flag](const auto& p) { return (p->flags() & flag) != 0; });
 }
 
-bool PluginSet::needs_user_namespace() const {
-    return std::any_of(plugins_.begin(), plugins_.end(),
-                       [](const auto& p) { return (p->flags() & sdk::kPluginNeedsUserNamespace) != 0; });
-}
+bool PluginSet::needs_user_namespace() const { return has_flag(sdk::kPluginNeedsUserNamespace); }
 
 }  // namespace sandlock

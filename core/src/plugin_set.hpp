@@ -30,6 +30,8 @@ public:
     bool serves_notifications() const;
 
 private:
+    bool has_flag(std::uint32_t flag) const;
+
     HostServices host_;
     std::vector<std::unique_ptr<LoadedPlugin>> plugins_;
 };

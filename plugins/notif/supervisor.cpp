@@ -219,8 +219,15 @@ bool Supervisor::api_still_valid(void* self, const sdk::NotifRequest* request) {
     return ::ioctl(static_cast<Supervisor*>(self)->listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-int Supervisor::api_get_fd(void*, const sdk::NotifRequest* request, int child_fd) {
-    return caller::copy_fd(static_cast<pid_t>(request->pid), child_fd);
+int Supervisor::api_get_fd(void* self, const sdk::NotifRequest* request, int child_fd) {
+    int fd = caller::copy_fd(static_cast<pid_t>(request->pid), child_fd);
+    // The caller may have died and its thread id been reused between the notification and the
+    // copy: only an fd taken while the call is still pending belongs to the caller.
+    if (fd >= 0 && !api_still_valid(self, request)) {
+        ::close(fd);
+        return -ENOENT;
+    }
+    return fd;
 }
 
 void Supervisor::api_log_failure(void* self, const sdk::NotifRequest* request, std::string_view message) {

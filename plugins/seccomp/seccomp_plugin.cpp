@@ -24,6 +24,7 @@ constexpr sdk::Manifest kManifest = {
     .description = "syscall deny/allow lists, argument filters, user-notification listener",
     .owned_fields = kOwnedFields,
     .child_stages = sdk::stage_bit(sdk::Stage::Seccomp),
+    .flags = sdk::kPluginProvidesListener,
 };
 
 sock_fprog fprog_of(Program& program) {

@@ -12,6 +12,11 @@ Action SyscallPlan::action_for(int syscall_nr) const {
     return found == exceptions.end() ? default_action() : found->second;
 }
 
+namespace {
+constexpr std::string_view kChrootEscapes[] = {"chroot", "pivot_root", "mount", "umount2", "move_mount",
+                                               "open_tree", "fsopen", "fsmount", "fspick", "unshare", "setns"};
+}  // namespace
+
 SyscallPlan plan_syscalls(const Policy& policy) {
     const std::set<int> denied =
         policy.deny_syscalls
@@ -28,6 +33,11 @@ SyscallPlan plan_syscalls(const Policy& policy) {
     } else {
         for (int nr : denied) plan.exceptions[nr] = Action::Deny;
     }
+
+    // In a chroot the command may hold CAP_SYS_CHROOT (user namespace): these would let it out
+    // of the new root, so they stay denied whatever deny_syscalls and allow_syscalls say.
+    if (policy.chroot)
+        for (int nr : resolve_builtin(kChrootEscapes)) plan.exceptions[nr] = Action::Deny;
 
     const ResolvedName clone3 = resolve_syscall("clone3");
     if (clone3.kind == NameKind::Native) plan.exceptions[clone3.number] = Action::NoSys;

@@ -76,6 +76,12 @@ TEST(Core, TimeoutKillsTheWholeTreeWithin124) {
     EXPECT_EQ(count_processes("sleep 973"), 0);
 }
 
+TEST(Core, TimeoutFiresEvenWhileOutputNeverStops) {
+    Result r = Sandbox(system_policy()).run({"/usr/bin/yes"}, 300ms);
+    EXPECT_TRUE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 124);
+}
+
 TEST(Core, NothingOutlivesANormalExit) {
     Result r = run(system_policy(), {"/bin/sh", "-c", "setsid sleep 974 & (sleep 975 &); echo started"});
     EXPECT_EQ(r.exit_code, 0);
@@ -153,6 +159,30 @@ TEST(Core, ChrootChangesTheRoot) {
     EXPECT_EQ(r.stdout_text, "inside");
     Result outside = run(p, {"/bin/probe", "cat", "/etc/hostname"});
     EXPECT_NE(outside.exit_code, 0);
+}
+
+TEST(Core, ChrootWithoutTheSeccompLayerIsRefused) {
+    // In a user namespace the command holds CAP_SYS_CHROOT; only seccomp keeps it inside.
+    TempDir root;
+    Policy p;
+    p.chroot = root.str();
+    SandboxOptions options;
+    options.plugins = {"landlock"};
+    EXPECT_THROW(run(p, {"/bin/probe"}, options), PolicyError);
+}
+
+TEST(Core, PluginFileMustBeNamedAfterThePlugin) {
+    TempDir dir;
+    std::filesystem::copy_file(test_plugin_dir() + "/fail_stage.so", dir / "renamed.so");
+    SandboxOptions options;
+    options.plugins = {"seccomp", "renamed"};
+    options.plugin_path = {dir.str()};
+    try {
+        run(system_policy(), {"/bin/true"}, options);
+        FAIL() << "expected PluginError";
+    } catch (const PluginError& e) {
+        EXPECT_NE(std::string(e.what()).find("calls itself 'fail_stage'"), std::string::npos) << e.what();
+    }
 }
 
 TEST(Core, ChrootToAMissingDirectoryIsRefusedBeforeRunning) {

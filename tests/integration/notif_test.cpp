@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -442,12 +444,17 @@ TEST(NotifConfig, UnknownOptionsAreRefusedByName) {
 TEST(NotifConfig, LimitsWithoutTheSeccompLayerAreRefused) {
     SandboxOptions options;
     options.plugins = {"landlock", "notif"};
+    TempDir dir;
+    ::chmod(dir.path().c_str(), 0777);
+    Policy policy = memory_policy(64);
+    policy.fs_writable.push_back(dir.str());
     try {
-        run(memory_policy(64), {"/bin/true"}, options);
+        run(policy, {"/bin/sh", "-c", "echo ran > " + (dir / "marker")}, options);
         FAIL() << "max_memory ran without a seccomp listener";
-    } catch (const ConfinementError& e) {
+    } catch (const PolicyError& e) {  // refused before fork: the command never ran
         EXPECT_NE(std::string(e.what()).find("seccomp"), std::string::npos) << e.what();
     }
+    EXPECT_FALSE(std::filesystem::exists(dir / "marker"));
 }
 
 // What `sandlock -v run ARGS -- /bin/true` writes to stderr (its debug log).

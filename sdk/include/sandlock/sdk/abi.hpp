@@ -111,7 +111,9 @@ struct HostApi {
     // Log a message; cheap when the level is filtered out.
     void (*log)(void* host, LogLevel level, std::string_view plugin, std::string_view message);
     // Ask the seccomp layer to route a syscall (native number) to SECCOMP_RET_USER_NOTIF.
-    // Call it from configure(); the listener fd then arrives in ParentContext. Returns 0.
+    // Call it from configure(); the listener fd then arrives in ParentContext. Returns 0, or
+    // -EINVAL after configure() and for read/write (the child needs them, unsupervised, to
+    // hand the listener over).
     int (*request_notify)(void* host, int syscall_nr);
     // Every syscall routed to user notification so far; the array lives as long as the host.
     std::size_t (*notify_requests)(void* host, const int** syscalls);
@@ -150,6 +152,7 @@ struct ExitInfo {
 enum PluginFlags : std::uint32_t {
     kPluginNeedsUserNamespace = 1u << 0,   // core unshares a user namespace in stage 2
     kPluginServesNotifications = 1u << 1,  // runs the supervisor that calls NotifHandlerFns
+    kPluginProvidesListener = 1u << 2,     // installs the seccomp filter that makes the listener
 };
 
 // A plugin's manifest and hooks. Every hook may be null, meaning "nothing to do".

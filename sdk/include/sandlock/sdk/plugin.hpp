@@ -34,7 +34,11 @@ public:
     void warning(std::string_view message) const { log(LogLevel::Warning, message); }
 
     // Route a syscall (native number) to the seccomp user-notification listener.
-    void request_notify(int syscall_nr) const { api_->request_notify(api_->host, syscall_nr); }
+    void request_notify(int syscall_nr) const {
+        if (api_->request_notify(api_->host, syscall_nr) != 0)
+            throw Error(std::string(plugin_) + ": syscall " + std::to_string(syscall_nr) +
+                        " cannot be supervised (only from configure(), and never read or write)");
+    }
     std::span<const int> notify_requests() const {
         const int* syscalls = nullptr;
         std::size_t count = api_->notify_requests(api_->host, &syscalls);
@@ -42,7 +46,9 @@ public:
     }
     // Add a notification handler after the built-in ones (see notif.hpp for typed helpers).
     void register_notif_handler(int syscall_nr, NotifHandlerFn fn, void* user) const {
-        api_->register_notif_handler(api_->host, plugin_, syscall_nr, fn, user);
+        if (api_->register_notif_handler(api_->host, plugin_, syscall_nr, fn, user) != 0)
+            throw Error(std::string(plugin_) + ": a handler for syscall " + std::to_string(syscall_nr) +
+                        " cannot be added (only from configure(), and never for read or write)");
     }
     std::string_view plugin_name() const { return plugin_; }
     std::span<const NotifHandlerEntry> notif_handlers() const {
