@@ -119,6 +119,7 @@ public:
                 break;
             }
             for (const auto& p : polled) {
+                if (exited) break;  // the first of an exit and a cancelling signal decides
                 if (p.revents == 0) continue;
                 if (p.fd == fds_.channel_parent.get()) read_channel();
                 else if (p.fd == fds_.stdout_read.get()) drain(fds_.stdout_read, outcome_.result.stdout_text);
