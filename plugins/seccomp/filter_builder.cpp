@@ -2,6 +2,7 @@
 
 #include "syscall_names.hpp"
 
+#include <sandlock/sdk/owned_fd.hpp>
 #include <sandlock/sdk/plugin.hpp>
 
 #include <sched.h>
@@ -39,17 +40,6 @@ void check(int rc, const std::string& what) {
     if (rc < 0) throw sdk::Error(what + " failed: " + std::strerror(-rc));
 }
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() { if (fd_ >= 0) ::close(fd_); }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 Context new_context(std::uint32_t default_action) {
     Context ctx(seccomp_init(default_action));
@@ -71,7 +61,7 @@ std::uint32_t to_libseccomp(Action action) {
 
 // libseccomp 2.5 exports only to a file descriptor: go through a memfd and read it back.
 Program export_program(const Context& ctx) {
-    Fd memfd(::memfd_create("sandlock-seccomp", MFD_CLOEXEC));
+    sdk::OwnedFd memfd(::memfd_create("sandlock-seccomp", MFD_CLOEXEC));
     if (memfd.get() < 0)
         throw sdk::Error(std::string("memfd_create for the BPF export: ") + std::strerror(errno));
     check(seccomp_export_bpf(ctx.get(), memfd.get()), "exporting the BPF program");

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <sandlock/sdk/abi.hpp>
+#include <sandlock/sdk/owned_fd.hpp>
 #include <sandlock/sdk/plugin.hpp>
 
 #include <cerrno>
@@ -42,30 +43,6 @@ struct Verdict {
     static NotifVerdict value(std::int64_t v) { return {VerdictKind::Value, 0, v, -1, 0}; }
     // The supervisor takes ownership of `fd`.
     static NotifVerdict inject(int fd, std::uint32_t fd_flags) { return {VerdictKind::InjectFd, 0, 0, fd, fd_flags}; }
-};
-
-// An fd owned by the handler (e.g. from NotifContext::get_fd).
-class OwnedFd {
-public:
-    explicit OwnedFd(int fd = -1) : fd_(fd) {}
-    OwnedFd(OwnedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    OwnedFd& operator=(OwnedFd&& other) noexcept {
-        if (this != &other) {
-            reset();
-            fd_ = std::exchange(other.fd_, -1);
-        }
-        return *this;
-    }
-    ~OwnedFd() { reset(); }
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-    void reset() {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_;
 };
 
 // One intercepted call and what a handler can do with its caller.
