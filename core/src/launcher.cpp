@@ -32,6 +32,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr std::size_t kCaptureLimit = 64u << 20;  // per captured stream
+
 constexpr const char* kStageNames[] = {"",          "process group", "user namespace", "rlimits", "filesystem",
                                        "landlock", "seccomp",       "close fds",      "environment", "exec"};
 
@@ -241,11 +243,18 @@ private:
         ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
     }
 
-    static void drain(Fd& fd, std::string& into) {
+    // Past the cap the pipe is still read (a blocked writer would hang the run) but the bytes
+    // are dropped: a sandbox must not be able to exhaust the caller's memory through its output.
+    void drain(Fd& fd, std::string& into) {
         char buffer[65536];
         ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-        if (n > 0) into.append(buffer, static_cast<std::size_t>(n));
-        else if (n == 0 || errno != EINTR) fd.reset();
+        if (n > 0) {
+            std::size_t room = into.size() < kCaptureLimit ? kCaptureLimit - into.size() : 0;
+            into.append(buffer, std::min(room, static_cast<std::size_t>(n)));
+            if (static_cast<std::size_t>(n) > room) outcome_.result.output_truncated = true;
+        } else if (n == 0 || errno != EINTR) {
+            fd.reset();
+        }
     }
 
     // Every writer is dead now: read the pipes to their end.

@@ -82,6 +82,14 @@ TEST(Core, TimeoutFiresEvenWhileOutputNeverStops) {
     EXPECT_EQ(r.exit_code, 124);
 }
 
+TEST(Core, CapturedOutputIsCapped) {
+    Result r = run(system_policy(), {"/bin/sh", "-c", "head -c 70000000 /dev/zero; echo done >&2"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.stdout_text.size(), 64u << 20);
+    EXPECT_TRUE(r.output_truncated);
+    EXPECT_EQ(r.stderr_text, "done\n");
+}
+
 TEST(Core, NothingOutlivesANormalExit) {
     Result r = run(system_policy(), {"/bin/sh", "-c", "setsid sleep 974 & (sleep 975 &); echo started"});
     EXPECT_EQ(r.exit_code, 0);

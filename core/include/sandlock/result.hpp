@@ -11,8 +11,9 @@ struct Result {
                               // 124 on timeout; 126/127 when the command could not be run
     int term_signal = 0;      // the signal that killed the child, or 0
     bool timed_out = false;
-    std::string stdout_text;  // captured output (Sandbox::run only)
+    std::string stdout_text;  // captured output (Sandbox::run only), at most 64 MiB each
     std::string stderr_text;
+    bool output_truncated = false;  // a captured stream went past 64 MiB; the rest was dropped
     std::string error;        // why the command could not be run (exit 126/127), else empty
 
     bool ok() const { return exit_code == 0 && !timed_out; }
