@@ -274,7 +274,8 @@ TEST(NotifCpu, TheShareIsForTheWholeSandbox) {
 }
 
 TEST(NotifCpu, WithoutALimitTheLoopUsesMore) {
-    EXPECT_GT(busy_cpu_seconds(system_policy(), 1), 2.0);
+    // Above what the 50% limit allows (1.7 s), with room for a loaded machine.
+    EXPECT_GT(busy_cpu_seconds(system_policy(), 1), 1.8);
 }
 
 // CPU seconds of this process's reaped children (the sandboxes it ran).
