@@ -339,7 +339,7 @@ LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, Launch
     sigemptyset(&block_ttou);
     sigaddset(&block_ttou, SIGTTOU);
     ::pthread_sigmask(SIG_BLOCK, &block_ttou, &old_mask);
-    pid_t pid = ::fork();
+    pid_t pid = tree.fork_main();
     if (pid == 0) run_child(plan);
     int fork_error = errno;
     ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);

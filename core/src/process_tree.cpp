@@ -8,11 +8,17 @@
 #include <cerrno>
 #include <csignal>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <vector>
 
 namespace sandlock {
 namespace {
+
+// The main processes of every sandbox this process is running: what one run's clean-up must
+// leave to the others. Held across fork so a new main child is never seen unregistered.
+std::mutex registry_mutex;
+std::set<pid_t> running_mains;
 
 // The children of every thread of this process (/proc/self/task/*/children).
 std::vector<pid_t> current_children() {
@@ -29,6 +35,21 @@ std::vector<pid_t> current_children() {
 }
 
 }  // namespace
+
+ProcessTree::~ProcessTree() {
+    std::lock_guard lock(registry_mutex);
+    running_mains.erase(main_);
+}
+
+pid_t ProcessTree::fork_main() {
+    std::lock_guard lock(registry_mutex);
+    pid_t pid = ::fork();
+    if (pid > 0) {
+        main_ = pid;
+        running_mains.insert(pid);
+    }
+    return pid;
+}
 
 ProcessTree::ProcessTree() {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -49,9 +70,10 @@ void ProcessTree::kill_all(pid_t pgid, pid_t keep) {
     // before the reap returns, so the next round sees them. A tree cannot outgrow this: every
     // process killed can fork no more.
     for (;;) {
+        std::lock_guard lock(registry_mutex);
         std::vector<pid_t> ours;
         for (pid_t pid : current_children())
-            if (pid != keep && !foreign_children_.contains(pid)) ours.push_back(pid);
+            if (pid != keep && !foreign_children_.contains(pid) && !running_mains.contains(pid)) ours.push_back(pid);
         if (ours.empty()) return;
         for (pid_t pid : ours) ::kill(pid, SIGKILL);
         for (pid_t pid : ours)

@@ -14,6 +14,13 @@ public:
     // Marks the calling process a child subreaper and remembers its current children, which
     // kill_all() never touches (they are not the sandbox's).
     ProcessTree();
+    ~ProcessTree();
+    ProcessTree(const ProcessTree&) = delete;
+    ProcessTree& operator=(const ProcessTree&) = delete;
+
+    // fork(2), registering the child as a running sandbox's main process so that another
+    // sandbox of this process, ending at the same time, never kills it.
+    pid_t fork_main();
 
     // SIGKILLs the process group `pgid`, then every other child that appeared since
     // construction (orphans re-parented here), reaping them, until none is left.
@@ -23,6 +30,7 @@ public:
 
 private:
     std::set<pid_t> foreign_children_;
+    pid_t main_ = 0;
 };
 
 }  // namespace sandlock

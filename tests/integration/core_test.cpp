@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <atomic>
 #include <thread>
 
 namespace sandlock::test {
@@ -88,6 +89,21 @@ TEST(Core, CapturedOutputIsCapped) {
     EXPECT_EQ(r.stdout_text.size(), 64u << 20);
     EXPECT_TRUE(r.output_truncated);
     EXPECT_EQ(r.stderr_text, "done\n");
+}
+
+TEST(Core, ConcurrentSandboxesDoNotKillEachOther) {
+    // Short runs end (and clean up) back to back while a longer one, started in another thread
+    // during one of them, is still running: its main process is not theirs to kill.
+    std::atomic<bool> done{false};
+    std::thread shorts([&] {
+        while (!done) EXPECT_EQ(run(system_policy(), {"/bin/true"}).exit_code, 0);
+    });
+    std::this_thread::sleep_for(100ms);
+    Result longer = run(system_policy(), {"/bin/sh", "-c", "sleep 1; echo survived"});
+    done = true;
+    shorts.join();
+    EXPECT_EQ(longer.exit_code, 0) << longer.stderr_text;
+    EXPECT_EQ(longer.stdout_text, "survived\n");
 }
 
 TEST(Core, NothingOutlivesANormalExit) {
