@@ -19,3 +19,15 @@ endif()
 add_compile_options(-ffunction-sections -fdata-sections)
 set(SANDLOCK_LEAN_LINK_OPTIONS -Wl,-z,pack-relative-relocs -Wl,--gc-sections -Wl,-O1)
 target_link_options(sandlock_runtime INTERFACE ${SANDLOCK_LEAN_LINK_OPTIONS})
+
+# sandlock_add_plugin_internals(NAME SOURCES...): a plugin's logic as a static library, so the
+# unit tests can link what the plugin module links (position-independent, symbols hidden).
+function(sandlock_add_plugin_internals name)
+  add_library(${name} STATIC ${ARGN})
+  set_target_properties(${name} PROPERTIES
+    POSITION_INDEPENDENT_CODE ON
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(${name} PUBLIC sandlock::sdk PRIVATE sandlock_warnings)
+endfunction()
