@@ -1,16 +1,16 @@
 // The notif plugin: the seccomp user-notification supervisor and the features built on it —
 // memory, process and CPU limits, the host allowlist, /proc and /sys rules, path rules — plus
 // the handlers third-party plugins register through the host, which run after the built-ins.
-#include "builtin_module.hpp"
-#include "cpu_throttle.hpp"
-#include "handler_chain.hpp"
-#include "memory_limit.hpp"
-#include "net_allow.hpp"
-#include "path_rules.hpp"
-#include "process_limit.hpp"
-#include "process_table.hpp"
-#include "procfs.hpp"
-#include "supervisor.hpp"
+#include "supervisor/builtin_module.hpp"
+#include "cpu/cpu_throttle.hpp"
+#include "supervisor/handler_chain.hpp"
+#include "memory/memory_limit.hpp"
+#include "net/net_allow.hpp"
+#include "paths/path_rules.hpp"
+#include "processes/process_limit.hpp"
+#include "processes/process_table.hpp"
+#include "procfs/procfs.hpp"
+#include "supervisor/supervisor.hpp"
 
 #include <sandlock/sdk/export.hpp>
 

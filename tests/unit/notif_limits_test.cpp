@@ -1,7 +1,7 @@
 // The process limit's and the CPU throttle's pure parts: forks in flight and the token bucket.
-#include "cpu_budget.hpp"
-#include "cpu_meter.hpp"
-#include "fork_budget.hpp"
+#include "cpu/cpu_budget.hpp"
+#include "cpu/cpu_meter.hpp"
+#include "processes/fork_budget.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The memory limit's pure parts: what each call costs, and the account's bookkeeping.
-#include "memory_account.hpp"
-#include "memory_cost.hpp"
+#include "memory/memory_account.hpp"
+#include "memory/memory_cost.hpp"
 
 #include <gtest/gtest.h>
 

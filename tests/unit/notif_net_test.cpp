@@ -2,8 +2,8 @@
 // virtual /etc/hosts and nsswitch.conf, name resolution errors and the module's registration.
 #include "fake_host.hpp"
 
-#include "net_address.hpp"
-#include "net_allow.hpp"
+#include "net/net_address.hpp"
+#include "net/net_allow.hpp"
 
 #include <gtest/gtest.h>
 

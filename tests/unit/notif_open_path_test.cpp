@@ -1,6 +1,6 @@
 // The path every open-family rule decides on: lexical normalization, the /proc self links and
 // walking through a process's root/cwd/fd magic links.
-#include "open_path.hpp"
+#include "paths/open_path.hpp"
 
 #include <gtest/gtest.h>
 

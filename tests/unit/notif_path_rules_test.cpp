@@ -2,7 +2,7 @@
 // one line naming the rule and the key), matching and first-match order.
 #include "fake_host.hpp"
 
-#include "path_rules.hpp"
+#include "paths/path_rules.hpp"
 
 #include <gtest/gtest.h>
 

@@ -2,11 +2,11 @@
 // when the rules are on, which pids belong to the sandbox, and /proc listing filtering.
 #include "fake_host.hpp"
 
-#include "caller_actions.hpp"
-#include "dirent_filter.hpp"
-#include "proc_rules.hpp"
-#include "procfs.hpp"
-#include "sandbox_pids.hpp"
+#include "supervisor/caller_actions.hpp"
+#include "procfs/dirent_filter.hpp"
+#include "procfs/proc_rules.hpp"
+#include "procfs/procfs.hpp"
+#include "procfs/sandbox_pids.hpp"
 
 #include <gtest/gtest.h>
 

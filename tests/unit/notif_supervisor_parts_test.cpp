@@ -1,8 +1,8 @@
 // The supervisor's pure parts: the handler chain's rules, how a caller's path is joined, and
 // the /proc parsers.
-#include "caller_access.hpp"
-#include "handler_chain.hpp"
-#include "proc_files.hpp"
+#include "supervisor/caller_access.hpp"
+#include "supervisor/handler_chain.hpp"
+#include "procfs/proc_files.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,18 @@
+#include "cpu/cpu_budget.hpp"
+
+#include <algorithm>
+
+namespace sandlock::notif {
+
+CpuBudget::CpuBudget(std::uint32_t percent, Duration period)
+    : percent_(percent), cap_(period * percent / 100), balance_(cap_) {}
+
+bool CpuBudget::update(Duration elapsed, Duration used) {
+    balance_ = std::min(cap_, balance_ + elapsed * percent_ / 100) - used;
+    // Bound the debt to 100 periods' earnings (a 10 s stop at most with the 100 ms period): a
+    // late tick after heavy use on many cores must not freeze the sandbox for minutes.
+    balance_ = std::max(balance_, -cap_ * 100);
+    return balance_ >= Duration::zero();
+}
+
+}  // namespace sandlock::notif

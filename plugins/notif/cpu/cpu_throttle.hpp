@@ -1,0 +1,58 @@
+// max_cpu = "N%": the whole sandbox — every process and thread together — gets at most N% of
+// one core, averaged over time (1% to 100%).
+//
+// How: a timer thread in the supervising process samples the CPU time of every member process
+// every 25 ms (cpu_meter.hpp: its own time, and that of the children it waited for, which
+// catches processes too short-lived to be sampled) and keeps a token bucket (cpu_budget.hpp):
+// the sandbox earns N% of the wall-clock time, spends what it uses, and may save at most one
+// 100 ms period's earnings. While the balance is negative every member is stopped with SIGSTOP
+// (sent to each process through its pidfd and to the process group); once repaid, SIGCONT
+// resumes them. So a busy loop under 50% runs ~50 ms, pauses ~50 ms; with two busy threads it
+// runs ~50 ms and pauses ~150 ms.
+//
+// What to know: the throttle is a duty cycle, not a scheduler share — an interactive program
+// feels 100 ms hiccups; members see SIGCONT (and their parents SIGCHLD) each cycle, and a
+// member's own SIGSTOP may be undone by the throttle's SIGCONT; the time of a short-lived
+// process counts only once its parent waits for it (an orphan's last moments go unmeasured).
+// Whatever happens, the sandbox is resumed before the throttle stops, and stopped processes
+// still die on SIGKILL, so timeouts and kills work as always (the timeout is wall-clock time,
+// stopped time included).
+#pragma once
+
+#include "supervisor/builtin_module.hpp"
+#include "cpu/cpu_budget.hpp"
+#include "cpu/cpu_meter.hpp"
+#include "processes/process_table.hpp"
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+namespace sandlock::notif {
+
+class CpuThrottle final : public BuiltinModule {
+public:
+    explicit CpuThrottle(ProcessTable& processes) : processes_(processes) {}
+    ~CpuThrottle() override { on_exit(); }
+
+    void configure(const ModuleSetup& setup) override;
+    void after_fork(const sdk::ParentContext& ctx) override;
+    void on_exit() noexcept override;
+
+private:
+    void run() noexcept;
+    // The CPU time the members used since the last sample.
+    CpuBudget::Duration sample_usage();
+
+    ProcessTable& processes_;
+    const sdk::Host* host_ = nullptr;
+    std::uint32_t percent_ = 0;
+    CpuMeter meter_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace sandlock::notif

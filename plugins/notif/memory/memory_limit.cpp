@@ -1,0 +1,124 @@
+#include "memory/memory_limit.hpp"
+
+#include "memory/memory_cost.hpp"
+#include "procfs/proc_files.hpp"
+
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+
+namespace sandlock::notif {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A call let through runs within microseconds of its answer; a grant this old is measured.
+constexpr auto kGrantLifetime = 100ms;
+
+constexpr int kSupervised[] = {
+    SYS_mmap, SYS_mremap, SYS_mprotect, SYS_pkey_mprotect, SYS_brk, SYS_clone,
+#ifdef SYS_fork
+    SYS_fork, SYS_vfork,
+#endif
+};
+
+// The child of a fork starts with a copy of its parent's private memory.
+std::uint64_t fork_copy_cost(pid_t parent) { return proc::read_data_bytes(parent).value_or(0); }
+
+std::string mebibytes(std::uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+}  // namespace
+
+void MemoryLimit::configure(const ModuleSetup& setup) {
+    if (!setup.policy.max_memory) return;
+    const std::uint64_t limit = *setup.policy.max_memory;
+    if (limit == 0)
+        throw sdk::Error("max_memory: 0 leaves nothing to run with; give a size such as \"512M\"");
+    host_ = &setup.host;
+    account_.emplace(limit);
+    events_ = processes_.subscribe();
+    for (int nr : kSupervised) {
+        setup.table.add(nr, sdk::handler_fn<&MemoryLimit::on_call>(), this);
+        setup.host.request_notify(nr);
+    }
+}
+
+std::uint64_t MemoryLimit::cost_of(const sdk::NotifContext& call, pid_t process) const {
+    switch (call.syscall()) {
+        case SYS_mmap: return memory::mmap_cost(call.arg(1), call.arg(2), call.arg(3));
+        case SYS_mremap: return memory::mremap_cost(call.arg(1), call.arg(2), call.arg(3));
+        case SYS_mprotect:
+        case SYS_pkey_mprotect: return memory::mprotect_cost(call.arg(1), call.arg(2));
+        case SYS_brk: {
+            if (call.arg(0) == 0) return 0;
+            auto heap_end = proc::read_heap_end(process);
+            return heap_end ? memory::brk_cost(call.arg(0), *heap_end) : memory::round_to_pages(call.arg(0));
+        }
+        case SYS_clone:
+            return memory::clone_kind(call.arg(0)) == memory::CloneKind::Copy ? fork_copy_cost(process) : 0;
+#ifdef SYS_fork
+        case SYS_fork: return fork_copy_cost(process);
+        case SYS_vfork: return 0;  // the child shares the parent's memory until it execs
+#endif
+        default: return 0;
+    }
+}
+
+sdk::NotifVerdict MemoryLimit::on_call(sdk::NotifContext& call) {
+    const pid_t tid = call.pid();
+    auto process = processes_.process_of(tid);
+    if (!process) return sdk::Verdict::next();  // the caller is gone; nothing to account
+    MemoryAccount& account = *account_;
+    apply_process_events();
+    account.thread_returned(tid);
+
+    const std::uint64_t cost = cost_of(call, *process);
+    if (cost == 0) return sdk::Verdict::next();
+    if (auto usage = proc::read_data_bytes(*process)) account.set_usage(*process, *usage);
+    auto now = MemoryAccount::Clock::now();
+    if (account.try_grant(*process, tid, cost, now)) return sdk::Verdict::next();
+
+    // Near the limit the cheap figures may be stale: look again before refusing.
+    measure_everyone(now);
+    if (account.try_grant(*process, tid, cost, now)) return sdk::Verdict::next();
+    host_->debug("max_memory: refused syscall " + std::to_string(call.syscall()) + " of pid " + std::to_string(tid) +
+                 " asking for " + mebibytes(cost) + " (" + mebibytes(account.total()) + " of " +
+                 mebibytes(account.limit()) + " in use)");
+    return refusal(call, *process);
+}
+
+sdk::NotifVerdict MemoryLimit::refusal(const sdk::NotifContext& call, pid_t process) const {
+    // brk(2) never fails with an errno: it returns the unchanged break, and libc sees that it
+    // is below what it asked for. An errno would read as a huge break, and the heap as grown.
+    if (call.syscall() == SYS_brk)
+        return sdk::Verdict::value(static_cast<std::int64_t>(proc::read_heap_end(process).value_or(0)));
+    return sdk::Verdict::error(ENOMEM);
+}
+
+void MemoryLimit::apply_process_events() {
+    for (const ProcessEvent& event : processes_.drain(events_)) {
+        if (event.kind == ProcessEvent::Kind::Exited) {
+            account_->forget_process(event.pid);
+            continue;
+        }
+        if (auto usage = proc::read_data_bytes(event.pid)) account_->set_usage(event.pid, *usage);
+        // The fork that made it is measured in the child from now on.
+        if (event.creator_tid > 0) account_->drop_grant(event.creator_tid);
+    }
+}
+
+void MemoryLimit::measure_everyone(MemoryAccount::Clock::time_point now) {
+    processes_.refresh();
+    apply_process_events();
+    const std::vector<pid_t> live = processes_.live_processes();
+    for (pid_t pid : account_->processes())
+        if (std::find(live.begin(), live.end(), pid) == live.end()) account_->forget_process(pid);
+    for (pid_t pid : live) {
+        if (auto usage = proc::read_data_bytes(pid)) account_->set_usage(pid, *usage);
+    }
+    account_->expire_grants(now, kGrantLifetime);
+}
+
+}  // namespace sandlock::notif

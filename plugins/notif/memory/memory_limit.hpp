@@ -1,0 +1,48 @@
+// max_memory: the sandbox's private memory stays under a limit; a call that would take it over
+// fails with ENOMEM (malloc returns NULL, Python raises MemoryError).
+//
+// What counts is what the kernel charges as private memory, summed over every process of the
+// sandbox: private writable mappings (anonymous memory, the heap, thread stacks at their full
+// size, copy-on-write file mappings) and the copy a fork makes. Shared mappings (MAP_SHARED
+// anonymous or file, memfd, SysV shm, tmpfs files) and kernel memory (pipes, sockets, page
+// tables) are not counted.
+//
+// How: mmap, mremap, mprotect, pkey_mprotect, brk and the forks (fork, vfork, clone without
+// CLONE_THREAD) are supervised. Each is judged on its integer arguments (see memory_cost.hpp)
+// against the account (memory_account.hpp), which is re-measured from /proc/PID/statm rather
+// than added up call by call: memory given back (munmap, a shrinking mremap or brk, exec, exit)
+// leaves the account by itself, so nothing drifts however much the program churns.
+#pragma once
+
+#include "supervisor/builtin_module.hpp"
+#include "memory/memory_account.hpp"
+#include "processes/process_table.hpp"
+
+#include <sandlock/sdk/notif.hpp>
+
+#include <optional>
+
+namespace sandlock::notif {
+
+class MemoryLimit final : public BuiltinModule {
+public:
+    explicit MemoryLimit(ProcessTable& processes) : processes_(processes) {}
+
+    void configure(const ModuleSetup& setup) override;
+
+private:
+    sdk::NotifVerdict on_call(sdk::NotifContext& call);
+    std::uint64_t cost_of(const sdk::NotifContext& call, pid_t process) const;
+    sdk::NotifVerdict refusal(const sdk::NotifContext& call, pid_t process) const;
+    // Births and exits since the last call: newcomers are measured, the dead leave.
+    void apply_process_events();
+    // The slow path, near the limit: every member measured afresh, stale grants dropped.
+    void measure_everyone(MemoryAccount::Clock::time_point now);
+
+    ProcessTable& processes_;
+    const sdk::Host* host_ = nullptr;
+    std::optional<MemoryAccount> account_;
+    int events_ = -1;
+};
+
+}  // namespace sandlock::notif

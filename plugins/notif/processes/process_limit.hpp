@@ -1,0 +1,34 @@
+// max_processes: at most N processes of the sandbox exist at once (N counts the first one;
+// threads do not count). A fork, vfork or clone without CLONE_THREAD beyond the limit fails
+// with EAGAIN, as it would at RLIMIT_NPROC; a process that exits frees its slot at once, even
+// before its parent reaps it. (clone3 already fails with ENOSYS in the seccomp layer, so libc
+// falls back to clone, which is supervised here.)
+#pragma once
+
+#include "supervisor/builtin_module.hpp"
+#include "processes/fork_budget.hpp"
+#include "processes/process_table.hpp"
+
+#include <sandlock/sdk/notif.hpp>
+
+#include <optional>
+
+namespace sandlock::notif {
+
+class ProcessLimit final : public BuiltinModule {
+public:
+    explicit ProcessLimit(ProcessTable& processes) : processes_(processes) {}
+
+    void configure(const ModuleSetup& setup) override;
+
+private:
+    sdk::NotifVerdict on_fork(sdk::NotifContext& call);
+    void apply_process_events();
+
+    ProcessTable& processes_;
+    const sdk::Host* host_ = nullptr;
+    std::optional<ForkBudget> budget_;
+    int events_ = -1;
+};
+
+}  // namespace sandlock::notif

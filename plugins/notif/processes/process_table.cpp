@@ -1,0 +1,189 @@
+#include "processes/process_table.hpp"
+
+#include "procfs/proc_files.hpp"
+
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <string>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+namespace sandlock::notif {
+namespace {
+
+constexpr std::size_t kThreadCacheLimit = 4096;
+
+bool exited(const std::optional<proc::StatFields>& stat) { return !stat || stat->state == 'Z' || stat->state == 'X'; }
+
+// Whether /proc/PID/status says the process runs under a seccomp filter (mode 2).
+bool filtered(pid_t pid) {
+    auto text = proc::read_small_file("/proc/" + std::to_string(pid) + "/status");
+    return text && proc::parse_status_number(*text, "Seccomp").value_or(0) == 2;
+}
+
+}  // namespace
+
+ProcessTable::~ProcessTable() { stop(); }
+
+int ProcessTable::subscribe() {
+    std::lock_guard lock(mutex_);
+    queues_.emplace_back();
+    return static_cast<int>(queues_.size() - 1);
+}
+
+std::vector<ProcessEvent> ProcessTable::drain(int subscriber) {
+    std::lock_guard lock(mutex_);
+    std::vector<ProcessEvent> events;
+    events.swap(queues_.at(static_cast<std::size_t>(subscriber)));
+    return events;
+}
+
+void ProcessTable::start(pid_t root) {
+    std::lock_guard lock(mutex_);
+    root_ = root;
+    self_ = ::getpid();
+    for (const auto& [tid, children] : proc::read_children_by_thread(self_))
+        for (pid_t child : children)
+            if (child != root) not_members_.insert(child);
+    track_locked(root, self_, 0, Check::None);
+}
+
+void ProcessTable::stop() noexcept {
+    std::lock_guard lock(mutex_);
+    for (const auto& [pid, pidfd] : members_)
+        if (pidfd >= 0) ::close(pidfd);
+    members_.clear();
+    thread_owner_.clear();
+    root_ = -1;
+}
+
+std::optional<pid_t> ProcessTable::process_of(pid_t tid) {
+    std::lock_guard lock(mutex_);
+    if (auto known = thread_owner_.find(tid); known != thread_owner_.end() && members_.contains(known->second)) {
+        // A recycled thread id may belong to another process now: check the pairing still holds.
+        const std::string task = "/proc/" + std::to_string(known->second) + "/task/" + std::to_string(tid);
+        if (tid == known->second || ::access(task.c_str(), F_OK) == 0) return known->second;
+    }
+    auto tgid = proc::read_tgid(tid);
+    if (!tgid) return std::nullopt;
+    if (!members_.contains(*tgid)) {
+        // Only members reach our listener: no check needed beyond the caller being there.
+        auto stat = proc::read_stat(*tgid);
+        track_locked(*tgid, stat ? stat->ppid : 0, 0, Check::None);
+    }
+    if (thread_owner_.size() >= kThreadCacheLimit) thread_owner_.clear();
+    thread_owner_[tid] = *tgid;
+    return *tgid;
+}
+
+void ProcessTable::refresh() {
+    std::lock_guard lock(mutex_);
+    if (root_ < 0) return;
+    reap_exits_locked();
+    discover_locked();
+}
+
+std::size_t ProcessTable::live_count() {
+    std::lock_guard lock(mutex_);
+    return members_.size();
+}
+
+std::vector<pid_t> ProcessTable::live_processes() {
+    std::lock_guard lock(mutex_);
+    std::vector<pid_t> pids;
+    pids.reserve(members_.size());
+    for (const auto& [pid, pidfd] : members_) pids.push_back(pid);
+    return pids;
+}
+
+void ProcessTable::signal_all(int sig) {
+    std::lock_guard lock(mutex_);
+    if (auto root = members_.find(root_); root != members_.end() && alive_locked(root->first, root->second))
+        ::kill(-root_, sig);  // its leader is alive, so the group id cannot have been recycled
+    for (const auto& [pid, pidfd] : members_) {
+        if (pidfd >= 0) ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
+        else if (alive_locked(pid, -1)) ::kill(pid, sig);
+    }
+}
+
+bool ProcessTable::track_locked(pid_t pid, pid_t parent, pid_t creator_tid, Check belongs) {
+    if (members_.contains(pid)) return true;
+    // The pidfd first, the check second: a pid recycled in between fails the check (another
+    // parent) or leaves us a pidfd of a dead process, which the next refresh drops.
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0 && errno == ESRCH) return false;  // gone already
+    if (belongs != Check::None) {
+        auto stat = proc::read_stat(pid);
+        bool ok = !exited(stat) && stat->ppid == parent && (belongs != Check::FilteredOrphan || filtered(pid));
+        if (!ok) {
+            if (pidfd >= 0) ::close(pidfd);
+            return false;
+        }
+    }
+    members_.emplace(pid, pidfd);  // pidfd -1 (out of fds): its liveness comes from /proc
+    emit_locked({ProcessEvent::Kind::Born, pid, parent, creator_tid});
+    return true;
+}
+
+bool ProcessTable::alive_locked(pid_t pid, int pidfd) const {
+    if (pidfd < 0) return !exited(proc::read_stat(pid));
+    pollfd p{pidfd, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 0;  // a pidfd turns readable when its process exits
+}
+
+void ProcessTable::reap_exits_locked() {
+    std::vector<pollfd> polled;
+    std::vector<pid_t> gone;
+    polled.reserve(members_.size());
+    for (const auto& [pid, pidfd] : members_) {
+        if (pidfd >= 0) polled.push_back({pidfd, POLLIN, 0});
+        else if (!alive_locked(pid, -1)) gone.push_back(pid);
+    }
+    if (!polled.empty() && ::poll(polled.data(), polled.size(), 0) > 0) {
+        for (const auto& [pid, pidfd] : members_)
+            for (const pollfd& p : polled)
+                if (p.fd == pidfd && p.revents != 0) gone.push_back(pid);
+    }
+    for (pid_t pid : gone) {
+        auto it = members_.find(pid);
+        if (it->second >= 0) ::close(it->second);
+        members_.erase(it);
+        emit_locked({ProcessEvent::Kind::Exited, pid, 0, 0});
+    }
+}
+
+void ProcessTable::discover_locked() {
+    std::vector<pid_t> frontier;
+    // Orphans of members land on us (the launcher is a child subreaper); members run under a
+    // seccomp filter, which tells them from children the host made for other reasons.
+    for (const auto& [tid, children] : proc::read_children_by_thread(self_)) {
+        for (pid_t child : children) {
+            if (members_.contains(child) || not_members_.contains(child)) continue;
+            if (track_locked(child, self_, 0, Check::FilteredOrphan)) frontier.push_back(child);
+            else if (!exited(proc::read_stat(child))) not_members_.insert(child);
+        }
+    }
+    for (const auto& [pid, pidfd] : members_) frontier.push_back(pid);
+    while (!frontier.empty()) {
+        const pid_t parent = frontier.back();
+        frontier.pop_back();
+        for (const auto& [tid, children] : proc::read_children_by_thread(parent))
+            for (pid_t child : children)
+                if (!members_.contains(child) && track_locked(child, parent, tid, Check::ChildOf))
+                    frontier.push_back(child);
+    }
+}
+
+void ProcessTable::emit_locked(const ProcessEvent& event) {
+    for (auto& queue : queues_) queue.push_back(event);
+}
+
+}  // namespace sandlock::notif

@@ -1,0 +1,198 @@
+#include "procfs/proc_files.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+
+namespace sandlock::notif::proc {
+namespace {
+
+// Splits off the next space-separated word of `text`.
+std::string_view next_word(std::string_view& text) {
+    std::size_t start = text.find_first_not_of(' ');
+    if (start == std::string_view::npos) {
+        text = {};
+        return {};
+    }
+    text.remove_prefix(start);
+    std::size_t end = text.find_first_of(" \n");
+    std::string_view word = text.substr(0, end);
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end);
+    return word;
+}
+
+template <class T>
+std::optional<T> to_number(std::string_view word, int base = 10) {
+    T value{};
+    auto [ptr, ec] = std::from_chars(word.data(), word.data() + word.size(), value, base);
+    if (ec != std::errc{} || ptr != word.data() + word.size() || word.empty()) return std::nullopt;
+    return value;
+}
+
+std::string pid_path(pid_t pid, const char* leaf) { return "/proc/" + std::to_string(pid) + "/" + leaf; }
+
+}  // namespace
+
+std::optional<StatFields> parse_stat(std::string_view text) {
+    // "pid (comm) state ppid ..." — comm may hold spaces and parentheses: split after the last ')'.
+    std::size_t close = text.rfind(')');
+    if (close == std::string_view::npos) return std::nullopt;
+    std::string_view rest = text.substr(close + 1);
+    // Field 3 onwards (1-based numbering of proc(5)).
+    std::vector<std::string_view> fields;
+    for (std::string_view word = next_word(rest); !word.empty(); word = next_word(rest)) fields.push_back(word);
+    auto field = [&](std::size_t number) -> std::string_view {
+        return number - 3 < fields.size() ? fields[number - 3] : std::string_view{};
+    };
+    StatFields out;
+    if (field(3).size() != 1) return std::nullopt;
+    out.state = field(3)[0];
+    auto ppid = to_number<pid_t>(field(4));
+    auto utime = to_number<std::uint64_t>(field(14));
+    auto stime = to_number<std::uint64_t>(field(15));
+    auto cutime = to_number<std::uint64_t>(field(16));
+    auto cstime = to_number<std::uint64_t>(field(17));
+    if (!ppid || !utime || !stime || !cutime || !cstime) return std::nullopt;
+    out.ppid = *ppid;
+    out.cpu_ticks = *utime + *stime;
+    out.children_ticks = *cutime + *cstime;
+    out.start_brk = to_number<std::uint64_t>(field(47)).value_or(0);
+    return out;
+}
+
+std::optional<std::uint64_t> parse_statm_data_pages(std::string_view text) {
+    // size resident shared text lib data dt
+    std::string_view word;
+    for (int i = 0; i < 6; ++i) word = next_word(text);
+    return to_number<std::uint64_t>(word);
+}
+
+std::optional<std::int64_t> parse_status_number(std::string_view text, std::string_view name) {
+    for (std::size_t pos = 0; pos < text.size();) {
+        std::size_t end = text.find('\n', pos);
+        std::string_view line = text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+        if (line.size() > name.size() && line.substr(0, name.size()) == name && line[name.size()] == ':') {
+            line.remove_prefix(name.size() + 1);
+            std::size_t start = line.find_first_not_of(" \t");
+            if (start == std::string_view::npos) return std::nullopt;
+            line.remove_prefix(start);
+            return to_number<std::int64_t>(line.substr(0, line.find_first_of(" \t")));
+        }
+        if (end == std::string_view::npos) break;
+        pos = end + 1;
+    }
+    return std::nullopt;
+}
+
+std::vector<pid_t> parse_pid_list(std::string_view text) {
+    std::vector<pid_t> pids;
+    for (std::string_view word = next_word(text); !word.empty(); word = next_word(text))
+        if (auto pid = to_number<pid_t>(word); pid && *pid > 0) pids.push_back(*pid);
+    return pids;
+}
+
+std::optional<std::uint64_t> parse_heap_end(std::string_view maps_text) {
+    // "start-end perms offset dev inode        [heap]"
+    for (std::size_t pos = 0; pos < maps_text.size();) {
+        std::size_t end = maps_text.find('\n', pos);
+        std::string_view line =
+            maps_text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+        if (line.ends_with("[heap]")) {
+            std::size_t dash = line.find('-');
+            std::size_t space = line.find(' ');
+            if (dash == std::string_view::npos || space == std::string_view::npos || space < dash) return std::nullopt;
+            return to_number<std::uint64_t>(line.substr(dash + 1, space - dash - 1), 16);
+        }
+        if (end == std::string_view::npos) break;
+        pos = end + 1;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> read_small_file(const std::string& path, std::size_t limit) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            ::close(fd);
+            return std::nullopt;
+        }
+        if (n == 0) break;
+        text.append(buffer, static_cast<std::size_t>(n));
+        if (text.size() >= limit) break;
+    }
+    ::close(fd);
+    return text;
+}
+
+std::optional<StatFields> read_stat(pid_t pid) {
+    auto text = read_small_file(pid_path(pid, "stat"));
+    return text ? parse_stat(*text) : std::nullopt;
+}
+
+std::optional<std::uint64_t> read_data_bytes(pid_t pid) {
+    auto text = read_small_file(pid_path(pid, "statm"));
+    if (!text) return std::nullopt;
+    auto pages = parse_statm_data_pages(*text);
+    if (!pages) return std::nullopt;
+    return *pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::optional<pid_t> read_tgid(pid_t tid) {
+    auto text = read_small_file(pid_path(tid, "status"));
+    if (!text) return std::nullopt;
+    auto tgid = parse_status_number(*text, "Tgid");
+    if (!tgid || *tgid <= 0) return std::nullopt;
+    return static_cast<pid_t>(*tgid);
+}
+
+std::optional<std::uint64_t> read_heap_end(pid_t pid) {
+    // [heap] comes right after the executable's own mappings: the first page or two of maps.
+    int fd = ::open(pid_path(pid, "maps").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    std::string text;
+    char buffer[4096];
+    std::optional<std::uint64_t> heap_end;
+    for (;;) {
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        text.append(buffer, static_cast<std::size_t>(n));
+        // Only whole lines are parsed; the heap line sits before the first shared library.
+        std::string_view whole(text.data(), text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+        if ((heap_end = parse_heap_end(whole))) break;
+        if (whole.find(".so") != std::string_view::npos || whole.find("[stack]") != std::string_view::npos) break;
+    }
+    ::close(fd);
+    if (heap_end) return heap_end;
+    auto stat = read_stat(pid);  // no [heap] line yet: the heap is empty and ends where it starts
+    if (!stat || stat->start_brk == 0) return std::nullopt;
+    return stat->start_brk;
+}
+
+std::vector<std::pair<pid_t, std::vector<pid_t>>> read_children_by_thread(pid_t pid) {
+    std::vector<std::pair<pid_t, std::vector<pid_t>>> out;
+    const std::string task_dir = pid_path(pid, "task");
+    DIR* tasks = ::opendir(task_dir.c_str());
+    if (tasks == nullptr) return out;
+    while (dirent* entry = ::readdir(tasks)) {
+        if (entry->d_name[0] == '.') continue;
+        auto tid = to_number<pid_t>(entry->d_name);
+        if (!tid) continue;
+        if (auto text = read_small_file(task_dir + "/" + entry->d_name + "/children")) {
+            std::vector<pid_t> children = parse_pid_list(*text);
+            if (!children.empty()) out.emplace_back(*tid, std::move(children));
+        }
+    }
+    ::closedir(tasks);
+    return out;
+}
+
+}  // namespace sandlock::notif::proc
