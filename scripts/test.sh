@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/check-runtime.sh build
-if [[ -x scripts/build-sdk-example.sh ]]; then scripts/build-sdk-example.sh build; fi
+scripts/build-sdk-example.sh build  # not executable = a failure, never a silent skip
 scripts/test-sanitized.sh
 scripts/test-unprivileged.sh build
 cd build && ctest --output-on-failure -j2
