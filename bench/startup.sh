@@ -22,6 +22,12 @@ if [[ -f "$build/lib/sandlock/plugins/notif.so" ]]; then
   names+=("sandlock (+notif: -r /proc -m 256M -P 64)")
 fi
 
+if [[ -n ${3:-} ]]; then
+  other="$(realpath "$3")/bin/sandlock"
+  commands+=("$other run ${system[*]} -- /bin/true" "$other run ${system[*]} -r /proc -m 256M -P 64 -- /bin/true")
+  names+=("other build (landlock+seccomp)" "other build (+notif)")
+fi
+
 hyperfine -N --style none --warmup 30 --runs "$runs" --export-json "$out/results.json" "${commands[@]}" >/dev/null
 
 python3 - "$out/results.json" "${names[@]}" <<'PY'
