@@ -190,13 +190,43 @@ TEST(NotifNet, SendmmsgStopsAtTheFirstRefusedMessage) {
     EXPECT_EQ(r.stdout_text, "2 [3, 4, 0]\nb'one' b'two!'\n-1 ECONNREFUSED\n") << r.stderr_text;
 }
 
-TEST(NotifNet, AncillaryDataOnASentOnBehalfMessageIsRefused) {
+TEST(NotifNet, AncillaryDataIsForwardedOnlyWhenVetted) {
+    // IP_TTL only tunes the send and passes; IP_RETOPTS (IP options, which can route through
+    // other hosts) is not forwarded by the supervisor.
     Result r = python(allowing({"localhost"}),
+                      "rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); rx.bind(('127.0.0.1', 0))\n"
                       "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
                       "ttl = [(socket.IPPROTO_IP, socket.IP_TTL, (5).to_bytes(4, 'little'))]\n"
-                      "probe(u.sendmsg, [b'x'], ttl, 0, ('127.0.0.1', 9))\n",
+                      "probe(u.sendmsg, [b'x'], ttl, 0, rx.getsockname())\n"
+                      "opts = [(socket.IPPROTO_IP, socket.IP_RETOPTS, bytes([1, 1, 1, 0]))]\n"
+                      "probe(u.sendmsg, [b'x'], opts, 0, rx.getsockname())\n",
                       notif_layers());
-    EXPECT_EQ(r.stdout_text, "EACCES\n") << r.stderr_text;
+    EXPECT_EQ(r.stdout_text, "ok\nEACCES\n") << r.stderr_text;
+}
+
+TEST(NotifNet, LoopbackIsOnlyWhatTheListedNamesResolveTo) {
+    // Receivers on loopback: without `localhost` listed, every loopback form, 0.0.0.0 and ::
+    // are refused, TCP and UDP; with it, exactly 127.0.0.1 and ::1.
+    const std::string code =
+        "srv = socket.socket(socket.AF_INET6); srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)\n"
+        "srv.bind(('::', 0)); srv.listen(64); PORT = srv.getsockname()[1]\n"
+        "for host, family in [('127.0.0.1', socket.AF_INET), ('127.0.0.2', socket.AF_INET), ('0.0.0.0', socket.AF_INET),\n"
+        "                     ('::1', socket.AF_INET6), ('::', socket.AF_INET6)]:\n"
+        "    s = socket.socket(family); rc = s.connect_ex((host, PORT)); s.close()\n"
+        "    u = socket.socket(family, socket.SOCK_DGRAM)\n"
+        "    try: u.sendto(b'x', (host, PORT)); sent = 'ok'\n"
+        "    except OSError as e: sent = errno.errorcode[e.errno]\n"
+        "    print(host, errno.errorcode.get(rc, 'ok'), sent)\n";
+    Result without = python(allowing({"192.0.2.77"}), code, notif_layers());
+    EXPECT_EQ(without.stdout_text,
+              "127.0.0.1 ECONNREFUSED ECONNREFUSED\n127.0.0.2 ECONNREFUSED ECONNREFUSED\n"
+              "0.0.0.0 ECONNREFUSED ECONNREFUSED\n::1 ECONNREFUSED ECONNREFUSED\n:: ECONNREFUSED ECONNREFUSED\n")
+        << without.stderr_text;
+    Result with = python(allowing({"localhost"}), code, notif_layers());
+    EXPECT_EQ(with.stdout_text,
+              "127.0.0.1 ok ok\n127.0.0.2 ECONNREFUSED ECONNREFUSED\n0.0.0.0 ECONNREFUSED ECONNREFUSED\n"
+              "::1 ok ok\n:: ECONNREFUSED ECONNREFUSED\n")
+        << with.stderr_text;
 }
 
 TEST(NotifNet, NonBlockingAndRefusedLoopbackConnectsKeepTheirErrors) {
@@ -277,19 +307,28 @@ TEST(NotifNet, RawAndNonLocalSocketFamiliesAreRefused) {
     EXPECT_EQ(r.stdout_text, "EACCES\nEAFNOSUPPORT\nok\nok\nok\n") << r.stderr_text;
 }
 
-TEST(NotifNet, UnixSocketsPassUntouched) {
+TEST(NotifNet, UnixSocketsWorkThroughTheSupervisor) {
+    // Performed on the caller's behalf too (a dup2 could otherwise turn the fd into an IP
+    // socket): absolute and relative paths as the caller sees them, datagrams, and SCM_RIGHTS.
     TempDir dir;
     Policy p = allowing({"localhost"});
     p.fs_writable = {dir.str()};
     Result r = python(p,
-                      "path = '" + dir / "sock" + "'\n"
+                      "import array\n"
+                      "os.chdir('" + dir.str() + "'); path = '" + dir / "sock" + "'\n"
                       "srv = socket.socket(socket.AF_UNIX); srv.bind(path); srv.listen()\n"
                       "c = socket.socket(socket.AF_UNIX); c.connect(path); a, _ = srv.accept()\n"
                       "c.send(b'hi'); print(a.recv(10))\n"
+                      "r = socket.socket(socket.AF_UNIX); r.connect('sock'); b, _ = srv.accept(); print('relative ok')\n"
                       "d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d.bind(path + '.d')\n"
-                      "e = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); e.sendto(b'dg', path + '.d'); print(d.recv(10))\n",
+                      "e = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); e.sendto(b'dg', 'sock.d'); print(d.recv(10))\n"
+                      "rd, wr = os.pipe(); os.write(wr, b'through')\n"
+                      "c.sendmsg([b'f'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [rd]))])\n"
+                      "msg, anc, _, _ = a.recvmsg(1, socket.CMSG_SPACE(4))\n"
+                      "got = array.array('i'); got.frombytes(anc[0][2]); print(msg, os.read(got[0], 10))\n"
+                      "probe(c.connect, '/nonexistent/sock')\n",
                       notif_layers());
-    EXPECT_EQ(r.stdout_text, "b'hi'\nb'dg'\n") << r.stderr_text;
+    EXPECT_EQ(r.stdout_text, "b'hi'\nrelative ok\nb'dg'\nb'f' b'through'\nENOENT\n") << r.stderr_text;
 }
 
 TEST(NotifNet, AnUnresolvableNameIsRefusedBeforeAnythingRuns) {
