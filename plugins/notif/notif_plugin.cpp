@@ -5,6 +5,7 @@
 #include "cpu/cpu_throttle.hpp"
 #include "supervisor/handler_chain.hpp"
 #include "memory/memory_limit.hpp"
+#include "net/listen_guard.hpp"
 #include "net/net_allow.hpp"
 #include "paths/path_rules.hpp"
 #include "processes/process_limit.hpp"
@@ -51,6 +52,7 @@ public:
         modules_.push_back(std::make_unique<CpuThrottle>(processes_));
         modules_.push_back(std::make_unique<PathRulesModule>());
         modules_.push_back(std::make_unique<NetAllowModule>());
+        modules_.push_back(std::make_unique<ListenGuardModule>());
         modules_.push_back(std::make_unique<ProcFsModule>());
     }
     ~NotifPlugin() override { shut_down(); }
