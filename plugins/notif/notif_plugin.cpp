@@ -72,7 +72,7 @@ public:
         if (!chain.empty()) {
             if (ctx.listener_fd >= 0) {
                 supervisor_.emplace(host(), std::move(chain));
-                supervisor_->start(ctx.listener_fd);
+                supervisor_->start(ctx.listener_fd, ctx.child_pidfd);
             } else {
                 no_listener();
             }
@@ -105,6 +105,14 @@ private:
                 throw sdk::Error("plugin " + std::string(entry.plugin) + " registered a notification handler for " +
                                  std::to_string(entry.syscall_nr) +
                                  ", which is not a syscall number; fix the plugin or leave it out");
+        }
+        // Third-party handlers always run on the supervisor thread (the SDK promises no
+        // concurrency): a syscall they also handle is answered inline.
+        for (int nr : builtin_handlers_.waiting_syscalls()) {
+            const auto entries = chain.handlers_for(nr);
+            if (std::all_of(entries.begin(), entries.end(),
+                            [](const sdk::NotifHandlerEntry& e) { return e.plugin == std::string_view("notif"); }))
+                chain.set_may_wait(nr);
         }
         return chain;
     }

@@ -49,5 +49,31 @@ TEST(EscapeNetAllow, TheAttackProgramReachesAnAllowedAddress) {
     EXPECT_LE(received, succeeded);
 }
 
+// A connect performed on the caller's behalf to a silent host (here a loopback listener whose
+// accept queue is full, so its SYNs go unanswered: nothing leaves the machine) waits for the
+// caller's SO_SNDTIMEO. Meanwhile 1,000 other supervised calls (socket()) must not wait behind
+// it: before, they took the whole timeout; the connect still ends the kernel's way (EINPROGRESS).
+TEST(EscapeNetAllow, ASlowConnectDoesNotStallOtherSupervisedCalls) {
+    Result r = python(allowing_localhost(),
+                      "import threading, time, struct\n"
+                      "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(0); PORT = srv.getsockname()[1]\n"
+                      "fill = []\n"
+                      "for _ in range(3):\n"
+                      "    f = socket.socket(); f.setblocking(False); f.connect_ex(('127.0.0.1', PORT)); fill.append(f)\n"
+                      "time.sleep(0.2)\n"
+                      "result = []\n"
+                      "def slow():\n"
+                      "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack('ll', 3, 0))\n"
+                      "    t = time.monotonic(); rc = s.connect_ex(('127.0.0.1', PORT))\n"
+                      "    result.append((errno.errorcode.get(rc, rc), time.monotonic() - t))\n"
+                      "t = threading.Thread(target=slow); t.start(); time.sleep(0.3)\n"
+                      "start = time.monotonic()\n"
+                      "for _ in range(1000): socket.socket().close()\n"
+                      "others = time.monotonic() - start\n"
+                      "t.join()\n"
+                      "print('others prompt', others < 1.0, 'connect', result[0][0], 'waited', result[0][1] > 2.5)\n");
+    EXPECT_EQ(r.stdout_text, "others prompt True connect EINPROGRESS waited True\n") << r.stderr_text;
+}
+
 }  // namespace
 }  // namespace sandlock::test

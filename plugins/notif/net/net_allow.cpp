@@ -165,7 +165,8 @@ void NetAllowModule::configure(const ModuleSetup& setup) {
         {SYS_sendmmsg, sdk::handler_fn<&NetAllowModule::on_sendmmsg>()},
     };
     for (const auto& [nr, fn] : handlers) {
-        setup.table.add(nr, fn, this);
+        // socket() answers at once; the others may wait for a handshake or a full buffer.
+        setup.table.add(nr, fn, this, nr == SYS_socket ? HandlerTable::Runs::Inline : HandlerTable::Runs::MayWait);
         setup.host.request_notify(nr);
     }
     setup.host.debug("net_allow_hosts: " + std::to_string(hosts.size()) + " names, " + std::to_string(count) +
