@@ -64,7 +64,9 @@ std::vector<std::string> chosen_names(const Policy& policy, const SandboxOptions
     };
     const bool proc_visible = std::any_of(policy.fs_readable.begin(), policy.fs_readable.end(), exposes_proc) ||
                               std::any_of(policy.fs_writable.begin(), policy.fs_writable.end(), exposes_proc);
-    if (proc_visible && std::find(names.begin(), names.end(), "notif") == names.end() &&
+    // net_bind: listen() on an unbound socket takes a port without bind(); the notif layer
+    // checks it (see PluginSet's check below).
+    if ((proc_visible || !policy.net_bind.empty()) && std::find(names.begin(), names.end(), "notif") == names.end() &&
         !find_plugin("notif", search_path).empty())
         names.push_back("notif");
     return names;
@@ -127,6 +129,13 @@ PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
         throw PolicyError(std::string(field) + " needs plugin '" + std::string(owner) +
                           "', which is not enabled; add it: --plugins=" + enabled + "," + std::string(owner));
     }
+    // Landlock holds bind(2) only: without the notif layer a listen() on an unbound socket would
+    // take a port net_bind does not list.
+    if (!policy.net_bind.empty() && std::none_of(plugins_.begin(), plugins_.end(), [](const auto& p) {
+            return p->name() == "notif";
+        }))
+        throw PolicyError("net_bind needs plugin 'notif' too (it refuses listen() on an unbound socket, which "
+                          "takes a port without bind()); add it: --plugins=" + join(names, ",") + ",notif");
     for (const auto& [name, options_json] : policy.plugin_options) {
         if (std::none_of(plugins_.begin(), plugins_.end(), [&](const auto& p) { return p->name() == name; }))
             throw PolicyError("[plugins." + name + "] configures plugin '" + name +

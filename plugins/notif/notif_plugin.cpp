@@ -5,6 +5,7 @@
 #include "cpu/cpu_throttle.hpp"
 #include "supervisor/handler_chain.hpp"
 #include "memory/memory_limit.hpp"
+#include "net/listen_guard.hpp"
 #include "net/net_allow.hpp"
 #include "paths/path_rules.hpp"
 #include "processes/process_limit.hpp"
@@ -51,6 +52,7 @@ public:
         modules_.push_back(std::make_unique<CpuThrottle>(processes_));
         modules_.push_back(std::make_unique<PathRulesModule>());
         modules_.push_back(std::make_unique<NetAllowModule>());
+        modules_.push_back(std::make_unique<ListenGuardModule>());
         modules_.push_back(std::make_unique<ProcFsModule>());
     }
     ~NotifPlugin() override { shut_down(); }
@@ -77,7 +79,7 @@ public:
         if (!chain.empty()) {
             if (ctx.listener_fd >= 0) {
                 supervisor_.emplace(host(), std::move(chain));
-                supervisor_->start(ctx.listener_fd);
+                supervisor_->start(ctx.listener_fd, ctx.child_pidfd);
             } else {
                 no_listener();
             }
@@ -110,6 +112,14 @@ private:
                 throw sdk::Error("plugin " + std::string(entry.plugin) + " registered a notification handler for " +
                                  std::to_string(entry.syscall_nr) +
                                  ", which is not a syscall number; fix the plugin or leave it out");
+        }
+        // Third-party handlers always run on the supervisor thread (the SDK promises no
+        // concurrency): a syscall they also handle is answered inline.
+        for (int nr : builtin_handlers_.waiting_syscalls()) {
+            const auto entries = chain.handlers_for(nr);
+            if (std::all_of(entries.begin(), entries.end(),
+                            [](const sdk::NotifHandlerEntry& e) { return e.plugin == std::string_view("notif"); }))
+                chain.set_may_wait(nr);
         }
         return chain;
     }

@@ -9,6 +9,7 @@
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace sandlock::seccomp {
 namespace {
@@ -27,6 +29,9 @@ constexpr std::uint64_t kCloneNamespaceFlags[] = {
 };
 // Ioctls that push input into a terminal another process reads.
 constexpr std::uint64_t kDeniedIoctls[] = {TIOCSTI, TIOCLINUX};
+// The send calls and the index of their flags argument, for the MSG_FASTOPEN rule.
+constexpr std::pair<int, unsigned> kSendFlagsArgument[] = {
+    {SCMP_SYS(sendto), 3}, {SCMP_SYS(sendmsg), 2}, {SCMP_SYS(sendmmsg), 3}};
 // The kernel reads an ioctl request as an unsigned int: compare only those bits, or a request
 // with junk in the high half would slip past the filter and still reach the ioctl.
 constexpr std::uint64_t kIoctlRequestMask = 0xffffffffu;
@@ -75,7 +80,7 @@ Program export_program(const Context& ctx) {
     return program;
 }
 
-void add_argument_rules(const Context& ctx) {
+void add_argument_rules(const Context& ctx, bool deny_fast_open) {
     const std::uint32_t deny = SCMP_ACT_ERRNO(EPERM);
     for (std::uint64_t flag : kCloneNamespaceFlags)
         check(seccomp_rule_add(ctx.get(), deny, SCMP_SYS(clone), 1,
@@ -85,6 +90,23 @@ void add_argument_rules(const Context& ctx) {
         check(seccomp_rule_add(ctx.get(), deny, SCMP_SYS(ioctl), 1,
                                SCMP_A1(SCMP_CMP_MASKED_EQ, kIoctlRequestMask, request)),
               "adding the ioctl rule");
+    if (!deny_fast_open) return;
+    // One bit of the flags: the high half of the register and every other flag do not matter.
+    for (const auto& [nr, index] : kSendFlagsArgument) {
+        const scmp_arg_cmp fast_open{index, SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN};
+        check(seccomp_rule_add_array(ctx.get(), SCMP_ACT_ERRNO(EACCES), nr, 1, &fast_open),
+              "adding the MSG_FASTOPEN rule");
+    }
+}
+
+// The syscalls the argument rules look at: a plan that routes one of them elsewhere needs the
+// argument rules in a program of their own (see filter_builder.hpp).
+bool plan_touches_argument_rules(const SyscallPlan& plan) {
+    if (plan.exceptions.contains(SCMP_SYS(clone)) || plan.exceptions.contains(SCMP_SYS(ioctl))) return true;
+    if (!plan.deny_fast_open) return false;
+    for (const auto& [nr, index] : kSendFlagsArgument)
+        if (plan.exceptions.contains(nr)) return true;
+    return false;
 }
 
 void add_plan_rules(const Context& ctx, const SyscallPlan& plan) {
@@ -104,9 +126,9 @@ void set_optimize(const Context& ctx, bool optimize) {
 
 }  // namespace
 
-Program build_argument_program() {
+Program build_argument_program(bool deny_fast_open) {
     Context ctx = new_context(SCMP_ACT_ALLOW);
-    add_argument_rules(ctx);
+    add_argument_rules(ctx, deny_fast_open);
     return export_program(ctx);
 }
 
@@ -118,12 +140,11 @@ Program build_syscall_program(const SyscallPlan& plan, bool optimize) {
 }
 
 std::vector<Program> build_programs(const SyscallPlan& plan, bool optimize) {
-    const bool arguments_fit = !plan.allowlist && !plan.exceptions.contains(SCMP_SYS(clone)) &&
-                               !plan.exceptions.contains(SCMP_SYS(ioctl));
-    if (!arguments_fit) return {build_argument_program(), build_syscall_program(plan, optimize)};
+    const bool arguments_fit = !plan.allowlist && !plan_touches_argument_rules(plan);
+    if (!arguments_fit) return {build_argument_program(plan.deny_fast_open), build_syscall_program(plan, optimize)};
     Context ctx = new_context(SCMP_ACT_ALLOW);
     set_optimize(ctx, optimize);
-    add_argument_rules(ctx);
+    add_argument_rules(ctx, plan.deny_fast_open);
     add_plan_rules(ctx, plan);
     return {export_program(ctx)};
 }

@@ -42,6 +42,7 @@ public:
         strict_ = policy.strict;
         // Refuses unknown names even when seccomp is missing.
         plan_ = policy.deny_syscalls || policy.allow_syscalls ? plan_syscalls(policy) : baked::default_plan();
+        plan_.deny_fast_open = !policy.net_connect.empty();
         if (int err = probe_filter_support()) {
             unavailable("seccomp filters are not available on this kernel", err, "syscall filtering");
             enabled_ = false;

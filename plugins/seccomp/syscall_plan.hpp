@@ -19,6 +19,9 @@ enum class Action {
 struct SyscallPlan {
     bool allowlist = false;              // true: default Deny, else default Allow
     std::map<int, Action> exceptions;    // syscalls whose action is not the default
+    // sendto/sendmsg/sendmmsg with MSG_FASTOPEN fail with EACCES: the implicit TCP Fast Open
+    // connect has no Landlock hook, so with net_connect it would reach any port.
+    bool deny_fast_open = false;
 
     Action default_action() const { return allowlist ? Action::Deny : Action::Allow; }
     Action action_for(int syscall_nr) const;

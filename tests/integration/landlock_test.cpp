@@ -29,9 +29,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-SandboxOptions landlock_only() {
+// Landlock alone, plus the seccomp and notif layers net_bind needs (they refuse listen() on an
+// unbound socket, which Landlock cannot see).
+SandboxOptions landlock_only(const Policy& policy = {}) {
     SandboxOptions options;
     options.plugins = {"landlock"};
+    if (!policy.net_bind.empty()) options.plugins = {"landlock", "seccomp", "notif"};
     return options;
 }
 
@@ -40,7 +43,7 @@ Result sandboxed(const Policy& policy, const std::vector<std::string>& paths, co
     std::string bindings;
     for (std::size_t i = 0; i < paths.size(); ++i)
         bindings += "D" + std::to_string(i) + " = '" + paths[i] + "'\n";
-    return python(policy, bindings + code, landlock_only());
+    return python(policy, bindings + code, landlock_only(policy));
 }
 
 // The refusal's message, or "" when the sandbox ran.

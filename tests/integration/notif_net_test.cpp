@@ -34,23 +34,11 @@ Policy allowing(std::vector<std::string> hosts) {
     return p;
 }
 
-// This machine's first IPv4 address that is not loopback, if it has one.
-std::optional<std::string> own_address() {
-    ifaddrs* list = nullptr;
-    if (::getifaddrs(&list) != 0) return std::nullopt;
-    std::optional<std::string> found;
-    for (ifaddrs* entry = list; entry != nullptr && !found; entry = entry->ifa_next) {
-        if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET) continue;
-        if ((entry->ifa_flags & IFF_LOOPBACK) != 0 || (entry->ifa_flags & IFF_UP) == 0) continue;
-        char text[INET_ADDRSTRLEN];
-        ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(entry->ifa_addr)->sin_addr, text, sizeof text);
-        found = text;
-    }
-    ::freeifaddrs(list);
-    return found;
-}
+// An address every machine has and no test allowlist lists: loopback is no wildcard, so a
+// listener on it stands for "another host" on machines without any other address.
+constexpr const char* kUnlisted = "127.0.0.2";
 
-// A python prelude: OWN (this machine's other address), a TCP listener on every IPv4 and IPv6
+// A python prelude: OWN (an address the allowlist does not list), a TCP listener on every IPv4 and IPv6
 // address that accepts in a thread, and a UDP receiver on every IPv4 address.
 std::string listeners(const std::string& own) {
     return "import threading\n"
@@ -64,11 +52,6 @@ std::string listeners(const std::string& own) {
            "rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); rx.bind(('0.0.0.0', 0)); UPORT = rx.getsockname()[1]\n"
            "rx.settimeout(2)\n";
 }
-
-#define REQUIRE_OWN_ADDRESS(var)                                                     \
-    const std::optional<std::string> var##_opt = own_address();                      \
-    if (!var##_opt) GTEST_SKIP() << "no non-loopback IPv4 address on this machine"; \
-    const std::string var = *var##_opt
 
 TEST(NotifNet, HostsFileShowsOnlyLocalhostAndTheAllowedNames) {
     Result r = run(allowing({"localhost"}), {"/bin/cat", "/etc/hosts"}, notif_layers());
@@ -112,7 +95,7 @@ TEST(NotifNet, TheVirtualFilesCannotBeWritten) {
 }
 
 TEST(NotifNet, LoopbackConnectsAndOtherAddressesAreRefused) {
-    REQUIRE_OWN_ADDRESS(own);
+    const std::string own = kUnlisted;
     Result r = python(allowing({"localhost"}),
                       listeners(own) +
                           "def connect(host, family=socket.AF_INET):\n"
@@ -127,14 +110,14 @@ TEST(NotifNet, LoopbackConnectsAndOtherAddressesAreRefused) {
 }
 
 TEST(NotifNet, WithoutTheAllowlistTheSameConnectWorks) {
-    REQUIRE_OWN_ADDRESS(own);
+    const std::string own = kUnlisted;
     Result r = python(system_policy(),
                       listeners(own) + "s = socket.socket(); probe(s.connect, (OWN, PORT))\n", notif_layers());
     EXPECT_EQ(r.stdout_text, "ok\n") << r.stderr_text;
 }
 
 TEST(NotifNet, DatagramsToOtherAddressesAreRefused) {
-    REQUIRE_OWN_ADDRESS(own);
+    const std::string own = kUnlisted;
     Result r = python(allowing({"localhost"}),
                       listeners(own) +
                           "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
@@ -156,7 +139,7 @@ TEST(NotifNet, DatagramsToOtherAddressesAreRefused) {
 }
 
 TEST(NotifNet, SendmmsgStopsAtTheFirstRefusedMessage) {
-    REQUIRE_OWN_ADDRESS(own);
+    const std::string own = kUnlisted;
     // struct mmsghdr by hand: python has no sendmmsg.
     Result r = python(allowing({"localhost"}),
                       listeners(own) +
@@ -190,17 +173,47 @@ TEST(NotifNet, SendmmsgStopsAtTheFirstRefusedMessage) {
     EXPECT_EQ(r.stdout_text, "2 [3, 4, 0]\nb'one' b'two!'\n-1 ECONNREFUSED\n") << r.stderr_text;
 }
 
-TEST(NotifNet, AncillaryDataOnASentOnBehalfMessageIsRefused) {
+TEST(NotifNet, AncillaryDataIsForwardedOnlyWhenVetted) {
+    // IP_TTL only tunes the send and passes; IP_RETOPTS (IP options, which can route through
+    // other hosts) is not forwarded by the supervisor.
     Result r = python(allowing({"localhost"}),
+                      "rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); rx.bind(('127.0.0.1', 0))\n"
                       "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
                       "ttl = [(socket.IPPROTO_IP, socket.IP_TTL, (5).to_bytes(4, 'little'))]\n"
-                      "probe(u.sendmsg, [b'x'], ttl, 0, ('127.0.0.1', 9))\n",
+                      "probe(u.sendmsg, [b'x'], ttl, 0, rx.getsockname())\n"
+                      "opts = [(socket.IPPROTO_IP, socket.IP_RETOPTS, bytes([1, 1, 1, 0]))]\n"
+                      "probe(u.sendmsg, [b'x'], opts, 0, rx.getsockname())\n",
                       notif_layers());
-    EXPECT_EQ(r.stdout_text, "EACCES\n") << r.stderr_text;
+    EXPECT_EQ(r.stdout_text, "ok\nEACCES\n") << r.stderr_text;
+}
+
+TEST(NotifNet, LoopbackIsOnlyWhatTheListedNamesResolveTo) {
+    // Receivers on loopback: without `localhost` listed, every loopback form, 0.0.0.0 and ::
+    // are refused, TCP and UDP; with it, exactly 127.0.0.1 and ::1.
+    const std::string code =
+        "srv = socket.socket(socket.AF_INET6); srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)\n"
+        "srv.bind(('::', 0)); srv.listen(64); PORT = srv.getsockname()[1]\n"
+        "for host, family in [('127.0.0.1', socket.AF_INET), ('127.0.0.2', socket.AF_INET), ('0.0.0.0', socket.AF_INET),\n"
+        "                     ('::1', socket.AF_INET6), ('::', socket.AF_INET6)]:\n"
+        "    s = socket.socket(family); rc = s.connect_ex((host, PORT)); s.close()\n"
+        "    u = socket.socket(family, socket.SOCK_DGRAM)\n"
+        "    try: u.sendto(b'x', (host, PORT)); sent = 'ok'\n"
+        "    except OSError as e: sent = errno.errorcode[e.errno]\n"
+        "    print(host, errno.errorcode.get(rc, 'ok'), sent)\n";
+    Result without = python(allowing({"192.0.2.77"}), code, notif_layers());
+    EXPECT_EQ(without.stdout_text,
+              "127.0.0.1 ECONNREFUSED ECONNREFUSED\n127.0.0.2 ECONNREFUSED ECONNREFUSED\n"
+              "0.0.0.0 ECONNREFUSED ECONNREFUSED\n::1 ECONNREFUSED ECONNREFUSED\n:: ECONNREFUSED ECONNREFUSED\n")
+        << without.stderr_text;
+    Result with = python(allowing({"localhost"}), code, notif_layers());
+    EXPECT_EQ(with.stdout_text,
+              "127.0.0.1 ok ok\n127.0.0.2 ECONNREFUSED ECONNREFUSED\n0.0.0.0 ECONNREFUSED ECONNREFUSED\n"
+              "::1 ok ok\n:: ECONNREFUSED ECONNREFUSED\n")
+        << with.stderr_text;
 }
 
 TEST(NotifNet, NonBlockingAndRefusedLoopbackConnectsKeepTheirErrors) {
-    REQUIRE_OWN_ADDRESS(own);
+    const std::string own = kUnlisted;
     Result r = python(allowing({"localhost"}),
                       listeners(own) +
                           "import select\n"
@@ -216,7 +229,7 @@ TEST(NotifNet, NonBlockingAndRefusedLoopbackConnectsKeepTheirErrors) {
 }
 
 TEST(NotifNet, ASwappedSockaddrNeverReachesTheRefusedAddress) {
-    REQUIRE_OWN_ADDRESS(own);
+    const std::string own = kUnlisted;
     // Thread A connects in a loop through one sockaddr buffer while thread B flips its address
     // between loopback and OWN. The GIL is released during connect(), so B rewrites the buffer
     // while A's call is being decided. Each connection that succeeds says where it went. (Run
@@ -258,7 +271,7 @@ TEST(NotifNet, ASwappedSockaddrNeverReachesTheRefusedAddress) {
 }
 
 TEST(NotifNet, TheOnBehalfConnectKeepsLandlocksPortList) {
-    REQUIRE_OWN_ADDRESS(own);
+    const std::string own = kUnlisted;
     Policy p = allowing({"localhost"});
     p.net_connect = {{1, 1}};  // some port nobody listens on: only port 1 may be connected
     Result r = python(p, listeners(own) + "s = socket.socket(); probe(s.connect, ('127.0.0.1', PORT))\n",
@@ -277,19 +290,28 @@ TEST(NotifNet, RawAndNonLocalSocketFamiliesAreRefused) {
     EXPECT_EQ(r.stdout_text, "EACCES\nEAFNOSUPPORT\nok\nok\nok\n") << r.stderr_text;
 }
 
-TEST(NotifNet, UnixSocketsPassUntouched) {
+TEST(NotifNet, UnixSocketsWorkThroughTheSupervisor) {
+    // Performed on the caller's behalf too (a dup2 could otherwise turn the fd into an IP
+    // socket): absolute and relative paths as the caller sees them, datagrams, and SCM_RIGHTS.
     TempDir dir;
     Policy p = allowing({"localhost"});
     p.fs_writable = {dir.str()};
     Result r = python(p,
-                      "path = '" + dir / "sock" + "'\n"
+                      "import array\n"
+                      "os.chdir('" + dir.str() + "'); path = '" + dir / "sock" + "'\n"
                       "srv = socket.socket(socket.AF_UNIX); srv.bind(path); srv.listen()\n"
                       "c = socket.socket(socket.AF_UNIX); c.connect(path); a, _ = srv.accept()\n"
                       "c.send(b'hi'); print(a.recv(10))\n"
+                      "r = socket.socket(socket.AF_UNIX); r.connect('sock'); b, _ = srv.accept(); print('relative ok')\n"
                       "d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d.bind(path + '.d')\n"
-                      "e = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); e.sendto(b'dg', path + '.d'); print(d.recv(10))\n",
+                      "e = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); e.sendto(b'dg', 'sock.d'); print(d.recv(10))\n"
+                      "rd, wr = os.pipe(); os.write(wr, b'through')\n"
+                      "c.sendmsg([b'f'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [rd]))])\n"
+                      "msg, anc, _, _ = a.recvmsg(1, socket.CMSG_SPACE(4))\n"
+                      "got = array.array('i'); got.frombytes(anc[0][2]); print(msg, os.read(got[0], 10))\n"
+                      "probe(c.connect, '/nonexistent/sock')\n",
                       notif_layers());
-    EXPECT_EQ(r.stdout_text, "b'hi'\nb'dg'\n") << r.stderr_text;
+    EXPECT_EQ(r.stdout_text, "b'hi'\nrelative ok\nb'dg'\nb'f' b'through'\nENOENT\n") << r.stderr_text;
 }
 
 TEST(NotifNet, AnUnresolvableNameIsRefusedBeforeAnythingRuns) {

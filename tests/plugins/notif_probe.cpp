@@ -9,15 +9,22 @@
 //   "expect_path"  resolve (args[0] as dirfd, args[1] as path): EXDEV when it equals "expected"
 //   "fd_size"      copy the caller's fd args[0] (get_fd) and answer with its size
 //   "read_u32"     answer with the 4 bytes at address args[0]
+// and the SDK's on-behalf helpers (on_behalf.hpp):
+//   "open_for"     openat: open "expected" with the caller's flags (args[2]) and inject the fd
+//   "connect_for"  connect: copy the sockaddr (args[1], args[2]) and connect the caller's fd
+//   "send_for"     sendto: copy data and address and send on the caller's fd
 // Proves that third-party handlers run after the built-ins and that failures fail closed.
 #include <sandlock/sdk/export.hpp>
 #include <sandlock/sdk/notif.hpp>
+#include <sandlock/sdk/on_behalf.hpp>
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <chrono>
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -66,6 +73,18 @@ struct Rule {
             return sdk::Verdict::value(st.st_size);
         }
         if (action == "read_u32") return sdk::Verdict::value(call.read<std::uint32_t>(call.arg(0)));
+        if (action == "open_for") return sdk::open_for_caller(expected, static_cast<int>(call.arg(2)));
+        if (action == "connect_for" || action == "send_for") {
+            const bool send = action == "send_for";
+            sockaddr_storage address{};
+            const auto length = static_cast<socklen_t>(std::min<std::uint64_t>(call.arg(send ? 5 : 2), sizeof address));
+            call.read_memory(call.arg(send ? 4 : 1), &address, length);
+            if (!send) return sdk::connect_for_caller(call, static_cast<int>(call.arg(0)), &address, length);
+            std::string data(std::min<std::uint64_t>(call.arg(2), 65536), '\0');
+            call.read_memory(call.arg(1), data.data(), data.size());
+            return sdk::send_for_caller(call, static_cast<int>(call.arg(0)), data.data(), data.size(),
+                                        static_cast<int>(call.arg(3)), call.arg(4) == 0 ? nullptr : &address, length);
+        }
         return sdk::Verdict::next();
     }
 
@@ -103,7 +122,7 @@ public:
             }
             if (rule.action == "errno") rule.error = static_cast<int>(integer(object, "errno"));
             if (rule.action == "value") rule.value = integer(object, "value");
-            if (rule.action == "expect_path") rule.expected = std::string(object.at("expected").as_string());
+            if (rule.action == "expect_path" || rule.action == "open_for") rule.expected = std::string(object.at("expected").as_string());
             if (rule.action == "sleep") rule.sleep_ms = static_cast<int>(integer(object, "sleep_ms"));
             if (rule.action == "bad_verdict") host().register_notif_handler(rule.syscall, &Rule::bad_verdict, &rule);
             else sdk::on_syscall<&Rule::handle>(host(), rule.syscall, &rule);

@@ -79,8 +79,28 @@ TEST(NotifNetAddress, AllowedSetComparesMappedAddressesAsIpv4) {
     EXPECT_FALSE(allowed.contains(ip("2001:db8::11")));
 }
 
+TEST(NotifNetAddress, LoopbackIsNotAWildcard) {
+    // Not allowed: every loopback and unspecified form is foreign like any other address.
+    for (const char* text : {"127.0.0.1", "127.0.0.2", "0.0.0.0"})
+        EXPECT_EQ(kind_of(AF_INET, AddressUse::Connect, v4(text)), DestinationKind::Foreign) << text;
+    for (const char* text : {"::1", "::", "::ffff:127.0.0.1", "::ffff:0.0.0.0"})
+        EXPECT_EQ(kind_of(AF_INET6, AddressUse::Send, v6(text)), DestinationKind::Foreign) << text;
+    // Allowed (as `localhost` gives it): exactly 127.0.0.1 and ::1, not the rest of 127/8 nor 0.0.0.0.
+    AllowedAddresses localhost;
+    localhost.add(ip("127.0.0.1"));
+    localhost.add(ip("::1"));
+    auto kind = [&](int domain, const std::vector<std::uint8_t>& sockaddr) {
+        return classify_destination(domain, AddressUse::Connect, sockaddr, localhost).kind;
+    };
+    EXPECT_EQ(kind(AF_INET, v4("127.0.0.1")), DestinationKind::Allowed);
+    EXPECT_EQ(kind(AF_INET6, v6("::1")), DestinationKind::Allowed);
+    EXPECT_EQ(kind(AF_INET6, v6("::ffff:127.0.0.1")), DestinationKind::Allowed);
+    EXPECT_EQ(kind(AF_INET, v4("127.0.0.2")), DestinationKind::Foreign);
+    EXPECT_EQ(kind(AF_INET, v4("0.0.0.0")), DestinationKind::Foreign);
+    EXPECT_EQ(kind(AF_INET6, v6("::")), DestinationKind::Foreign);
+}
+
 TEST(NotifNetAddress, ClassifiesIpv4Destinations) {
-    EXPECT_EQ(kind_of(AF_INET, AddressUse::Connect, v4("127.0.0.1")), DestinationKind::Local);
     EXPECT_EQ(kind_of(AF_INET, AddressUse::Connect, v4("192.0.2.10")), DestinationKind::Allowed);
     EXPECT_EQ(kind_of(AF_INET, AddressUse::Connect, v4("203.0.113.9")), DestinationKind::Foreign);
     EXPECT_EQ(kind_of(AF_INET, AddressUse::Send, v4("203.0.113.9")), DestinationKind::Foreign);
@@ -92,8 +112,6 @@ TEST(NotifNetAddress, ClassifiesIpv4Destinations) {
 }
 
 TEST(NotifNetAddress, ClassifiesIpv6Destinations) {
-    EXPECT_EQ(kind_of(AF_INET6, AddressUse::Connect, v6("::1")), DestinationKind::Local);
-    EXPECT_EQ(kind_of(AF_INET6, AddressUse::Connect, v6("::ffff:127.0.0.1")), DestinationKind::Local);
     EXPECT_EQ(kind_of(AF_INET6, AddressUse::Connect, v6("::ffff:192.0.2.10")), DestinationKind::Allowed);
     EXPECT_EQ(kind_of(AF_INET6, AddressUse::Connect, v6("::ffff:203.0.113.9")), DestinationKind::Foreign);
     EXPECT_EQ(kind_of(AF_INET6, AddressUse::Send, v6("2001:db8::10")), DestinationKind::Allowed);
@@ -122,7 +140,7 @@ TEST(NotifNetAddress, UnspecFamilyDisconnectsOnConnectButIsAnAddressForIpv4Sends
     EXPECT_EQ(kind_of(AF_INET, AddressUse::Connect, v4("203.0.113.9", 80, AF_UNSPEC)), DestinationKind::None);
     // udp_sendmsg reads an AF_UNSPEC sockaddr as sockaddr_in: judged like AF_INET.
     EXPECT_EQ(kind_of(AF_INET, AddressUse::Send, v4("203.0.113.9", 80, AF_UNSPEC)), DestinationKind::Foreign);
-    EXPECT_EQ(kind_of(AF_INET, AddressUse::Send, v4("127.0.0.1", 80, AF_UNSPEC)), DestinationKind::Local);
+    EXPECT_EQ(kind_of(AF_INET, AddressUse::Send, v4("192.0.2.10", 80, AF_UNSPEC)), DestinationKind::Allowed);
     // Raw IPv6 reads it as sockaddr_in6 when long enough; UDPv6 ignores it.
     EXPECT_EQ(kind_of(AF_INET6, AddressUse::Send, v6("2001:db8::99", 80, AF_UNSPEC)), DestinationKind::Foreign);
     auto short_unspec = v4("203.0.113.9", 80, AF_UNSPEC);
@@ -167,8 +185,11 @@ TEST(NotifNetResolve, LocalhostResolvesToLoopback) {
     test::FakeHost fake;
     const auto hosts = resolve_hosts({"localhost"}, true, fake.host());
     ASSERT_EQ(hosts.size(), 1u);
-    ASSERT_FALSE(hosts[0].addresses.empty());
-    for (const IpAddress& address : hosts[0].addresses) EXPECT_TRUE(is_local(address)) << address.to_string();
+    // Both loopback addresses, whatever this machine's /etc/hosts says: the sandbox's own
+    // /etc/hosts names both as localhost.
+    ASSERT_EQ(hosts[0].addresses.size(), 2u);
+    EXPECT_EQ(hosts[0].addresses[0].to_string(), "127.0.0.1");
+    EXPECT_EQ(hosts[0].addresses[1].to_string(), "::1");
 }
 
 TEST(NotifNetResolve, IpLiteralsAreTheirOwnAddress) {

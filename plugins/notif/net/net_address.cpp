@@ -40,9 +40,7 @@ Destination judge(const IpAddress& address, std::uint16_t port_network_order, co
     Destination out;
     out.address = address;
     out.port = ntohs(port_network_order);
-    out.kind = is_local(address)           ? DestinationKind::Local
-               : allowed.contains(address) ? DestinationKind::Allowed
-                                           : DestinationKind::Foreign;
+    out.kind = allowed.contains(address) ? DestinationKind::Allowed : DestinationKind::Foreign;
     return out;
 }
 

@@ -34,7 +34,8 @@ struct IpAddress {
 std::optional<IpAddress> ip_of(const sockaddr* address, socklen_t length);
 
 // Loopback (127.0.0.0/8, ::1), the unspecified address (0.0.0.0, ::, which Linux connects to
-// the local host) and their IPv4-mapped forms: traffic that never leaves the machine.
+// the local host) and their IPv4-mapped forms: traffic that reaches this machine's services.
+// Not a wildcard of the allowlist: only what an allowed name resolves to is allowed.
 bool is_local(const IpAddress& address);
 
 // The union of the addresses the allowed names resolved to.
@@ -50,16 +51,15 @@ private:
 
 enum class DestinationKind {
     None,     // no destination in the call (AF_UNSPEC: disconnect, or "the connected peer")
-    Local,    // never leaves the machine
     Allowed,  // an address of an allowed host
-    Foreign,  // any other address: refused
+    Foreign,  // any other address, loopback and 0.0.0.0/:: included: refused
     Invalid,  // the kernel itself refuses the sockaddr: answer `error`
 };
 
 struct Destination {
     DestinationKind kind = DestinationKind::Invalid;
     int error = 0;          // Invalid: the errno
-    IpAddress address;      // Local/Allowed/Foreign
+    IpAddress address;      // Allowed/Foreign
     std::uint16_t port = 0; // host order
 };
 

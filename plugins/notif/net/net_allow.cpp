@@ -1,10 +1,12 @@
 #include "net/net_allow.hpp"
 
+#include "net/control_messages.hpp"
 #include "supervisor/caller_actions.hpp"
 #include "paths/open_path.hpp"
 #include "procfs/proc_files.hpp"
 
 #include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -71,13 +73,15 @@ std::vector<std::uint8_t> copy_iovecs(const sdk::NotifContext& call, const Socke
 }
 
 std::int64_t send_buffers(const sdk::NotifContext& call, int fd, std::vector<std::uint8_t>& name,
-                          std::vector<std::uint8_t>& data, int flags) {
+                          std::vector<std::uint8_t>& data, SupervisorControl& control, int flags) {
     iovec iov{data.data(), data.size()};
     msghdr header{};
     header.msg_name = name.empty() ? nullptr : name.data();
     header.msg_namelen = static_cast<socklen_t>(name.size());
     header.msg_iov = &iov;
     header.msg_iovlen = 1;
+    header.msg_control = control.bytes.empty() ? nullptr : control.bytes.data();
+    header.msg_controllen = control.bytes.size();
     return send_for_caller(fd, header, flags, call);
 }
 
@@ -104,6 +108,12 @@ std::vector<ResolvedHost> resolve_hosts(const std::vector<std::string>& names, b
         if (!valid_host_name(name))
             throw sdk::Error("net_allow_hosts: \"" + name +
                              "\" is not a host name; use a name such as \"example.org\" or an IP address");
+        if (name == "localhost") {
+            // The loopback name (RFC 6761), as the sandbox's /etc/hosts shows it: both families,
+            // even where the host's /etc/hosts gives only one.
+            hosts.push_back({name, {IpAddress::v4(INADDR_LOOPBACK), IpAddress::v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})}});
+            continue;
+        }
         addrinfo hints{};
         hints.ai_family = AF_UNSPEC;
         hints.ai_socktype = SOCK_STREAM;
@@ -144,6 +154,7 @@ void NetAllowModule::configure(const ModuleSetup& setup) {
     hosts_file_ = render_hosts_file(hosts);
     nsswitch_ = rewrite_nsswitch(proc::read_small_file("/etc/nsswitch.conf").value_or(""));
     tcp_connect_ports_ = policy.net_connect;
+    isolate_ipc_ = policy.isolate_ipc;
 
     add_open_handlers(setup, sdk::handler_fn<&NetAllowModule::on_open>(), this);
     const std::pair<int, sdk::NotifHandlerFn> handlers[] = {
@@ -154,7 +165,8 @@ void NetAllowModule::configure(const ModuleSetup& setup) {
         {SYS_sendmmsg, sdk::handler_fn<&NetAllowModule::on_sendmmsg>()},
     };
     for (const auto& [nr, fn] : handlers) {
-        setup.table.add(nr, fn, this);
+        // socket() answers at once; the others may wait for a handshake or a full buffer.
+        setup.table.add(nr, fn, this, nr == SYS_socket ? HandlerTable::Runs::Inline : HandlerTable::Runs::MayWait);
         setup.host.request_notify(nr);
     }
     setup.host.debug("net_allow_hosts: " + std::to_string(hosts.size()) + " names, " + std::to_string(count) +
@@ -193,59 +205,83 @@ int NetAllowModule::judge(const SocketKind& kind, AddressUse use, std::span<cons
     return 0;
 }
 
+int NetAllowModule::address_for_caller(const sdk::NotifContext& call, const SocketKind& kind, AddressUse use,
+                                       std::vector<std::uint8_t> name, bool fast_open, SupervisorAddress& out) const {
+    if (kind.is_tcp() && use == AddressUse::Send && !fast_open) return 0;  // TCP ignores it: send without
+    if (kind.is_ip()) {
+        if (int error = judge(kind, use, name, fast_open)) return -error;
+        out.sockaddr = std::move(name);
+        return 0;
+    }
+    if (kind.domain == AF_UNIX) return unix_address_for_caller(call.pid(), name, !isolate_ipc_, out);
+    out.sockaddr = std::move(name);  // netlink, alg: the family of the socket is fixed, no host in it
+    return 0;
+}
+
 sdk::NotifVerdict NetAllowModule::on_connect(sdk::NotifContext& call) {
+    // Every connect is performed here, whatever the family: answering Continue would let the
+    // kernel read the fd number and the sockaddr again, after a dup2 or a rewrite.
     sdk::OwnedFd socket = call.get_fd(as_int(call.arg(0)));
     SocketKind kind;
     if (int rc = socket_kind(socket.get(), kind); rc < 0) return sdk::Verdict::error(-rc);
-    if (!kind.is_ip()) return sdk::Verdict::next();  // its family is fixed: no sockaddr makes it reach IP
-
-    std::vector<std::uint8_t> name = copy_bytes(call, call.arg(1), checked_address_length(call.arg(2)));
-    if (int error = judge(kind, AddressUse::Connect, name, false)) return sdk::Verdict::error(error);
-    return answer(connect_for_caller(socket.get(), reinterpret_cast<const sockaddr*>(name.data()),
-                                     static_cast<socklen_t>(name.size()), call));
+    SupervisorAddress address;
+    if (int rc = address_for_caller(call, kind, AddressUse::Connect,
+                                    copy_bytes(call, call.arg(1), checked_address_length(call.arg(2))), false, address);
+        rc < 0)
+        return sdk::Verdict::error(-rc);
+    return answer(connect_for_caller(socket.get(), reinterpret_cast<const sockaddr*>(address.sockaddr.data()),
+                                     static_cast<socklen_t>(address.sockaddr.size()), call));
 }
 
 sdk::NotifVerdict NetAllowModule::on_sendto(sdk::NotifContext& call) {
-    if (call.arg(4) == 0) return sdk::Verdict::next();  // no address: the peer checked at connect
+    // No address (a register, the caller cannot change it): the kernel sends to the peer checked
+    // at connect, and a socket swapped in that was never connected fails with EDESTADDRREQ.
+    if (call.arg(4) == 0) return sdk::Verdict::next();
     sdk::OwnedFd socket = call.get_fd(as_int(call.arg(0)));
     SocketKind kind;
     if (int rc = socket_kind(socket.get(), kind); rc < 0) return sdk::Verdict::error(-rc);
     const int flags = as_int(call.arg(3));
-    if (!kind.is_ip() || (kind.is_tcp() && (flags & MSG_FASTOPEN) == 0)) return sdk::Verdict::next();
-
-    std::vector<std::uint8_t> name = copy_bytes(call, call.arg(4), checked_address_length(call.arg(5)));
-    if (int error = judge(kind, AddressUse::Send, name, (flags & MSG_FASTOPEN) != 0)) return sdk::Verdict::error(error);
+    SupervisorAddress address;
+    if (int rc = address_for_caller(call, kind, AddressUse::Send,
+                                    copy_bytes(call, call.arg(4), checked_address_length(call.arg(5))),
+                                    (flags & MSG_FASTOPEN) != 0, address);
+        rc < 0)
+        return sdk::Verdict::error(-rc);
     std::vector<std::uint8_t> data = copy_bytes(call, call.arg(1), send_size(kind, call.arg(2)));
-    const std::int64_t sent = send_buffers(call, socket.get(), name, data, flags);
+    SupervisorControl no_control;
+    const std::int64_t sent = send_buffers(call, socket.get(), address.sockaddr, data, no_control, flags);
     raise_sigpipe_if_due(call, sent, flags);
     return answer(sent);
 }
 
 std::int64_t NetAllowModule::send_message(const sdk::NotifContext& call, int fd, const SocketKind& kind,
                                           const msghdr& message, int flags) const {
-    if (message.msg_controllen > 0) return -EACCES;  // ancillary data is not forwarded (see header)
-    std::vector<std::uint8_t> name;
+    SupervisorAddress address;
     if (message.msg_name != nullptr && message.msg_namelen > 0) {
         const int length = static_cast<int>(message.msg_namelen);
         if (length < 0) return -EINVAL;
         // The kernel clamps a longer msg_namelen to the size of sockaddr_storage.
-        name = copy_bytes(call, reinterpret_cast<std::uintptr_t>(message.msg_name),
-                          std::min<std::size_t>(static_cast<std::size_t>(length), sizeof(sockaddr_storage)));
-        if (int error = judge(kind, AddressUse::Send, name, (flags & MSG_FASTOPEN) != 0)) return -error;
+        std::vector<std::uint8_t> name =
+            copy_bytes(call, reinterpret_cast<std::uintptr_t>(message.msg_name),
+                       std::min<std::size_t>(static_cast<std::size_t>(length), sizeof(sockaddr_storage)));
+        if (int rc = address_for_caller(call, kind, AddressUse::Send, std::move(name), (flags & MSG_FASTOPEN) != 0,
+                                        address);
+            rc < 0)
+            return rc;
     }
+    SupervisorControl control;
+    if (int rc = control_for_caller(call, message, control); rc < 0) return rc;
     std::vector<std::uint8_t> data = copy_iovecs(call, kind, message);
-    return send_buffers(call, fd, name, data, flags);
+    return send_buffers(call, fd, address.sockaddr, data, control, flags);
 }
 
 sdk::NotifVerdict NetAllowModule::on_sendmsg(sdk::NotifContext& call) {
+    // Always performed here: the msghdr is in the caller's memory, so even a message without a
+    // name could get one (and the fd another socket) after any check.
     sdk::OwnedFd socket = call.get_fd(as_int(call.arg(0)));
     SocketKind kind;
     if (int rc = socket_kind(socket.get(), kind); rc < 0) return sdk::Verdict::error(-rc);
     const int flags = as_int(call.arg(2));
-    if (!kind.is_ip() || (kind.is_tcp() && (flags & MSG_FASTOPEN) == 0)) return sdk::Verdict::next();
-
-    // The msghdr is in the caller's memory: even without a name it must be copied and sent from
-    // the copy, or another thread could add a msg_name after the check.
     const msghdr message = call.read<msghdr>(call.arg(1));
     const std::int64_t sent = send_message(call, socket.get(), kind, message, flags);
     raise_sigpipe_if_due(call, sent, flags);
@@ -257,8 +293,6 @@ sdk::NotifVerdict NetAllowModule::on_sendmmsg(sdk::NotifContext& call) {
     SocketKind kind;
     if (int rc = socket_kind(socket.get(), kind); rc < 0) return sdk::Verdict::error(-rc);
     const int flags = as_int(call.arg(3));
-    if (!kind.is_ip() || (kind.is_tcp() && (flags & MSG_FASTOPEN) == 0)) return sdk::Verdict::next();
-
     const std::size_t count = std::min<std::uint64_t>(static_cast<std::uint32_t>(call.arg(2)), UIO_MAXIOV);
     if (count == 0) return sdk::Verdict::value(0);
     std::vector<mmsghdr> messages(count);

@@ -1,25 +1,23 @@
-// net_allow_hosts: the sandbox reaches only the named hosts (and this machine).
+// net_allow_hosts: the sandbox reaches only the addresses the named hosts resolve to.
 //
 // - The names are resolved once, in the parent, before anything runs (getaddrinfo). A name
 //   that does not resolve refuses the policy (strict) or is warned about and stays blocked
 //   (strict = false). The allowed addresses are the union of every address the names gave.
+//   Loopback is not a wildcard: 127.0.0.0/8, ::1, 0.0.0.0 and :: are refused like any other
+//   address unless a listed name resolves to them (`localhost`: exactly 127.0.0.1 and ::1).
 // - /etc/hosts reads as localhost plus each allowed name with its addresses, and
 //   /etc/nsswitch.conf with "hosts: files", so programs resolve the allowed names (and nothing
 //   else) without DNS. Both are sealed memfds; opening them for writing is EACCES.
-// - connect, sendto, sendmsg and sendmmsg on an IPv4/IPv6 socket toward any other address fail
-//   with ECONNREFUSED (nothing ever leaves the machine for a refused address). Loopback and the
-//   unspecified address stay allowed. The decision is made on a copy of the sockaddr and the
-//   call is then performed by the supervisor on the caller's socket with that copy (see
-//   socket_proxy.hpp), so rewriting the sockaddr from another thread cannot redirect it. For a
-//   TCP socket, the on-behalf connect also applies Landlock's net_connect port list, which the
-//   supervisor's own connect would otherwise bypass (EACCES, like Landlock).
-// - Calls that need no check are let through untouched: sockets of other families (the family
-//   of a socket is fixed, no sockaddr can make an AF_UNIX socket reach IP), sendto without an
-//   address (the connected peer was checked at connect), and sendmsg/sendmmsg/sendto on a TCP
-//   socket without MSG_FASTOPEN (TCP ignores the address then).
-// - sendmsg/sendmmsg carrying ancillary data (msg_control) on an IP socket are refused with
-//   EACCES: the supervisor would have to forward control messages it cannot vet with the
-//   caller's privileges.
+// - Every connect, every sendto with an address, and every sendmsg/sendmmsg is performed by
+//   the supervisor, whatever the socket's family or type, on the socket it took (pidfd_getfd)
+//   with the sockaddr copy it checked (see socket_proxy.hpp): neither rewriting the sockaddr
+//   nor dup2'ing another socket onto the fd number after the check changes what is done. A
+//   foreign IP address is ECONNREFUSED (nothing leaves the machine). For a TCP socket the
+//   on-behalf connect also applies Landlock's net_connect port list, which the supervisor's own
+//   connect would otherwise bypass (EACCES, like Landlock). AF_UNIX pathnames are resolved in
+//   the caller's root and cwd (unix_address.hpp); ancillary data is rebuilt for the supervisor
+//   (control_messages.hpp). Only sendto without an address is let through: the address is a
+//   register, so the kernel sends to the peer checked at connect, or fails (EDESTADDRREQ).
 // - socket(): raw IPv4/IPv6 sockets are EACCES (with IP_HDRINCL their header names any
 //   destination) and families other than AF_UNIX, AF_NETLINK, AF_INET, AF_INET6 and AF_ALG
 //   (packet, CAN, Bluetooth, VSOCK, ... which can carry traffic off the machine) EAFNOSUPPORT.
@@ -28,6 +26,7 @@
 #include "supervisor/builtin_module.hpp"
 #include "net/net_address.hpp"
 #include "net/socket_proxy.hpp"
+#include "net/unix_address.hpp"
 
 #include <sandlock/sdk/notif.hpp>
 
@@ -57,6 +56,10 @@ private:
     bool landlock_allows(const SocketKind& kind, const Destination& destination) const;
     // 0 when a message or connection toward `name` may go, else the errno to answer.
     int judge(const SocketKind& kind, AddressUse use, std::span<const std::uint8_t> name, bool fast_open) const;
+    // The sockaddr the supervisor uses for the caller's `name` on a socket of `kind` (empty when
+    // the kernel would ignore it): the checked copy for IP, the caller's file for AF_UNIX. 0 or -errno.
+    int address_for_caller(const sdk::NotifContext& call, const SocketKind& kind, AddressUse use,
+                           std::vector<std::uint8_t> name, bool fast_open, SupervisorAddress& out) const;
     // Sends one message of the caller (sendmsg/sendmmsg) on its behalf: bytes sent or -errno.
     std::int64_t send_message(const sdk::NotifContext& call, int fd, const SocketKind& kind, const msghdr& message,
                               int flags) const;
@@ -65,6 +68,7 @@ private:
     std::string hosts_file_;
     std::string nsswitch_;
     std::vector<PortRange> tcp_connect_ports_;
+    bool isolate_ipc_ = false;
 };
 
 // Resolves the allowed names (getaddrinfo). A name that does not resolve throws sdk::Error

@@ -17,11 +17,21 @@ namespace sandlock::notif {
 // Where built-in handlers go; the supervisor runs them in order, before third-party ones.
 class HandlerTable {
 public:
-    void add(int syscall_nr, sdk::NotifHandlerFn fn, void* user) { entries_.push_back({syscall_nr, fn, user, "notif"}); }
+    // How a handler runs: Inline on the supervisor thread (it answers at once), or MayWait when
+    // it can wait on the caller's behalf (connect, send): it then runs on a worker thread, so
+    // it must be safe to run concurrently with every other handler.
+    enum class Runs { Inline, MayWait };
+
+    void add(int syscall_nr, sdk::NotifHandlerFn fn, void* user, Runs runs = Runs::Inline) {
+        entries_.push_back({syscall_nr, fn, user, "notif"});
+        if (runs == Runs::MayWait) waiting_syscalls_.push_back(syscall_nr);
+    }
     const std::vector<sdk::NotifHandlerEntry>& entries() const { return entries_; }
+    const std::vector<int>& waiting_syscalls() const { return waiting_syscalls_; }
 
 private:
     std::vector<sdk::NotifHandlerEntry> entries_;
+    std::vector<int> waiting_syscalls_;
 };
 
 struct ModuleSetup {

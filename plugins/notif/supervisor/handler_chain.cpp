@@ -37,6 +37,13 @@ bool HandlerChain::add(const sdk::NotifHandlerEntry& entry) {
     return true;
 }
 
+void HandlerChain::set_may_wait(int syscall_nr) {
+    if (syscall_nr < 0 || syscall_nr > kMaxSyscallNr) return;
+    const auto index = static_cast<std::size_t>(syscall_nr);
+    if (may_wait_.size() <= index) may_wait_.resize(index + 1);
+    may_wait_[index] = true;
+}
+
 std::span<const sdk::NotifHandlerEntry> HandlerChain::handlers_for(int syscall_nr) const {
     if (syscall_nr < 0 || static_cast<std::size_t>(syscall_nr) >= by_syscall_.size()) return {};
     return by_syscall_[static_cast<std::size_t>(syscall_nr)];

@@ -21,6 +21,13 @@ public:
     // Appends a handler; a syscall number outside 0..4095 is refused (returns false).
     bool add(const sdk::NotifHandlerEntry& entry);
     std::span<const sdk::NotifHandlerEntry> handlers_for(int syscall_nr) const;
+    // Marks a syscall whose handlers may wait on the caller's behalf: its notifications are
+    // answered from a worker thread (see worker_pool.hpp).
+    void set_may_wait(int syscall_nr);
+    bool may_wait(int syscall_nr) const {
+        return syscall_nr >= 0 && static_cast<std::size_t>(syscall_nr) < may_wait_.size() &&
+               may_wait_[static_cast<std::size_t>(syscall_nr)];
+    }
     bool empty() const { return count_ == 0; }
 
     sdk::NotifVerdict decide(const sdk::NotifRequest& request, const sdk::NotifContextApi& api,
@@ -28,6 +35,7 @@ public:
 
 private:
     std::vector<std::vector<sdk::NotifHandlerEntry>> by_syscall_;  // indexed by syscall number
+    std::vector<bool> may_wait_;                                   // likewise
     std::size_t count_ = 0;
 };
 

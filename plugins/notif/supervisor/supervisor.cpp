@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -39,7 +40,8 @@ Supervisor::Supervisor(const sdk::Host& host, HandlerChain chain) : host_(host),
 
 Supervisor::~Supervisor() { stop(); }
 
-void Supervisor::start(int listener) {
+void Supervisor::start(int listener, int sandbox_pidfd) {
+    if (sandbox_pidfd >= 0) sandbox_pidfd_ = ::fcntl(sandbox_pidfd, F_DUPFD_CLOEXEC, 3);
     listener_ = ::fcntl(listener, F_DUPFD_CLOEXEC, 3);
     if (listener_ < 0)
         throw sdk::Error("notif: cannot use the seccomp listener (fd " + std::to_string(listener) +
@@ -61,16 +63,18 @@ void Supervisor::start(int listener) {
 }
 
 void Supervisor::stop() noexcept {
+    stopping_.store(true);  // handlers waiting for their caller give up within a slice
     if (thread_.joinable()) {
         const std::uint64_t one = 1;
         if (::write(stop_event_, &one, sizeof one) < 0) {
             // An eventfd write cannot fail here (counter far from overflow); nothing else to do.
         }
         thread_.join();
+        workers_.stop();
         say(sdk::LogLevel::Debug,
             [&] { return "supervisor answered " + std::to_string(answered()) + " notifications"; });
     }
-    for (int* fd : {&listener_, &stop_event_}) {
+    for (int* fd : {&listener_, &stop_event_, &sandbox_pidfd_}) {
         if (*fd >= 0) ::close(*fd);
         *fd = -1;
     }
@@ -82,32 +86,37 @@ void Supervisor::serve() noexcept {
         int ready = ::poll(fds, 2, -1);
         if (ready < 0) {
             if (errno == EINTR) continue;
-            const int error = errno;
-            say(sdk::LogLevel::Warning,
-                [&] { return "supervisor: poll failed: " + errno_text(error) + "; no longer answering"; });
-            return;
+            return fail("poll failed: " + errno_text(errno));
         }
         if (fds[1].revents != 0) return;
-        if (fds[0].revents & POLLIN) answer_one();
-        else if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) return;  // no process uses the filter any more
+        if (fds[0].revents & POLLIN) {
+            if (!answer_one()) return;
+        } else if (fds[0].revents & POLLHUP) {
+            return;  // no process uses the filter any more
+        } else if (fds[0].revents & (POLLERR | POLLNVAL)) {
+            return fail("the seccomp listener reported an error");
+        }
     }
 }
 
-void Supervisor::answer_one() noexcept {
+void Supervisor::fail(const std::string& why) noexcept {
+    say(sdk::LogLevel::Error, [&] {
+        return "supervisor: " + why + "; the sandbox was killed, as its supervised calls can no longer be answered";
+    });
+    if (sandbox_pidfd_ >= 0) ::syscall(SYS_pidfd_send_signal, sandbox_pidfd_, SIGKILL, nullptr, 0);
+}
+
+bool Supervisor::answer_one() noexcept {
     // The kernel insists on a zeroed buffer; it may be larger than our struct on newer kernels.
     alignas(seccomp_notif) unsigned char buffer[kReceiveBuffer];
     std::memset(buffer, 0, notif_size_);
     unsigned char* raw = buffer;
     if (::ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, raw) != 0) {
-        // ENOENT: the caller died or was interrupted before we got to it. Anything else is
-        // unexpected; said once, as it may repeat with every wake-up.
-        if (errno != ENOENT && errno != EINTR && !told_receive_failure_) {
-            told_receive_failure_ = true;
-            const int error = errno;
-            say(sdk::LogLevel::Warning,
-                [&] { return "supervisor: cannot receive a notification: " + errno_text(error); });
-        }
-        return;
+        // ENOENT: the caller died or was interrupted before we got to it. Anything else means
+        // the notifications can no longer be received: waiting on would leave callers blocked.
+        if (errno == ENOENT || errno == EINTR) return true;
+        fail("cannot receive a notification: " + errno_text(errno));
+        return false;
     }
     const auto* notif = reinterpret_cast<const seccomp_notif*>(raw);
 
@@ -119,6 +128,16 @@ void Supervisor::answer_one() noexcept {
     request.instruction_pointer = notif->data.instruction_pointer;
     std::copy(std::begin(notif->data.args), std::end(notif->data.args), std::begin(request.args));
 
+    // A handler that may wait runs on a worker with its own copy of the request; when no
+    // worker can be had it runs here (slower for the others, never unanswered).
+    if (chain_.may_wait(request.syscall_nr) &&
+        workers_.submit([this, request] { decide_and_send(request); }))
+        return true;
+    decide_and_send(request);
+    return true;
+}
+
+void Supervisor::decide_and_send(const sdk::NotifRequest& request) noexcept {
     sdk::NotifVerdict verdict{sdk::VerdictKind::Errno, EPERM, 0, -1, 0};
     try {
         verdict = chain_.decide(request, api_, [&](const sdk::NotifHandlerEntry& entry, std::string_view what) {
@@ -148,13 +167,13 @@ void Supervisor::inject_fd(const sdk::NotifRequest& request, const sdk::NotifVer
     addfd.srcfd = static_cast<std::uint32_t>(verdict.fd);
     addfd.newfd_flags = verdict.fd_flags & O_CLOEXEC;  // the only flag the kernel accepts
     int installed = -1;
-    if (addfd_send_works_) {
+    if (addfd_send_works_.load()) {
         // Installs the fd and answers with its number in one step (Linux 5.14).
         addfd.flags = SECCOMP_ADDFD_FLAG_SEND;
         installed = ::ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
-        if (installed < 0 && errno == EINVAL) addfd_send_works_ = false;
+        if (installed < 0 && errno == EINVAL) addfd_send_works_.store(false);
         else if (installed < 0 && errno != ENOENT) send_response(request.id, 0, -errno, false);
-        if (addfd_send_works_) {
+        if (addfd_send_works_.load()) {
             ::close(verdict.fd);
             return;
         }
@@ -215,8 +234,10 @@ std::int64_t Supervisor::api_resolve_path(void*, const sdk::NotifRequest* reques
 }
 
 bool Supervisor::api_still_valid(void* self, const sdk::NotifRequest* request) {
+    auto* supervisor = static_cast<Supervisor*>(self);
+    if (supervisor->stopping_.load(std::memory_order_relaxed)) return false;  // nobody waits for it any more
     std::uint64_t id = request->id;
-    return ::ioctl(static_cast<Supervisor*>(self)->listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+    return ::ioctl(supervisor->listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
 int Supervisor::api_get_fd(void* self, const sdk::NotifRequest* request, int child_fd) {

@@ -6,14 +6,22 @@
 // a supervised call costs ~10 µs instead of ~30-80 µs. Each notification gets exactly one
 // answer: the handler chain's verdict (continue, errno, value, injected fd), EPERM when a
 // handler fails (fail closed), and a caller that died or was interrupted meanwhile costs nothing.
+//
+// Handlers that may wait on the caller's behalf (HandlerChain::may_wait) run on a WorkerPool,
+// so a connect to a silent host does not hold every other call of the sandbox. If the thread
+// can no longer wait for notifications (poll or receive fails), the sandbox is killed: its
+// supervised calls would otherwise block forever, or — worse — never be checked. stop() tells
+// every waiting handler its caller is gone (still_valid() turns false) and so never hangs.
 #pragma once
 
 #include "supervisor/handler_chain.hpp"
+#include "supervisor/worker_pool.hpp"
 
 #include <sandlock/sdk/plugin.hpp>
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <thread>
 
 namespace sandlock::notif {
@@ -26,8 +34,9 @@ public:
     Supervisor& operator=(const Supervisor&) = delete;
 
     // Serves `listener` (the host keeps ownership; the supervisor works on a duplicate) from a
-    // new thread. Throws sdk::Error when the listener cannot be used.
-    void start(int listener);
+    // new thread; `sandbox_pidfd` (duplicated too, may be -1) is what it kills when it fails.
+    // Throws sdk::Error when the listener cannot be used.
+    void start(int listener, int sandbox_pidfd);
     // Stops and joins the thread; pending notifications of a dead sandbox need no answer.
     void stop() noexcept;
 
@@ -35,7 +44,10 @@ public:
 
 private:
     void serve() noexcept;
-    void answer_one() noexcept;
+    bool answer_one() noexcept;  // false: the supervisor failed and stops
+    void decide_and_send(const sdk::NotifRequest& request) noexcept;
+    // The supervisor can no longer answer: say why and kill the sandbox.
+    void fail(const std::string& why) noexcept;
     void send(const sdk::NotifRequest& request, const sdk::NotifVerdict& verdict) noexcept;
     void inject_fd(const sdk::NotifRequest& request, const sdk::NotifVerdict& verdict) noexcept;
     void send_response(std::uint64_t id, std::int64_t value, int error, bool continue_call) noexcept;
@@ -61,10 +73,16 @@ private:
     int listener_ = -1;
     int stop_event_ = -1;
     std::size_t notif_size_ = 0;  // the kernel's struct seccomp_notif may be larger than ours
-    bool addfd_send_works_ = true;
-    bool told_receive_failure_ = false;
+    int sandbox_pidfd_ = -1;
+    std::atomic<bool> addfd_send_works_{true};
+    std::atomic<bool> stopping_{false};
     std::atomic<std::uint64_t> answered_{0};
+    WorkerPool workers_{kMaxWorkers};
     std::thread thread_;
+
+    // More callers waiting at once than this queue for a worker (a sandbox has few threads
+    // blocked in connect/send at a time; each worker costs a stack).
+    static constexpr std::size_t kMaxWorkers = 16;
 };
 
 }  // namespace sandlock::notif

@@ -1,0 +1,96 @@
+// Attacks on Landlock's port rules that avoid connect(2) and bind(2): the implicit TCP Fast
+// Open connect of sendto/sendmsg/sendmmsg(MSG_FASTOPEN) against net_connect, and the ephemeral
+// port listen() gives an unbound socket against net_bind. Each rule is tested both ways, and
+// each attack loop runs 20,000 tries that must all fail.
+#include "sandbox_test.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace sandlock::test {
+namespace {
+
+constexpr int kTries = 20000;
+constexpr int kAllowedPort = 47613;  // any port: only what the policy lists matters
+
+Policy with_attacks() {
+    Policy p = system_policy();
+    p.fs_readable.push_back(bin_dir().string());
+    return p;
+}
+
+// A listener on 127.0.0.1 at an ephemeral port (not the allowed one) and a counter of what
+// reached it; FASTOPEN(flags) sends one byte to it with sendto(MSG_FASTOPEN | flags).
+const std::string kFastOpenPrelude =
+    "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(64); PORT = srv.getsockname()[1]\n"
+    "libc.sendto.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_uint]\n"
+    "addr = ctypes.create_string_buffer(16)\n"
+    "addr[0:2] = (2).to_bytes(2, 'little'); addr[2:4] = PORT.to_bytes(2, 'big'); addr[4:8] = socket.inet_aton('127.0.0.1')\n"
+    "def fastopen(extra=0):\n"
+    "    s = socket.socket(); rc = libc.sendto(s.fileno(), b'x', 1, socket.MSG_FASTOPEN | extra, addr, 16)\n"
+    "    e = ctypes.get_errno(); s.close()\n"
+    "    return 'ok' if rc == 1 else errno.errorcode.get(e, str(e))\n";
+
+TEST(EscapePortRules, FastOpenReachesAnyPortWithoutNetConnect) {
+    Result r = python(system_policy(), kFastOpenPrelude + "print(fastopen())\n");
+    EXPECT_EQ(r.stdout_text, "ok\n") << r.stderr_text;
+}
+
+TEST(EscapePortRules, FastOpenIsRefusedUnderNetConnectWhateverTheOtherFlagBits) {
+    Policy p = system_policy();
+    p.net_connect = {{kAllowedPort, kAllowedPort}};
+    // Before the fix every try reached the unlisted port (20,000 in 20,000).
+    Result r = python(p, kFastOpenPrelude +
+                             "import collections\n"
+                             "extras = [0, socket.MSG_DONTWAIT, socket.MSG_NOSIGNAL, 1 << 32, 0xffffffff00000000]\n"
+                             "seen = collections.Counter(fastopen(extras[i % len(extras)]) for i in range(" +
+                             std::to_string(kTries) +
+                             "))\n"
+                             "print(sorted(seen.items()))\n"
+                             "m = socket.socket(); probe(m.sendmsg, [b'x'], [], socket.MSG_FASTOPEN, ('127.0.0.1', PORT))\n"
+                             // The other way: a plain connect to the listed port still passes Landlock
+                             // (nothing listens there: refused by the peer, not by the sandbox).
+                             "c = socket.socket(); probe(c.connect, ('127.0.0.1', " +
+                             std::to_string(kAllowedPort) + "))\n");
+    EXPECT_EQ(r.stdout_text, "[('EACCES', 20000)]\nEACCES\nECONNREFUSED\n") << r.stderr_text;
+}
+
+TEST(EscapePortRules, ListenOnAnUnboundSocketIsRefusedUnderNetBind) {
+    Policy p = with_attacks();
+    p.net_bind = {{kAllowedPort, kAllowedPort}};
+    Result r = python(p,
+                      "s = socket.socket(); probe(s.listen)\n"
+                      "b = socket.socket(); b.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                      "b.bind(('127.0.0.1', " + std::to_string(kAllowedPort) + ")); probe(b.listen)\n"
+                      "u = socket.socket(socket.AF_UNIX); u.bind('\\0sandlock-listen-' + str(os.getpid())); probe(u.listen)\n");
+    EXPECT_EQ(r.stdout_text, "EACCES\nok\nok\n") << r.stderr_text;
+}
+
+TEST(EscapePortRules, ListenOnAnUnboundSocketWorksWithoutNetBind) {
+    Result r = python(system_policy(), "s = socket.socket(); probe(s.listen); print(s.getsockname()[1] > 0)\n");
+    EXPECT_EQ(r.stdout_text, "ok\nTrue\n") << r.stderr_text;
+}
+
+TEST(EscapePortRules, ASwappedUnboundSocketNeverListens) {
+    Policy p = with_attacks();
+    p.net_bind = {{kAllowedPort + 1, kAllowedPort + 1}};
+    Result r = run(p, {(bin_dir() / "listen_swap").string(), std::to_string(kAllowedPort + 1), std::to_string(kTries)});
+    EXPECT_EQ(r.stdout_text, "tries 20000 succeeded 0\n") << r.stderr_text;
+}
+
+TEST(EscapePortRules, NetBindWithoutTheNotifLayerIsRefused) {
+    Policy p = system_policy();
+    p.net_bind = {{kAllowedPort, kAllowedPort}};
+    SandboxOptions options;
+    options.plugins = {"landlock", "seccomp"};
+    try {
+        run(p, {"/bin/true"}, options);
+        FAIL() << "ran net_bind without the notif layer";
+    } catch (const std::exception& e) {
+        EXPECT_NE(std::string(e.what()).find("net_bind needs plugin 'notif'"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace sandlock::test
