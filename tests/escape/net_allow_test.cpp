@@ -40,7 +40,7 @@ TEST(EscapeNetAllow, ConnectThroughASwappedUnixSocketNeverConnects) { EXPECT_EQ(
 
 // The other way: the same program, allowed to reach its receiver, gets its datagrams through.
 TEST(EscapeNetAllow, TheAttackProgramReachesAnAllowedAddress) {
-    Result r = run(allowing_localhost(), {(bin_dir() / "fd_swap_send").string(), "sendto-unix", "127.0.0.1", "100"});
+    Result r = run(allowing_localhost(), {(bin_dir() / "fd_swap_send").string(), "sendto-unix", "127.0.0.1", "2000"});
     ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
     int tries = 0, succeeded = 0, received = 0;
     ASSERT_EQ(std::sscanf(r.stdout_text.c_str(), "tries %d succeeded %d received %d", &tries, &succeeded, &received), 3);

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 enum { kSwapped = 200 };
-static atomic_int stop;
+static atomic_int stop, swapping;
 static int udp, decoy;
 
 static void* swapper(void* unused) {
@@ -27,6 +27,7 @@ static void* swapper(void* unused) {
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
         dup2(udp, kSwapped);
         dup2(decoy, kSwapped);
+        atomic_store_explicit(&swapping, 1, memory_order_relaxed);
     }
     return NULL;
 }
@@ -57,6 +58,8 @@ int main(int argc, char** argv) {
     }
     pthread_t thread;
     pthread_create(&thread, NULL, swapper, NULL);
+    while (!atomic_load(&swapping)) {  // every try must race a swapper that is running
+    }
 
     char byte = 'x';
     struct iovec iov = {&byte, 1};
