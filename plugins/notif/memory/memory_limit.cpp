@@ -97,7 +97,8 @@ std::uint64_t MemoryLimit::cost_of(const sdk::NotifContext& call, pid_t process)
 sdk::NotifVerdict MemoryLimit::on_call(sdk::NotifContext& call) {
     const pid_t tid = call.pid();
     auto process = processes_.process_of(tid);
-    if (!process) return sdk::Verdict::next();  // the caller is gone; nothing to account
+    // Fail closed: a caller we cannot place (gone, or /proc unreadable, out of fds) is refused.
+    if (!process) return sdk::Verdict::error(ENOMEM);
     MemoryAccount& account = *account_;
     apply_process_events();
     account.thread_returned(tid);

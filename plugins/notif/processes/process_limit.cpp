@@ -42,7 +42,7 @@ sdk::NotifVerdict ProcessLimit::on_fork(sdk::NotifContext& call) {
         return sdk::Verdict::next();  // threads do not count
     const pid_t tid = call.pid();
     auto process = processes_.process_of(tid);
-    if (!process) return sdk::Verdict::next();  // the caller is gone
+    if (!process) return sdk::Verdict::error(EAGAIN);  // fail closed: a caller we cannot place
     ForkBudget& budget = *budget_;
     budget.thread_returned(tid);
     processes_.refresh();
