@@ -1,7 +1,9 @@
 #include "process_tree.hpp"
 
 #include <dirent.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,14 +36,41 @@ std::vector<pid_t> current_children() {
     return children;
 }
 
+void wait_until_exited(pid_t pid) {
+    siginfo_t info{};
+    while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+    }
+}
+
 }  // namespace
+
+bool namespaces_refused(int error) {
+    return error == EPERM || error == EINVAL || error == ENOSPC || error == EUSERS || error == ENOSYS ||
+           error == EACCES;
+}
 
 ProcessTree::~ProcessTree() {
     std::lock_guard lock(registry_mutex);
     running_mains.erase(main_);
 }
 
+pid_t ProcessTree::clone_namespaced() {
+    std::lock_guard lock(registry_mutex);
+    // The raw system call, like fork(2) but into new namespaces. The child runs only the
+    // prepared child stages (no allocation), so fork's atfork handlers are not needed.
+    const long pid = ::syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, nullptr, nullptr,
+                               nullptr, 0);
+    if (pid > 0) {
+        main_ = static_cast<pid_t>(pid);
+        namespaced_ = true;
+        running_mains.insert(main_);
+    }
+    return static_cast<pid_t>(pid);
+}
+
 pid_t ProcessTree::fork_main() {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    for (pid_t pid : current_children()) foreign_children_.insert(pid);
     std::lock_guard lock(registry_mutex);
     pid_t pid = ::fork();
     if (pid > 0) {
@@ -51,21 +80,19 @@ pid_t ProcessTree::fork_main() {
     return pid;
 }
 
-ProcessTree::ProcessTree() {
-    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    for (pid_t pid : current_children()) foreign_children_.insert(pid);
-}
-
-void ProcessTree::kill_all(pid_t pgid, pid_t keep) {
-    if (pgid > 0) ::kill(-pgid, SIGKILL);
-    if (keep > 0) {
-        // SIGKILL is asynchronous: wait until `keep` has exited (left unreaped) so its
-        // children have been re-parented here before the first look.
-        ::kill(keep, SIGKILL);
-        siginfo_t info{};
-        while (::waitid(P_PID, static_cast<id_t>(keep), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
-        }
+void ProcessTree::kill_all(pid_t main) {
+    if (main <= 0) return;
+    if (namespaced_) {
+        // The init: its death takes every process of its PID namespace with it, and its exit
+        // completes only once they are all gone.
+        ::kill(main, SIGKILL);
+        return;
     }
+    ::kill(-main, SIGKILL);
+    // SIGKILL is asynchronous: wait until `main` has exited (left unreaped) so its children
+    // have been re-parented here before the first look.
+    ::kill(main, SIGKILL);
+    wait_until_exited(main);
     // Each round kills and reaps the current generation; their orphans are re-parented here
     // before the reap returns, so the next round sees them. A tree cannot outgrow this: every
     // process killed can fork no more.
@@ -73,7 +100,7 @@ void ProcessTree::kill_all(pid_t pgid, pid_t keep) {
         std::lock_guard lock(registry_mutex);
         std::vector<pid_t> ours;
         for (pid_t pid : current_children())
-            if (pid != keep && !foreign_children_.contains(pid) && !running_mains.contains(pid)) ours.push_back(pid);
+            if (pid != main && !foreign_children_.contains(pid) && !running_mains.contains(pid)) ours.push_back(pid);
         if (ours.empty()) return;
         for (pid_t pid : ours) ::kill(pid, SIGKILL);
         for (pid_t pid : ours)

