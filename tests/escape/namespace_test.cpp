@@ -48,7 +48,13 @@ std::vector<pid_t> host_pids_with_marker(const std::string& marker) {
         std::ifstream cmdline(entry.path() / "cmdline");
         std::stringstream text;
         text << cmdline.rdbuf();
-        if (text.str().find(marker) != std::string::npos) pids.push_back(std::stoi(name));
+        const std::string args = text.str();
+        // The marker as a whole argument (NUL-terminated): not the shell whose script names it.
+        for (const char* suffix : {"", "-d", "-g", "-m"})
+            if (args.find(marker + suffix + std::string(1, '\0')) != std::string::npos) {
+                pids.push_back(std::stoi(name));
+                break;
+            }
     }
     return pids;
 }
@@ -87,7 +93,7 @@ TEST(EscapeNamespace, SigkilledSandlockTakesDaemonsAndGrandchildrenWithIt) {
     ::close(out[0]);
     std::vector<pid_t> inside;
     for (int i = 0; i < 200 && inside.size() < 3; ++i) {
-        inside = host_pids_with_marker(marker + "-");
+        inside = host_pids_with_marker(marker);
         std::this_thread::sleep_for(5ms);
     }
     ASSERT_EQ(inside.size(), 3u) << "the three sleepers never appeared";

@@ -365,7 +365,7 @@ TEST(NotifSupervisor, AMalformedVerdictDeniesWithEperm) {
 
 TEST(NotifSupervisor, AHandlerWithoutAnOpinionLetsTheCallRun) {
     Result r = python(with_probe(system_policy(), "[" + rule(SYS_getppid, "next") + "]"),
-                      "print('ppid', 'ok' if os.getppid() >= 1 else 'wrong')\n"  // 1: the sandbox's init, probe_options());
+                      "print('ppid', 'ok' if os.getppid() >= 1 else 'wrong')\n", probe_options());  // 1: its init
     EXPECT_EQ(r.stdout_text, "ppid ok\n") << r.stderr_text << r.error;
 }
 
