@@ -13,7 +13,7 @@ trap 'rm -rf "$copy"' EXIT
 cp -a "$build/bin" "$build/lib" "$copy/"
 chmod -R a+rX "$copy"
 cd /tmp
-for suite in unit integration cli; do
+for suite in unit integration cli escape; do
   echo "test-unprivileged: $suite as uid 65534"
   setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp "$copy/bin/${suite}_tests" --gtest_brief=1
 done

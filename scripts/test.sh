@@ -4,8 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# A skip must come from `sandlock check` reporting the feature missing (feature_check.hpp).
+if grep -rn 'GTEST_SKIP' tests | grep -v '^tests/support/feature_check.hpp:'; then
+  echo "test.sh: the GTEST_SKIP above does not ask sandlock check; use SANDLOCK_SKIP_UNLESS_AVAILABLE" >&2
+  exit 1
+fi
 scripts/check-runtime.sh build
-if [[ -x scripts/build-sdk-example.sh ]]; then scripts/build-sdk-example.sh build; fi
+scripts/build-sdk-example.sh build  # not executable = a failure, never a silent skip
 scripts/test-sanitized.sh
 scripts/test-unprivileged.sh build
 cd build && ctest --output-on-failure -j2

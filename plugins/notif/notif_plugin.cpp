@@ -30,7 +30,7 @@ constexpr sdk::Manifest kManifest{
     .description = "seccomp user-notification supervisor: memory, process and CPU limits, host allowlist, "
                    "/proc and path rules, third-party handlers",
     .owned_fields = kOwnedFields,
-    .child_stages = 0,
+    .child_stages = sdk::stage_bit(sdk::Stage::Rlimits),
     .flags = sdk::kPluginServesNotifications,
 };
 
@@ -62,6 +62,13 @@ public:
         track_processes_ = policy.max_memory || policy.max_processes || policy.max_cpu;
         const ModuleSetup setup{policy, options, host(), builtin_handlers_};
         for (const auto& module : modules_) module->configure(setup);
+    }
+
+    int child_stage(sdk::Stage stage, sdk::ChildContext&) noexcept override {
+        if (stage != sdk::Stage::Rlimits) return 0;
+        for (const auto& module : modules_)
+            if (int rc = module->apply_rlimits(); rc != 0) return rc;
+        return 0;
     }
 
     void after_fork(const sdk::ParentContext& ctx) override {

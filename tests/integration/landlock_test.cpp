@@ -1,5 +1,6 @@
 // The landlock plugin against the real kernel: every rule is checked both ways, allowed and
 // denied. Only the landlock plugin runs, so each outcome is Landlock's doing.
+#include "feature_check.hpp"
 #include "sandbox_test.hpp"
 
 #include <sandlock/errors.hpp>
@@ -27,11 +28,6 @@ namespace sandlock::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-int kernel_abi() {
-    long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, 1U /* VERSION */);
-    return abi < 0 ? 0 : static_cast<int>(abi);
-}
 
 SandboxOptions landlock_only() {
     SandboxOptions options;
@@ -88,7 +84,7 @@ private:
 class LandlockTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (kernel_abi() < 1) GTEST_SKIP() << "no Landlock in this kernel";
+        SANDLOCK_SKIP_UNLESS_AVAILABLE("landlock filesystem rules");
     }
     Policy policy_ = system_policy();
 };
@@ -311,7 +307,7 @@ std::uint16_t free_port() { return Listener().port(); }
 class LandlockNetTest : public LandlockTest {
 protected:
     void SetUp() override {
-        if (kernel_abi() < 4) GTEST_SKIP() << "TCP port rules need Landlock ABI 4";
+        SANDLOCK_SKIP_UNLESS_AVAILABLE("landlock TCP bind/connect ports");
     }
 };
 
@@ -340,7 +336,7 @@ TEST_F(LandlockNetTest, BindOnlyToAllowedPorts) {
 class LandlockScopeTest : public LandlockTest {
 protected:
     void SetUp() override {
-        if (kernel_abi() < 6) GTEST_SKIP() << "scoping needs Landlock ABI 6";
+        SANDLOCK_SKIP_UNLESS_AVAILABLE("landlock IPC and signal scoping");
     }
 };
 

@@ -6,6 +6,7 @@
 
 #include <sandlock/sdk/plugin.hpp>
 
+#include "feature_check.hpp"
 #include "sandbox_test.hpp"
 
 #include <gtest/gtest.h>
@@ -61,7 +62,7 @@ TEST_F(LandlockFsView, DenyGivenThroughASymlinkStillCarvesTheTarget) {
 class LandlockRulesetBuild : public LandlockFsView {
 protected:
     void SetUp() override {
-        if (kernel_abi() < 1) GTEST_SKIP() << "no Landlock in this kernel";
+        SANDLOCK_SKIP_UNLESS_AVAILABLE("landlock filesystem rules");
         LandlockFsView::SetUp();
     }
     RulesetAttr attr_{.handled_access_fs = fs_rights(1)};

@@ -122,6 +122,35 @@ TEST(NotifMemoryAccount, OldGrantsExpire) {
     EXPECT_EQ(account.grants_in_flight(), 1u);
 }
 
+TEST(NotifMemoryAccount, AForksCopyIsHeldUntilTheChildIsFound) {
+    MemoryAccount account(80 * MiB);
+    const auto now = Clock::now();
+    account.set_usage(1, 30 * MiB);
+    ASSERT_TRUE(account.try_grant_fork(1, 1, 30 * MiB, now));
+    // The forking thread comes back before the child is found: the copy still counts.
+    account.thread_returned(1);
+    EXPECT_EQ(account.total(), 60 * MiB);
+    EXPECT_FALSE(account.try_grant_fork(1, 1, 30 * MiB, now)) << "a second copy would make 90 MiB";
+    // Found and measured, the child counts on its own and the grant goes.
+    account.set_usage(2, 30 * MiB);
+    account.child_found(1);
+    EXPECT_EQ(account.total(), 60 * MiB);
+    EXPECT_EQ(account.grants_in_flight(), 0u);
+}
+
+TEST(NotifMemoryAccount, ForksInARowAddUp) {
+    MemoryAccount account(100 * MiB);
+    const auto now = Clock::now();
+    account.set_usage(1, 20 * MiB);
+    ASSERT_TRUE(account.try_grant_fork(1, 1, 20 * MiB, now));
+    ASSERT_TRUE(account.try_grant_fork(1, 1, 20 * MiB, now));
+    ASSERT_TRUE(account.try_grant_fork(1, 1, 20 * MiB, now));
+    EXPECT_EQ(account.total(), 80 * MiB);
+    EXPECT_FALSE(account.try_grant_fork(1, 1, 30 * MiB, now));
+    account.expire_grants(now + 100ms, 100ms);
+    EXPECT_EQ(account.total(), 20 * MiB);
+}
+
 TEST(NotifMemoryAccount, AnOversizedRequestNeverOverflows) {
     MemoryAccount account(100 * MiB);
     account.set_usage(1, 99 * MiB);

@@ -1,13 +1,38 @@
 #include "memory/memory_account.hpp"
 
 namespace sandlock::notif {
+namespace {
 
-void MemoryAccount::drop_grant(pid_t tid) {
-    auto it = grants_.find(tid);
-    if (it == grants_.end()) return;
-    granted_total_ -= it->second.bytes;
-    grants_.erase(it);
+using Grants = std::unordered_map<pid_t, MemoryAccount::Grant>;
+
+// Removes the grants `drop` picks and returns the bytes they held.
+template <typename Pred>
+std::uint64_t erase_grants(Grants& grants, Pred drop) {
+    std::uint64_t bytes = 0;
+    for (auto it = grants.begin(); it != grants.end();) {
+        if (drop(it->second)) {
+            bytes += it->second.bytes;
+            it = grants.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return bytes;
 }
+
+std::uint64_t erase_grant(Grants& grants, pid_t tid) {
+    auto it = grants.find(tid);
+    if (it == grants.end()) return 0;
+    const std::uint64_t bytes = it->second.bytes;
+    grants.erase(it);
+    return bytes;
+}
+
+}  // namespace
+
+void MemoryAccount::drop_grant(pid_t tid) { granted_total_ -= erase_grant(grants_, tid); }
+
+void MemoryAccount::child_found(pid_t tid) { granted_total_ -= erase_grant(fork_grants_, tid); }
 
 void MemoryAccount::set_usage(pid_t process, std::uint64_t bytes) {
     std::uint64_t& usage = usage_[process];
@@ -20,32 +45,35 @@ void MemoryAccount::forget_process(pid_t process) {
         measured_total_ -= it->second;
         usage_.erase(it);
     }
-    for (auto it = grants_.begin(); it != grants_.end();) {
-        if (it->second.process == process) {
-            granted_total_ -= it->second.bytes;
-            it = grants_.erase(it);
-        } else {
-            ++it;
-        }
-    }
+    auto of_process = [process](const Grant& grant) { return grant.process == process; };
+    granted_total_ -= erase_grants(grants_, of_process) + erase_grants(fork_grants_, of_process);
 }
 
 void MemoryAccount::expire_grants(Clock::time_point now, Clock::duration max_age) {
-    for (auto it = grants_.begin(); it != grants_.end();) {
-        if (now - it->second.at >= max_age) {
-            granted_total_ -= it->second.bytes;
-            it = grants_.erase(it);
-        } else {
-            ++it;
-        }
-    }
+    auto old = [&](const Grant& grant) { return now - grant.at >= max_age; };
+    granted_total_ -= erase_grants(grants_, old) + erase_grants(fork_grants_, old);
+}
+
+bool MemoryAccount::fits(std::uint64_t bytes) const {
+    const std::uint64_t used = total();
+    return used <= limit_ && bytes <= limit_ - used;
 }
 
 bool MemoryAccount::try_grant(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now) {
     drop_grant(tid);
-    const std::uint64_t used = total();
-    if (used > limit_ || bytes > limit_ - used) return false;
+    if (!fits(bytes)) return false;
     grants_[tid] = {process, bytes, now};
+    granted_total_ += bytes;
+    return true;
+}
+
+bool MemoryAccount::try_grant_fork(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now) {
+    drop_grant(tid);
+    if (!fits(bytes)) return false;
+    // Forks in a row by one thread before any child is found: their copies add up.
+    Grant& grant = fork_grants_.try_emplace(tid, Grant{process, 0, now}).first->second;
+    grant.bytes += bytes;
+    grant.at = now;
     granted_total_ += bytes;
     return true;
 }

@@ -4,7 +4,9 @@
 // the kernel charges as private writable memory) plus the grants made since: a call let
 // through adds its cost to the caller thread's grant until that thread comes back with its
 // next call — by then the first one has happened (or failed) and shows in the next
-// measurement — or until the grant is older than a call can take to run. So the account
+// measurement — or until the grant is older than a call can take to run. A fork's grant (the
+// child's copy) is different: the copy shows in no measurement until the child is found, so
+// it is held until then, whatever the forking thread does next. So the account
 // follows the kernel's own figures and cannot drift however much memory churns; between
 // measurements it errs high, never low.
 #pragma once
@@ -27,9 +29,12 @@ public:
     std::uint64_t limit() const { return limit_; }
     std::uint64_t total() const { return measured_total_ + granted_total_; }
 
-    // Thread `tid` is back with a new call: its earlier grant is now part of the measurement.
+    // Thread `tid` is back with a new call: its earlier grant is now part of the measurement
+    // (a fork's grant is not: see child_found).
     void thread_returned(pid_t tid) { drop_grant(tid); }
     void drop_grant(pid_t tid);
+    // A child forked by thread `tid` was found and measured: its copy leaves the grants.
+    void child_found(pid_t tid);
     // The private memory `process` has now.
     void set_usage(pid_t process, std::uint64_t bytes);
     // The process exited: its memory and its threads' grants leave the account.
@@ -38,21 +43,26 @@ public:
     void expire_grants(Clock::time_point now, Clock::duration max_age);
     // Grants `bytes` to thread `tid` of `process` when the account stays within the limit.
     bool try_grant(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now);
+    // The same for the copy a fork of thread `tid` makes, held until child_found(tid) or expiry.
+    bool try_grant_fork(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now);
 
     bool knows(pid_t process) const { return usage_.contains(process); }
     std::vector<pid_t> processes() const;
-    std::size_t grants_in_flight() const { return grants_.size(); }
+    std::size_t grants_in_flight() const { return grants_.size() + fork_grants_.size(); }
 
-private:
     struct Grant {
         pid_t process;
         std::uint64_t bytes;
         Clock::time_point at;
     };
 
+private:
+    bool fits(std::uint64_t bytes) const;
+
     std::uint64_t limit_;
     std::unordered_map<pid_t, std::uint64_t> usage_;  // by process
     std::unordered_map<pid_t, Grant> grants_;         // by thread: a thread makes one call at a time
+    std::unordered_map<pid_t, Grant> fork_grants_;    // by forking thread: copies of children not found yet
     std::uint64_t measured_total_ = 0;
     std::uint64_t granted_total_ = 0;
 };

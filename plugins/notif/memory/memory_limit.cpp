@@ -24,8 +24,30 @@ constexpr int kSupervised[] = {
 #endif
 };
 
+// A stack limit of "unlimited" becomes this before it is pinned: the usual default.
+constexpr rlim_t kDefaultStack = 8u << 20;
+
 // The child of a fork starts with a copy of its parent's private memory.
 std::uint64_t fork_copy_cost(pid_t parent) { return proc::read_data_bytes(parent).value_or(0); }
+
+bool makes_a_copy(const sdk::NotifContext& call) {
+    switch (call.syscall()) {
+        case SYS_clone: return memory::clone_kind(call.arg(0)) == memory::CloneKind::Copy;
+#ifdef SYS_fork
+        case SYS_fork: return true;
+#endif
+        default: return false;
+    }
+}
+
+// soft = hard = the current soft limit (8 MiB when unlimited), never above max_memory.
+rlimit pinned_stack_limit(std::uint64_t max_memory) {
+    rlimit now{};
+    if (::getrlimit(RLIMIT_STACK, &now) != 0) now = {kDefaultStack, kDefaultStack};
+    rlim_t size = now.rlim_cur == RLIM_INFINITY ? kDefaultStack : now.rlim_cur;
+    size = std::min<rlim_t>({size, now.rlim_max, static_cast<rlim_t>(max_memory)});
+    return {size, size};
+}
 
 std::string mebibytes(std::uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
@@ -38,11 +60,17 @@ void MemoryLimit::configure(const ModuleSetup& setup) {
         throw sdk::Error("max_memory: 0 leaves nothing to run with; give a size such as \"512M\"");
     host_ = &setup.host;
     account_.emplace(limit);
+    stack_limit_ = pinned_stack_limit(limit);
     events_ = processes_.subscribe();
     for (int nr : kSupervised) {
         setup.table.add(nr, sdk::handler_fn<&MemoryLimit::on_call>(), this);
         setup.host.request_notify(nr);
     }
+}
+
+int MemoryLimit::apply_rlimits() const noexcept {
+    if (stack_limit_ && ::setrlimit(RLIMIT_STACK, &*stack_limit_) != 0) return -errno;
+    return 0;
 }
 
 std::uint64_t MemoryLimit::cost_of(const sdk::NotifContext& call, pid_t process) const {
@@ -76,13 +104,22 @@ sdk::NotifVerdict MemoryLimit::on_call(sdk::NotifContext& call) {
 
     const std::uint64_t cost = cost_of(call, *process);
     if (cost == 0) return sdk::Verdict::next();
+    const bool fork = makes_a_copy(call);
+    if (fork) {
+        // Children of earlier forks not found yet hold copies this fork must be judged with.
+        processes_.refresh();
+        apply_process_events();
+    }
     if (auto usage = proc::read_data_bytes(*process)) account.set_usage(*process, *usage);
     auto now = MemoryAccount::Clock::now();
-    if (account.try_grant(*process, tid, cost, now)) return sdk::Verdict::next();
+    auto grant = [&] {
+        return fork ? account.try_grant_fork(*process, tid, cost, now) : account.try_grant(*process, tid, cost, now);
+    };
+    if (grant()) return sdk::Verdict::next();
 
     // Near the limit the cheap figures may be stale: look again before refusing.
     measure_everyone(now);
-    if (account.try_grant(*process, tid, cost, now)) return sdk::Verdict::next();
+    if (grant()) return sdk::Verdict::next();
     host_->debug("max_memory: refused syscall " + std::to_string(call.syscall()) + " of pid " + std::to_string(tid) +
                  " asking for " + mebibytes(cost) + " (" + mebibytes(account.total()) + " of " +
                  mebibytes(account.limit()) + " in use)");
@@ -105,7 +142,7 @@ void MemoryLimit::apply_process_events() {
         }
         if (auto usage = proc::read_data_bytes(event.pid)) account_->set_usage(event.pid, *usage);
         // The fork that made it is measured in the child from now on.
-        if (event.creator_tid > 0) account_->drop_grant(event.creator_tid);
+        if (event.creator_tid > 0) account_->child_found(event.creator_tid);
     }
 }
 

@@ -12,6 +12,14 @@
 // against the account (memory_account.hpp), which is re-measured from /proc/PID/statm rather
 // than added up call by call: memory given back (munmap, a shrinking mremap or brk, exec, exit)
 // leaves the account by itself, so nothing drifts however much the program churns.
+//
+// Two kinds of memory come without a call to judge, and are bounded instead:
+// - The main stack grows by page faults. Its limit is pinned (soft = hard = the caller's soft
+//   limit, 8 MiB when unlimited, at most max_memory) so the program cannot raise it and
+//   re-exec; what grows between two measurements is at most that.
+// - A fork's copy is granted to the forking thread and held until the process table has found
+//   the child (which then counts on its own); each new fork first looks for children not yet
+//   found, so forks in a row are judged against the copies already made.
 #pragma once
 
 #include "supervisor/builtin_module.hpp"
@@ -19,6 +27,8 @@
 #include "processes/process_table.hpp"
 
 #include <sandlock/sdk/notif.hpp>
+
+#include <sys/resource.h>
 
 #include <optional>
 
@@ -29,6 +39,7 @@ public:
     explicit MemoryLimit(ProcessTable& processes) : processes_(processes) {}
 
     void configure(const ModuleSetup& setup) override;
+    int apply_rlimits() const noexcept override;
 
 private:
     sdk::NotifVerdict on_call(sdk::NotifContext& call);
@@ -43,6 +54,7 @@ private:
     const sdk::Host* host_ = nullptr;
     std::optional<MemoryAccount> account_;
     int events_ = -1;
+    std::optional<rlimit> stack_limit_;  // applied in the child
 };
 
 }  // namespace sandlock::notif

@@ -39,6 +39,9 @@ public:
     // Before fork: validate (throw sdk::Error naming field, value and fix), then — only when the
     // policy asks for this feature — add handlers to setup.table and request_notify() each syscall.
     virtual void configure(const ModuleSetup& setup) = 0;
+    // In the child, at stage 3 (rlimits), between fork and exec: raw syscalls on what configure
+    // prepared, no allocation, locks, logging or exceptions. Returns 0 or -errno.
+    virtual int apply_rlimits() const noexcept { return 0; }
     // In the parent once the child exists (e.g. start a timer thread).
     virtual void after_fork(const sdk::ParentContext& /*ctx*/) {}
     // After the tree is gone: stop threads, release everything.

@@ -1,0 +1,93 @@
+// Attacks on max_memory: memory the supervisor never sees a syscall for (the stack grows by page
+// faults), and memory it saw too late (forks in a row, each child dirtying its copy before the
+// process table has found it).
+#include "sandbox_test.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+namespace sandlock::test {
+namespace {
+
+Policy memory_policy(std::uint64_t mebibytes) {
+    Policy p = system_policy();
+    p.fs_readable.push_back(bin_dir().string());
+    p.max_memory = mebibytes << 20;
+    return p;
+}
+
+SandboxOptions notif_options() {
+    SandboxOptions options;
+    options.plugins = {"landlock", "seccomp", "notif"};
+    return options;
+}
+
+// Raising RLIMIT_STACK and re-exec'ing let the stack grow to 1 GiB under -m 64M: the stack
+// limit is now capped (hard) so that what grows between two measurements stays small.
+TEST(EscapeMemory, TheStackCannotBeRaisedPastTheLimit) {
+    Result r = run(memory_policy(64), {stack_hog(), "256"}, notif_options());
+    EXPECT_EQ(r.stdout_text.find("touched"), std::string::npos) << r.stdout_text;
+    EXPECT_NE(r.stdout_text.find("setrlimit Operation not permitted"), std::string::npos) << r.stdout_text;
+    EXPECT_EQ(r.term_signal, SIGSEGV) << r.stdout_text << r.stderr_text << r.error;
+}
+
+TEST(EscapeMemory, AStackWithinTheDefaultStillWorks) {
+    Result r = run(memory_policy(64), {stack_hog(), "4", "touch"}, notif_options());
+    EXPECT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text << r.error;
+    EXPECT_EQ(r.stdout_text, "touched 4\n");
+}
+
+TEST(EscapeMemory, WithoutALimitTheStackHogReachesItsGoal) {
+    // The attack program itself works: it is the limit that stops it above.
+    Policy p = system_policy();
+    p.fs_readable.push_back(bin_dir().string());
+    Result r = run(p, {stack_hog(), "256"}, notif_options());
+    EXPECT_EQ(r.stdout_text, "touched 256\n") << r.stderr_text << r.error;
+}
+
+// Six forks in a row, each child dirtying its copy of a 24 MiB buffer: before the fix the
+// fork's grant was dropped when the parent came back, before the child had been found, and all
+// six children (168 MiB) lived under -m 64M.
+const std::string kForkCopies = R"(
+MiB = 1 << 20
+big = bytearray(24 * MiB)
+for i in range(0, len(big), 4096): big[i] = 1
+r, w = os.pipe()
+kids, refused = [], []
+for n in range(6):
+    try:
+        pid = os.fork()
+    except OSError as e:
+        refused.append(errno.errorcode.get(e.errno, str(e.errno))); continue
+    if pid == 0:
+        for i in range(0, len(big), 4096): big[i] = 2
+        os.write(w, b'1'); time.sleep(60); os._exit(0)
+    kids.append(pid)
+dirtied = sum(len(os.read(r, 1)) for _ in kids)
+for pid in kids: os.kill(pid, 9); os.waitpid(pid, 0)
+# The dirtied buffers alive at once, in MiB: the parent's and each child's copy.
+print('children', dirtied, 'refused', sorted(set(refused)), 'held', (1 + dirtied) * 24)
+)";
+
+TEST(EscapeMemory, ForkedCopiesCountBeforeTheNextFork) {
+    Result r = python(memory_policy(64), "import time\n" + kForkCopies, notif_options());
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
+    // The parent holds ~30 MiB (python + 24 MiB): room for one copy at most, never six (the
+    // buffers alone, 48 MiB with one child, stay under 64 MiB).
+    int children = -1, held = -1;
+    ASSERT_EQ(std::sscanf(r.stdout_text.c_str(), "children %d refused ['ENOMEM'] held %d", &children, &held), 2)
+        << r.stdout_text << r.stderr_text;
+    EXPECT_LE(children, 1) << r.stdout_text;
+    EXPECT_LE(held, 64) << r.stdout_text;
+}
+
+TEST(EscapeMemory, ForkedCopiesWithinTheLimitAllRun) {
+    Result r = python(memory_policy(512), "import time\n" + kForkCopies, notif_options());
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
+    EXPECT_EQ(r.stdout_text.rfind("children 6 refused [] held ", 0), 0u) << r.stdout_text << r.stderr_text;
+}
+
+}  // namespace
+}  // namespace sandlock::test
