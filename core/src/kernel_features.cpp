@@ -76,9 +76,10 @@ SystemReport check_system(const std::vector<std::string>& plugin_path) {
              return fd >= 0;
          }(), "Linux 5.3"},
         {"user namespaces", user_namespaces_available(), "unprivileged user namespaces enabled"},
-        {"sandbox namespaces (tree dies with sandlock, own /proc, read-only mounts)",
+        {"sandbox namespaces",
          sandbox_namespaces_available(),
-         "user + PID + mount namespaces and a proc mount; without them a SIGKILLed sandlock can leave "
+         "user + PID + mount namespaces and a proc mount: the tree dies with sandlock, own /proc, read-only "
+         "mounts; without them a SIGKILLed sandlock can leave "
          "processes behind, metadata calls outside fs_writable are not refused, and /proc cannot be granted"},
     };
     report.plugin_dirs = plugin_search_path(plugin_path);

@@ -1,5 +1,6 @@
 // Attacks on the sandbox's namespaces: the tree outliving sandlock, kill -1, metadata outside
 // the writable trees, /proc secrets and foreign pids, capabilities of a root caller.
+#include "feature_check.hpp"
 #include "sandbox_test.hpp"
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -39,68 +41,53 @@ bool all_gone_within(const std::vector<pid_t>& pids, std::chrono::milliseconds l
 }
 
 // The host pids of the sandbox's processes (inside, pids are the namespace's own): found in
-// the host's /proc by a marker in their argv.
-std::vector<pid_t> host_pids_with_marker(const std::string& marker) {
+// the host's /proc by their exact command line, e.g. "sleep 1004242" (a duration made unique
+// by the test's pid, so nothing else on the machine matches).
+std::vector<pid_t> host_pids_running(const std::vector<std::string>& commands) {
     std::vector<pid_t> pids;
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
         const std::string name = entry.path().filename();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
         std::ifstream cmdline(entry.path() / "cmdline");
-        std::stringstream text;
-        text << cmdline.rdbuf();
-        const std::string args = text.str();
-        // The marker as a whole argument (NUL-terminated): not the shell whose script names it.
-        for (const char* suffix : {"", "-d", "-g", "-m"})
-            if (args.find(marker + suffix + std::string(1, '\0')) != std::string::npos) {
-                pids.push_back(std::stoi(name));
-                break;
-            }
+        std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+        std::replace(args.begin(), args.end(), '\0', ' ');
+        if (!args.empty() && args.back() == ' ') args.pop_back();
+        if (std::find(commands.begin(), commands.end(), args) != commands.end()) pids.push_back(std::stoi(name));
     }
     return pids;
 }
 
-bool namespaces_available() {
-    // What `sandlock check` reports as "PID namespace": the same probe, unconfined.
-    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | SIGCHLD,
-                                             nullptr, nullptr, nullptr, 0));
-    if (pid == 0) ::_exit(0);
-    if (pid < 0) return false;
-    ::waitpid(pid, nullptr, 0);
-    return true;
+// Three sleep commands no other process runs.
+std::vector<std::string> unique_sleeps() {
+    const long base = 1'000'000L + 3L * ::getpid();
+    return {"sleep " + std::to_string(base), "sleep " + std::to_string(base + 1), "sleep " + std::to_string(base + 2)};
 }
 
-#define REQUIRE_NAMESPACES() \
-    if (!namespaces_available()) GTEST_SKIP() << "no user/PID/mount namespaces (sandlock check says so too)"
+#define REQUIRE_NAMESPACES() SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces")
 
 TEST(EscapeNamespace, SigkilledSandlockTakesDaemonsAndGrandchildrenWithIt) {
     REQUIRE_NAMESPACES();
-    const std::string marker = "sandlock-escape-" + std::to_string(::getpid());
+    const std::vector<std::string> sleeps = unique_sleeps();
     // A setsid daemon and a double-forked grandchild, both outliving the main process's shell.
-    const std::string script = "setsid sleep 300 " + marker + "-d & (sleep 300 " + marker +
-                               "-g &) ; echo started; exec sleep 300 " + marker + "-m";
-    int out[2];
-    ASSERT_EQ(::pipe(out), 0);
+    const std::string script =
+        "setsid " + sleeps[0] + " & (" + sleeps[1] + " &) ; exec " + sleeps[2];
     pid_t launcher = ::fork();
     if (launcher == 0) {
-        ::dup2(out[1], 1);
         ::execl(test::sandlock_bin().c_str(), "sandlock", "run", "--", "/bin/sh", "-c", script.c_str(),
                 static_cast<char*>(nullptr));
         ::_exit(127);
     }
-    ::close(out[1]);
-    char buffer[16] = {};
-    ASSERT_GT(::read(out[0], buffer, sizeof buffer), 0);
-    ::close(out[0]);
     std::vector<pid_t> inside;
-    for (int i = 0; i < 200 && inside.size() < 3; ++i) {
-        inside = host_pids_with_marker(marker);
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (inside.size() < 3 && std::chrono::steady_clock::now() < give_up) {
+        inside = host_pids_running(sleeps);
         std::this_thread::sleep_for(5ms);
     }
     ASSERT_EQ(inside.size(), 3u) << "the three sleepers never appeared";
     ASSERT_EQ(::kill(launcher, SIGKILL), 0);
     ::waitpid(launcher, nullptr, 0);
     EXPECT_TRUE(all_gone_within(inside, 1000ms)) << "processes outlived a SIGKILLed sandlock";
-    for (pid_t pid : inside) ::kill(pid, SIGKILL);  // clean up after a failure
+    for (pid_t pid : host_pids_running(sleeps)) ::kill(pid, SIGKILL);  // clean up after a failure
 }
 
 TEST(EscapeNamespace, KillMinusOneReachesOnlyTheSandbox) {
@@ -120,13 +107,16 @@ TEST(EscapeNamespace, KillMinusOneReachesOnlyTheSandbox) {
 
 TEST(EscapeNamespace, TimeoutStillEndsEverything) {
     REQUIRE_NAMESPACES();
-    const std::string marker = "sandlock-timeout-" + std::to_string(::getpid());
+    const std::vector<std::string> sleeps = unique_sleeps();
     Result r = Sandbox(test::system_policy())
-                   .run({"/bin/sh", "-c", "setsid sleep 300 " + marker + " & (sleep 300 " + marker + " &); sleep 300"},
-                        std::chrono::milliseconds(300));
+                   .run({"/bin/sh", "-c", "setsid " + sleeps[0] + " & (" + sleeps[1] + " &); echo started; " + sleeps[2]},
+                        std::chrono::milliseconds(500));
     EXPECT_TRUE(r.timed_out);
     EXPECT_EQ(r.exit_code, 124);
-    EXPECT_TRUE(host_pids_with_marker(marker).empty());
+    EXPECT_EQ(r.stdout_text, "started\n");
+    const std::vector<pid_t> left = host_pids_running(sleeps);
+    EXPECT_TRUE(left.empty()) << left.size() << " processes outlived the timeout";
+    for (pid_t pid : left) ::kill(pid, SIGKILL);
 }
 
 TEST(EscapeNamespace, MetadataOutsideWritableTreesIsReadOnly) {
