@@ -204,6 +204,7 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
     // main process's parent is its init, suspended until this process execs.)
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (!plan.pid_namespace && ::getppid() != plan.parent_pid) ::_exit(125);
+    if (plan.pid_namespace) ::close(plan.status_fd);  // the init's line to sandlock, not ours
 
     sdk::ChildContext ctx{-1, plan.landlock_abi};
     setup_stdio(plan);
@@ -238,23 +239,54 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
 
 int main_entry(void* plan) { run_main(*static_cast<const ChildPlan*>(plan)); }
 
+// SIGTERM from sandlock (or from the sandbox itself, which may only end itself): every other
+// process of the namespace gets SIGKILL. kill(-1) from a PID namespace's init reaches exactly
+// the namespace, and a process being forked by a killed parent is never created.
+void end_namespace(int) { ::kill(-1, SIGKILL); }
+
+// Kills what is left and reaps it all, so the CPU time of every process reaches sandlock's
+// RUSAGE_CHILDREN (the kernel's own clean-up when an init dies reaps without accounting).
+void reap_everything() noexcept {
+    for (;;) {
+        ::kill(-1, SIGKILL);
+        if (::wait4(-1, nullptr, __WALL, nullptr) < 0 && errno == ECHILD) return;
+    }
+}
+
 // pid 1 of the sandbox. It holds capabilities only inside the sandbox's user namespace, is
 // neither landlocked nor filtered, and runs nothing but this: the mounts, the main process,
-// then reaping until the main process ends. Its exit makes the kernel kill the rest.
+// then reaping until the main process ends. It then kills and reaps the rest, relays the main
+// process's status and exits; if it dies any other way, the kernel kills the rest.
 [[noreturn]] void run_init(const ChildPlan& plan) noexcept {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     pollfd parent{plan.parent_pidfd, POLLIN, 0};
     if (::poll(&parent, 1, 0) != 0) ::_exit(125);  // sandlock died before PDEATHSIG was set
     ::close(plan.parent_pidfd);
+    // Before the main process exists, so no request to end can be lost (the main process has
+    // its own copy of the handlers and resets this one).
+    struct sigaction end {};
+    end.sa_handler = end_namespace;
+    ::sigaction(SIGTERM, &end, nullptr);
 
-    stage_process_group(plan);
+    stage_process_group(plan);  // with SIGTTOU still blocked
+    // sandlock's own mask (it may block SIGTERM to read it from a signalfd) is not the init's.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     write_id_maps(plan);
     if (int rc = set_up_mounts(plan); rc != 0) fail(plan, Stage::Filesystem, kCoreIndex, rc);
 
-    // Suspended here until the main process has exec'd (or died): like posix_spawn, no copy
-    // of this address space is made.
-    char* stack_top = plan.main_stack.get() + plan.main_stack_size;
-    const pid_t main = ::clone(main_entry, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ChildPlan*>(&plan));
+    pid_t main = -1;
+    if (plan.function != nullptr) {
+        // call(): the function needs its own copy of the heap, which fork(2) leaves consistent.
+        main = ::fork();
+        if (main == 0) run_main(plan);
+    } else {
+        // Suspended here until the main process has exec'd (or died): like posix_spawn, no
+        // copy of this address space is made.
+        char* stack_top = plan.main_stack.get() + plan.main_stack_size;
+        main = ::clone(main_entry, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ChildPlan*>(&plan));
+    }
     if (main < 0) fail(plan, Stage::Exec, kCoreIndex, errno);
     ::close(plan.channel_fd);  // the main process's copy closed on exec: end-of-file for sandlock
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // the sandbox may not read or trace its init
@@ -265,15 +297,30 @@ int main_entry(void* plan) { run_main(*static_cast<const ChildPlan*>(plan)); }
         if (pid < 0 && errno == EINTR) continue;
         if (pid < 0) ::_exit(125);
         if (pid != main) continue;  // an orphan, reaped
+        reap_everything();
         while (::write(plan.status_fd, &status, sizeof status) < 0 && errno == EINTR) {
         }
         ::_exit(0);
     }
 }
 
+// call(): a helper forked by sandlock (so its heap is consistent) clones the init as its
+// sibling — sandlock's child, pid 1 of the new namespaces — reports the init's pid (or
+// -errno) on the status pipe and exits.
+[[noreturn]] void run_init_helper(const ChildPlan& plan) noexcept {
+    const long init = ::syscall(SYS_clone, CLONE_PARENT | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | SIGCHLD,
+                                nullptr, nullptr, nullptr, 0);
+    if (init == 0) run_init(plan);
+    const pid_t report = init > 0 ? static_cast<pid_t>(init) : -errno;
+    while (::write(plan.status_fd, &report, sizeof report) < 0 && errno == EINTR) {
+    }
+    ::_exit(0);
+}
+
 }  // namespace
 
 void run_child(const ChildPlan& plan) noexcept {
+    if (plan.pid_namespace && plan.function != nullptr) run_init_helper(plan);
     if (plan.pid_namespace) run_init(plan);
     run_main(plan);
 }

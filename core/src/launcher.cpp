@@ -298,7 +298,8 @@ private:
         if (reaped_) return status_;
         // The main child stays a zombie until the group is gone, so its pid (the group id)
         // cannot be reused by an unrelated process in between.
-        tree_.kill_all(pid_);
+        // The setup is over once the channel is closed: the init is then in its reaping loop.
+        tree_.kill_all(pid_, !fds_.channel_parent);
         while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
         }
         reaped_ = true;
@@ -406,11 +407,10 @@ LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, Launch
     plan.chroot_dir = policy.chroot ? policy.chroot->c_str() : nullptr;
     plan.close_fds = policy.close_fds;
     plan.drop_capabilities = !policy.privileged;
-    // call(): the function needs a heap that fork(2) left consistent, so it keeps the fallback.
-    plan.pid_namespace = spec.function == nullptr && !namespaces_unavailable.load();
-    if (spec.function == nullptr && namespaces_unavailable.load()) warn_without_namespaces(EPERM);
-    if (plan.pid_namespace) {
-        plan_mounts(policy, plan);
+    plan.pid_namespace = !namespaces_unavailable.load();
+    if (!plan.pid_namespace) warn_without_namespaces(EPERM);
+    if (plan.pid_namespace) plan_mounts(policy, plan);
+    if (plan.pid_namespace && spec.function == nullptr) {
         plan.main_stack.reset(new char[kMainStackSize]);
         plan.main_stack_size = kMainStackSize;
     }
@@ -445,7 +445,8 @@ LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, Launch
     pid_t pid = -1;
     int fork_error = 0;
     if (plan.pid_namespace) {
-        pid = tree.clone_namespaced();
+        // call() forks a helper first (its function needs the heap fork(2) leaves consistent).
+        pid = spec.function != nullptr ? tree.fork_namespaced(fds.status_read.get()) : tree.clone_namespaced();
         if (pid == 0) run_child(plan);
         fork_error = errno;
         if (pid < 0 && namespaces_refused(fork_error)) {
@@ -454,7 +455,7 @@ LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, Launch
             warn_without_namespaces(fork_error);
         }
     }
-    if (!plan.pid_namespace && spec.function == nullptr && proc_is_granted(policy)) {
+    if (!plan.pid_namespace && proc_is_granted(policy)) {
         ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
         throw PolicyError("fs_readable: /proc is granted, but this system refuses the PID namespace that hides "
                           "other processes and the kernel's secrets under it (" + errno_text(fork_error) +

@@ -1,6 +1,9 @@
 #include "process_tree.hpp"
 
+#include "kernel.hpp"
+
 #include <dirent.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -20,6 +23,9 @@ namespace {
 // The main processes of every sandbox this process is running: what one run's clean-up must
 // leave to the others. Held across fork so a new main child is never seen unregistered.
 std::mutex registry_mutex;
+
+// How long an init asked to end may take to kill and reap the sandbox before it is killed.
+constexpr int kGracefulEndMs = 5000;
 std::set<pid_t> running_mains;
 
 // The children of every thread of this process (/proc/self/task/*/children).
@@ -68,6 +74,24 @@ pid_t ProcessTree::clone_namespaced() {
     return static_cast<pid_t>(pid);
 }
 
+pid_t ProcessTree::fork_namespaced(int report) {
+    std::lock_guard lock(registry_mutex);
+    const pid_t helper = ::fork();
+    if (helper <= 0) return helper;
+    while (::waitpid(helper, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    pid_t init = -ECHILD;  // the helper died before reporting
+    if (::read(report, &init, sizeof init) != sizeof init) init = -ECHILD;
+    if (init < 0) {
+        errno = -init;
+        return -1;
+    }
+    main_ = init;
+    namespaced_ = true;
+    running_mains.insert(main_);
+    return init;
+}
+
 pid_t ProcessTree::fork_main() {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     for (pid_t pid : current_children()) foreign_children_.insert(pid);
@@ -80,12 +104,25 @@ pid_t ProcessTree::fork_main() {
     return pid;
 }
 
-void ProcessTree::kill_all(pid_t main) {
+void ProcessTree::kill_all(pid_t main, bool setup_over) {
     if (main <= 0) return;
     if (namespaced_) {
-        // The init: its death takes every process of its PID namespace with it, and its exit
-        // completes only once they are all gone.
-        ::kill(main, SIGKILL);
+        // The init ends the rest and exits once it has reaped them all. Before the main process
+        // has started the init may be suspended (vfork) and cannot act: it is killed, and its
+        // death takes every process of its PID namespace with it. Either way its exit completes
+        // only once they are all gone.
+        if (!setup_over) {
+            ::kill(main, SIGKILL);
+            return;
+        }
+        ::kill(main, SIGCONT);  // a CPU throttle may have stopped it
+        ::kill(main, SIGTERM);
+        // A safety net, not a timing assumption: an init that has not finished by then (a
+        // process stuck exiting) is killed, which still takes everything with it.
+        const int pidfd = pidfd_open(main);
+        pollfd exited{pidfd, POLLIN, 0};
+        if (pidfd >= 0 && ::poll(&exited, 1, kGracefulEndMs) != 1) ::kill(main, SIGKILL);
+        if (pidfd >= 0) ::close(pidfd);
         return;
     }
     ::kill(-main, SIGKILL);

@@ -1,9 +1,10 @@
 // Starting a sandbox's first process and killing its whole tree.
 //
 // Namespaced (the usual case): the first process is the init of new user + PID + mount
-// namespaces. Killing it makes the kernel kill every process of the sandbox, and when
-// sandlock dies, even by SIGKILL, the init's PDEATHSIG does the same: nothing is read from
-// /proc and no descendant can escape (setsid, double fork, kill -9 -1 inside).
+// namespaces. Asked to end (SIGTERM), it kills and reaps every other process of the sandbox
+// (so their CPU time is accounted to us) and exits; killing it makes the kernel kill them all
+// too, and when sandlock dies, even by SIGKILL, the init's PDEATHSIG does the same: nothing
+// is read from /proc and no descendant can escape (setsid, double fork, kill -9 -1 inside).
 //
 // Fallback (the kernel refuses the namespaces): the first process leads a process group and
 // this process becomes a child subreaper, so descendants that left the group become our
@@ -28,6 +29,10 @@ public:
     // clone(2) with CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS: returns 0 in the child, the
     // child's pid, or -1 with errno (the kernel refused: call fork_main() instead).
     pid_t clone_namespaced();
+    // The same for call(), whose function needs the heap glibc's fork(2) leaves consistent:
+    // returns 0 in a forked helper (which clones the init as its sibling, see child.cpp, and
+    // writes the init's pid or -errno to `report`); here the init's pid, or -1 with errno.
+    pid_t fork_namespaced(int report);
     // fork(2) for the fallback: marks this process a child subreaper first and remembers its
     // current children, which kill_all() never touches (they are not the sandbox's).
     pid_t fork_main();
@@ -35,7 +40,9 @@ public:
 
     // Kills every process of the sandbox whose first process is `main`; `main` itself is
     // left unreaped for the caller (while it is a zombie its pid, and group id, stay taken).
-    void kill_all(pid_t main);
+    // `setup_over`: the main process has started (the init is in its reaping loop), so a
+    // namespaced sandbox is asked to end rather than killed, which loses no CPU accounting.
+    void kill_all(pid_t main, bool setup_over);
 
 private:
     std::set<pid_t> foreign_children_;

@@ -90,6 +90,33 @@ TEST(EscapeNamespace, SigkilledSandlockTakesDaemonsAndGrandchildrenWithIt) {
     for (pid_t pid : host_pids_running(sleeps)) ::kill(pid, SIGKILL);  // clean up after a failure
 }
 
+// call() runs its function in the namespaces too (it used to fork without them): a process
+// calling it that is SIGKILLed takes the function's daemon and grandchild with it.
+TEST(EscapeNamespace, SigkilledCallerTakesTheFunctionsDaemonsWithIt) {
+    REQUIRE_NAMESPACES();
+    const std::vector<std::string> sleeps = unique_sleeps();
+    pid_t caller = ::fork();
+    if (caller == 0) {
+        Sandbox(test::system_policy()).call([&]() -> std::string {
+            const std::string script = "setsid " + sleeps[0] + " & (" + sleeps[1] + " &); exec " + sleeps[2];
+            ::execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+            return "exec failed";
+        });
+        ::_exit(0);
+    }
+    std::vector<pid_t> inside;
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (inside.size() < 3 && std::chrono::steady_clock::now() < give_up) {
+        inside = host_pids_running(sleeps);
+        std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_EQ(inside.size(), 3u) << "the three sleepers never appeared";
+    ASSERT_EQ(::kill(caller, SIGKILL), 0);
+    ::waitpid(caller, nullptr, 0);
+    EXPECT_TRUE(all_gone_within(inside, 1000ms)) << "processes outlived a SIGKILLed caller of call()";
+    for (pid_t pid : host_pids_running(sleeps)) ::kill(pid, SIGKILL);  // clean up after a failure
+}
+
 TEST(EscapeNamespace, KillMinusOneReachesOnlyTheSandbox) {
     REQUIRE_NAMESPACES();
     pid_t bystander = ::fork();

@@ -111,14 +111,30 @@ std::vector<pid_t> ProcessTable::live_processes() {
 
 void ProcessTable::signal_all(int sig) {
     std::lock_guard lock(mutex_);
+    if (root_is_init_) {
+        // Never the init (a stopped init could neither reap nor end the sandbox), so no group
+        // signal: members, then the children found since, until a round finds none (a
+        // stopped or killed member forks no more).
+        std::set<pid_t> signalled;
+        for (;;) {
+            bool any = false;
+            for (const auto& [pid, pidfd] : members_) {
+                if (!signalled.insert(pid).second) continue;
+                send_locked(pid, pidfd, sig);
+                any = true;
+            }
+            if (!any || (sig != SIGSTOP && sig != SIGKILL)) return;
+            discover_locked();
+        }
+    }
     if (auto root = members_.find(root_); root != members_.end() && alive_locked(root->first, root->second))
         ::kill(-root_, sig);  // its leader is alive, so the group id cannot have been recycled
-    else if (root_is_init_ && ::kill(root_, 0) == 0)
-        ::kill(-root_, sig);  // our unreaped child: its pid, the group id, cannot have been recycled
-    for (const auto& [pid, pidfd] : members_) {
-        if (pidfd >= 0) ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
-        else if (alive_locked(pid, -1)) ::kill(pid, sig);
-    }
+    for (const auto& [pid, pidfd] : members_) send_locked(pid, pidfd, sig);
+}
+
+void ProcessTable::send_locked(pid_t pid, int pidfd, int sig) const {
+    if (pidfd >= 0) ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
+    else if (alive_locked(pid, -1)) ::kill(pid, sig);
 }
 
 bool ProcessTable::track_locked(pid_t pid, pid_t parent, pid_t creator_tid, Check belongs) {

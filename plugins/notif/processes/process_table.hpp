@@ -52,8 +52,9 @@ public:
     void refresh();
     std::size_t live_count();
     std::vector<pid_t> live_processes();
-    // Sends `sig` to every member (through its pidfd) and, while the first process lives, to
-    // its process group — which also reaches a child forked a moment ago and not seen yet.
+    // Sends `sig` to every member (through its pidfd), and reaches a child forked a moment ago
+    // and not seen yet: with a PID namespace, SIGSTOP and SIGKILL look for new children until
+    // none is left; without, the first process's group gets it too while that process lives.
     void signal_all(int sig);
 
 private:
@@ -64,6 +65,7 @@ private:
     void reap_exits_locked();
     void discover_locked();
     bool alive_locked(pid_t pid, int pidfd) const;
+    void send_locked(pid_t pid, int pidfd, int sig) const;
     void emit_locked(const ProcessEvent& event);
 
     std::mutex mutex_;
