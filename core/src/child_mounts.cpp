@@ -44,15 +44,21 @@ bool exists(const char* path) noexcept {
     return ::lstat(path, &st) == 0;
 }
 
+// Every open of a masked path fails with EACCES, for root inside too: a file is /dev/null
+// bound on a nodev mount (the kernel refuses to open a device there, whatever the caller's
+// capabilities), a directory an empty read-only tmpfs of mode 000 (no search, no listing; a
+// `privileged` sandbox, which keeps its capabilities, sees it empty).
 int mask_secrets() noexcept {
+    constexpr unsigned long kLocked = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
     for (const char* const* file = kMaskedFiles; *file != nullptr; ++file) {
         if (!exists(*file)) continue;
-        if (::mount("/dev/null", *file, nullptr, MS_BIND, nullptr) != 0) return errno;
+        if (::mount("/dev/null", *file, nullptr, MS_BIND, nullptr) != 0 ||
+            ::mount(nullptr, *file, nullptr, MS_REMOUNT | MS_BIND | kLocked, nullptr) != 0)
+            return errno;
     }
     for (const char* const* dir = kMaskedDirectories; *dir != nullptr; ++dir) {
         if (!exists(*dir)) continue;
-        if (::mount("tmpfs", *dir, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555") != 0)
-            return errno;
+        if (::mount("tmpfs", *dir, "tmpfs", kLocked, "size=0,mode=000") != 0) return errno;
     }
     return 0;
 }

@@ -6,9 +6,10 @@
 //  2. A new proc is mounted on /proc: it shows the sandbox's PID namespace only, so foreign
 //     pids are absent for stat, access and open alike.
 //  3. Kernel secrets are masked, as container runtimes do: /dev/null is bound over files
-//     (/proc/kallsyms, kcore, kmsg, ...) and an empty read-only tmpfs over directories
-//     (/sys/kernel, /sys/firmware, /sys/fs/cgroup, ...). The kernel resolves every path to the
-//     mask, however the path is spelled or swapped.
+//     (/proc/kallsyms, kcore, kmsg, ...) on a nodev mount, and an empty read-only tmpfs of
+//     mode 000 over directories (/sys/kernel, /sys/firmware, /sys/fs/cgroup, ...): opening
+//     either is EACCES. The kernel resolves every path to the mask, however the path is
+//     spelled or swapped.
 //  4. With a restricted filesystem, every mount is made read-only (recursively) and each
 //     fs_writable tree is bound onto itself read-write: chmod, chown, utimes, xattrs and
 //     writes outside the writable trees fail with EROFS, fd-based calls included.

@@ -93,10 +93,9 @@ TEST(NotifPathRules, AVirtualFileIsReadOnly) {
     EXPECT_EQ(r.stdout_text, "EACCES\nEBADF\nb'x'\n") << r.stderr_text;
 }
 
-// DISABLED (hard-ns): inside the sandbox's PID namespace /proc/<its own pid> names a pid the
-// supervisor cannot map yet (open_path.cpp translates /proc/self to the host pid), so a rule on
-// /proc/self/... is not matched through /proc/<pid>/...; see the branch report.
-TEST(NotifPathRules, DISABLED_RulesComeBeforeTheProcRules) {
+// Inside the sandbox's PID namespace the caller names itself by the namespace's pid: a rule on
+// /proc/self/... matches /proc/<that pid>/... too. /proc/kallsyms is masked by the kernel.
+TEST(NotifPathRules, RulesComeBeforeTheProcRules) {
     Policy p = with_rules(R"([{"path": "/proc/self/status", "action": "virtualize", "content": "Name:\tnobody\n"},
                               {"path": "/proc/cpuinfo", "action": "deny", "errno": "EROFS"}])");
     p.fs_readable.push_back("/proc");
