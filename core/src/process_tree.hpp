@@ -1,4 +1,6 @@
-// Starting a sandbox's first process and killing its whole tree.
+// Starting a sandbox's first process and killing its whole tree. Which processes are the
+// sandbox's is defined once, in sdk/sandbox_process.hpp (the notif layer's ProcessTable uses
+// the same definition); here it only matters as "everything the kill must reach".
 //
 // Namespaced (the usual case): the first process is the init of new user + PID + mount
 // namespaces. Asked to end (SIGTERM), it kills and reaps every other process of the sandbox

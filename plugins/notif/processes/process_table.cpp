@@ -52,7 +52,8 @@ void ProcessTable::start(pid_t root) {
     std::lock_guard lock(mutex_);
     root_ = root;
     self_ = ::getpid();
-    root_is_init_ = sdk::sandbox_pid_namespace(root).has_value();
+    namespace_ = sdk::sandbox_pid_namespace(root);
+    root_is_init_ = namespace_.has_value();
     if (root_is_init_) return;  // nothing outside its namespace can become a member
     for (const auto& [tid, children] : proc::read_children_by_thread(self_))
         for (pid_t child : children)
@@ -68,6 +69,7 @@ void ProcessTable::stop() noexcept {
     thread_owner_.clear();
     root_ = -1;
     root_is_init_ = false;
+    namespace_.reset();
 }
 
 std::optional<pid_t> ProcessTable::process_of(pid_t tid) {
@@ -145,7 +147,11 @@ bool ProcessTable::track_locked(pid_t pid, pid_t parent, pid_t creator_tid, Chec
     if (pidfd < 0 && errno == ESRCH) return false;  // gone already
     if (belongs != Check::None) {
         auto stat = proc::read_stat(pid);
-        bool ok = !exited(stat) && stat->ppid == parent && (belongs != Check::FilteredOrphan || filtered(pid));
+        // With a PID namespace, membership is the namespace itself (a pid recycled inside it
+        // is a member too); without, the parent link found and, for orphans, the filter.
+        bool ok = !exited(stat) &&
+                  (namespace_ ? sdk::in_sandbox(pid, root_, *namespace_)
+                              : stat->ppid == parent && (belongs != Check::FilteredOrphan || filtered(pid)));
         if (!ok) {
             if (pidfd >= 0) ::close(pidfd);
             return false;

@@ -1,6 +1,7 @@
 // The processes of one sandbox, shared by the memory limit, the process limit and the CPU
 // throttle, as sdk/sandbox_process.hpp defines them. With the sandbox's own PID namespace the
-// first process is its init: members are its descendants (orphans land on it). Without one,
+// first process is its init: members are the processes living in that namespace
+// (sdk::in_sandbox), found as the init's descendants (orphans land on it). Without one,
 // a process belongs to the sandbox when it is the first one, a child of a member
 // (found through /proc/PID/task/TID/children), an orphan of a member re-parented to us (the
 // launcher is a child subreaper), or the caller of a notification (only members reach our
@@ -10,6 +11,8 @@
 // Thread-safe: the supervisor thread and the CPU-throttle thread both use it. Modules learn of
 // births and exits through their own event queue (subscribe/drain), on their own thread.
 #pragma once
+
+#include <sandlock/sdk/sandbox_process.hpp>
 
 #include <sys/types.h>
 
@@ -73,6 +76,7 @@ private:
     // The root is the init of the sandbox's own PID namespace (sdk/sandbox_process.hpp): not a
     // member, but every member descends from it, orphans included.
     bool root_is_init_ = false;
+    std::optional<sdk::PidNamespaceId> namespace_;  // the sandbox's PID namespace, when it has one
     pid_t self_ = -1;
     std::unordered_map<pid_t, int> members_;         // pid -> pidfd (-1: out of fds, checked through /proc)
     std::unordered_map<pid_t, pid_t> thread_owner_;  // tid -> its process, a cache
