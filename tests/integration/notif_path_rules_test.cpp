@@ -1,6 +1,7 @@
 // User path rules from [plugins.notif] in real sandboxes: virtualize, deny with an errno,
 // allow, exact/prefix/glob, first match wins, rules ahead of the built-in /proc rules, and a
 // bad rule refused before anything runs.
+#include "feature_check.hpp"
 #include "sandbox_test.hpp"
 
 #include <sandlock/errors.hpp>
@@ -96,6 +97,7 @@ TEST(NotifPathRules, AVirtualFileIsReadOnly) {
 // Inside the sandbox's PID namespace the caller names itself by the namespace's pid: a rule on
 // /proc/self/... matches /proc/<that pid>/... too. /proc/kallsyms is masked by the kernel.
 TEST(NotifPathRules, RulesComeBeforeTheProcRules) {
+    SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");  // a readable /proc needs them
     Policy p = with_rules(R"([{"path": "/proc/self/status", "action": "virtualize", "content": "Name:\tnobody\n"},
                               {"path": "/proc/cpuinfo", "action": "deny", "errno": "EROFS"}])");
     p.fs_readable.push_back("/proc");

@@ -3,6 +3,7 @@
 // dirfd-relative, self/thread-self, magic links, reopening an O_PATH fd), foreign pids absent
 // from opens and listings, the sandbox's own entries working, the mount tables virtualized by
 // the notif layer, and a path swapped by another thread never reaching a secret.
+#include "feature_check.hpp"
 #include "sandbox_test.hpp"
 
 #include <gtest/gtest.h>
@@ -20,6 +21,9 @@ SandboxOptions notif_layers() {
     options.plugins = {"landlock", "seccomp", "notif"};
     return options;
 }
+
+// A readable /proc needs the sandbox's own namespaces (sandlock refuses it without them).
+#define REQUIRE_OWN_PROC() SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces")
 
 Policy with_proc() {
     Policy p = system_policy();
@@ -44,6 +48,7 @@ const std::string kOpenat2 =
 std::string masked(const std::string& path) { return ::access(path.c_str(), F_OK) == 0 ? "EACCES\n" : "ENOENT\n"; }
 
 TEST(NotifProcFs, KernelSecretsAreDeniedHoweverTheyAreNamed) {
+    REQUIRE_OWN_PROC();
     Result r = python(with_proc(),
                       kOpenat2 +
                           "proc = os.open('/proc', os.O_RDONLY | os.O_DIRECTORY)\n"
@@ -67,6 +72,7 @@ TEST(NotifProcFs, KernelSecretsAreDeniedHoweverTheyAreNamed) {
 }
 
 TEST(NotifProcFs, SysKernelFirmwareAndCgroupAreDenied) {
+    REQUIRE_OWN_PROC();
     Policy p = with_proc();
     p.fs_readable.push_back("/sys");
     Result r = python(p,
@@ -80,6 +86,7 @@ TEST(NotifProcFs, SysKernelFirmwareAndCgroupAreDenied) {
 }
 
 TEST(NotifProcFs, ForeignPidsDoNotExist) {
+    REQUIRE_OWN_PROC();
     const std::string outside = std::to_string(::getpid());  // the test process: not in the sandbox
     Result r = python(with_proc(),
                       kOpenat2 +
@@ -98,6 +105,7 @@ TEST(NotifProcFs, ForeignPidsDoNotExist) {
 }
 
 TEST(NotifProcFs, TheSandboxsOwnEntriesWork) {
+    REQUIRE_OWN_PROC();
     Result r = python(with_proc(),
                       kOpenat2 +
                           "import threading, subprocess\n"
@@ -127,6 +135,7 @@ TEST(NotifProcFs, TheSandboxsOwnEntriesWork) {
 }
 
 TEST(NotifProcFs, ListingProcShowsOnlyTheSandbox) {
+    REQUIRE_OWN_PROC();
     // The host has more processes than the sandbox will: init, this test, sandlock's own.
     int host_pids = 0;
     if (DIR* proc = ::opendir("/proc")) {
@@ -153,6 +162,7 @@ TEST(NotifProcFs, ListingProcShowsOnlyTheSandbox) {
 }
 
 TEST(NotifProcFs, MountTablesAreVirtual) {
+    REQUIRE_OWN_PROC();
     Result r = python(with_proc(),
                       "for path in ['/proc/self/mounts', '/proc/mounts', '/proc/thread-self/mounts',\n"
                       "             '/proc/%d/mounts' % os.getpid()]:\n"
@@ -167,6 +177,7 @@ TEST(NotifProcFs, MountTablesAreVirtual) {
 }
 
 TEST(NotifProcFs, ASwappedPathNeverOpensTheDeniedFile) {
+    REQUIRE_OWN_PROC();
     // The caller opens through a path in shared memory that a forked flipper rewrites without
     // pause between an allowed /proc file and /proc/kallsyms (which the kernel lets anyone
     // open): whatever the caller gets is never kallsyms' content (the mount namespace masks it
