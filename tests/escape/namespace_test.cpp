@@ -207,13 +207,15 @@ TEST(EscapeNamespace, NoCapabilitiesEvenForRoot) {
 
 // The path-swap race of issue 6 item 3: one thread flips a buffer between a harmless path and
 // /proc/kallsyms while another opens it. The mask is held by the kernel: 0 reads of the secret.
+// (Before, the notif layer let /etc/passwd continue and the kernel read the swapped path: 14
+// leaks in 20,000 tries.)
 TEST(EscapeNamespace, SwappedPathNeverReadsKernelSecrets) {
     REQUIRE_NAMESPACES();
     Policy policy = test::system_policy();
     policy.fs_readable.push_back("/proc");
     const std::string code = R"(
 import threading
-harmless = b'/proc/self/stat\0\0'
+harmless = b'/etc/passwd\0\0\0\0\0\0'
 secret   = b'/proc/kallsyms\0\0\0'
 buf = ctypes.create_string_buffer(harmless, 32)
 stop = False
