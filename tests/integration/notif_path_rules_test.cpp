@@ -110,6 +110,28 @@ TEST(NotifPathRules, RulesComeBeforeTheProcRules) {
     EXPECT_EQ(r.stdout_text, "Name:\tnobody\nName:\tnobody\nEROFS\nEACCES\n") << r.stderr_text;
 }
 
+// Walking through /proc/<pid>/cwd or fd/N is judged by where it leads, the link read in the
+// caller's own /proc: inside the PID namespace, the same number on the host is another process.
+TEST(NotifPathRules, MagicLinksAreFollowedAsTheCallerSeesThem) {
+    SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");  // a readable /proc needs them
+    RuleTree tree;
+    Policy p = with_rules(R"([{"prefix": ")" + tree / "secret" + R"(", "action": "deny", "errno": "EPERM"}])");
+    p.fs_readable.push_back(tree.str());
+    p.fs_readable.push_back("/proc");
+    Result r = python(p,
+                      "os.chdir('" + tree / "secret" + "')\n"
+                      "probe(os.open, '/proc/self/cwd/a', os.O_RDONLY)\n"
+                      "probe(os.open, '/proc/%d/cwd/a' % os.getpid(), os.O_RDONLY)\n"
+                      "probe(os.open, '/proc/thread-self/cwd/../data', os.O_RDONLY)\n"
+                      "d = os.open('" + tree.str() + "', os.O_RDONLY)\n"
+                      "probe(os.open, '/proc/self/fd/%d/secret/b' % d, os.O_RDONLY)\n"
+                      "os.chdir('" + tree.str() + "')\n"
+                      "probe(os.open, '/proc/self/cwd/secret/a', os.O_RDONLY)\n"
+                      "probe(os.open, '/proc/self/cwd/secretive', os.O_RDONLY)\n",
+                      notif_layers());
+    EXPECT_EQ(r.stdout_text, "EPERM\nEPERM\nok\nEPERM\nEPERM\nok\n") << r.stderr_text;
+}
+
 TEST(NotifPathRules, ABadRuleIsRefusedByIndexAndKey) {
     try {
         run(with_rules(R"([{"path": "/a", "action": "deny"}, {"path": "/b", "action": "deny", "eror": "EPERM"}])"),
