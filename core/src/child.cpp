@@ -1,11 +1,14 @@
 // The child side of the pipeline: stages 1-9 between fork and exec. Everything here is
 // async-signal-safe: it reads the prepared ChildPlan and makes raw system calls only.
+#include "child_mounts.hpp"
 #include "child_plan.hpp"
 #include "child_report.hpp"
 
 #include <sandlock/sdk/abi.hpp>
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -71,6 +74,7 @@ void setup_stdio(const ChildPlan& plan) noexcept {
         if (from[target] >= 0 && ::dup2(from[target], target) < 0) fail(plan, Stage::ProcessGroup, kCoreIndex, errno);
 }
 
+// The main process of a namespaced sandbox stays in its init's group, which owns the terminal.
 void stage_process_group(const ChildPlan& plan) noexcept {
     if (::setpgid(0, 0) < 0) fail(plan, Stage::ProcessGroup, kCoreIndex, errno);
     // Interactive runs own the terminal; SIGTTOU is still blocked (inherited mask) here.
@@ -78,14 +82,33 @@ void stage_process_group(const ChildPlan& plan) noexcept {
         fail(plan, Stage::ProcessGroup, kCoreIndex, errno);
 }
 
-void stage_user_namespace(const ChildPlan& plan) noexcept {
-    if (!plan.new_user_namespace) return;
-    if (::unshare(CLONE_NEWUSER) < 0) fail(plan, Stage::UserNamespace, kCoreIndex, errno);
+void write_id_maps(const ChildPlan& plan) noexcept {
     // A process may map its own ids into the namespace it just created: no parent round trip.
     int rc = write_file("/proc/self/setgroups", "deny");
     if (rc == 0) rc = write_file("/proc/self/uid_map", plan.uid_map.data());
     if (rc == 0) rc = write_file("/proc/self/gid_map", plan.gid_map.data());
     if (rc != 0) fail(plan, Stage::UserNamespace, kCoreIndex, rc);
+}
+
+void stage_user_namespace(const ChildPlan& plan) noexcept {
+    if (!plan.new_user_namespace || plan.pid_namespace) return;  // the init made one already
+    if (::unshare(CLONE_NEWUSER) < 0) fail(plan, Stage::UserNamespace, kCoreIndex, errno);
+    write_id_maps(plan);
+}
+
+// Bounding, ambient, inheritable, permitted and effective sets all empty: a root caller's
+// program can reconfigure nothing (netlink, mknod, the kernel log), and no exec regains any.
+// Without CAP_SETPCAP (an unprivileged caller outside a namespace) the bounding set cannot
+// shrink, but there is nothing to regain either: no_new_privs stops set-user-ID programs.
+void stage_drop_capabilities(const ChildPlan& plan) noexcept {
+    if (!plan.drop_capabilities) return;
+    for (unsigned long cap = 0; ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; ++cap)
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EPERM) fail(plan, Stage::Filesystem, kCoreIndex, errno);
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        fail(plan, Stage::Filesystem, kCoreIndex, errno);
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3]{};
+    if (::syscall(SYS_capset, &header, none) < 0) fail(plan, Stage::Filesystem, kCoreIndex, errno);
 }
 
 void stage_chroot(const ChildPlan& plan) noexcept {
@@ -176,17 +199,17 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
     ::_exit(0);
 }
 
-}  // namespace
-
-void run_child(const ChildPlan& plan) noexcept {
-    // Die with the parent; if it is already gone, stop before doing anything.
+[[noreturn]] void run_main(const ChildPlan& plan) noexcept {
+    // Die with the parent; if it is already gone, stop before doing anything. (A namespaced
+    // main process's parent is its init, suspended until this process execs.)
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != plan.parent_pid) ::_exit(125);
+    if (!plan.pid_namespace && ::getppid() != plan.parent_pid) ::_exit(125);
+    if (plan.pid_namespace) ::close(plan.status_fd);  // the init's line to sandlock, not ours
 
     sdk::ChildContext ctx{-1, plan.landlock_abi};
     setup_stdio(plan);
 
-    stage_process_group(plan);
+    if (!plan.pid_namespace) stage_process_group(plan);
     reset_signals();
     run_plugins(plan, Stage::ProcessGroup, ctx);
 
@@ -197,6 +220,7 @@ void run_child(const ChildPlan& plan) noexcept {
 
     stage_chroot(plan);
     run_plugins(plan, Stage::Filesystem, ctx);
+    stage_drop_capabilities(plan);
 
     run_plugins(plan, Stage::Landlock, ctx);
 
@@ -211,6 +235,94 @@ void run_child(const ChildPlan& plan) noexcept {
     run_plugins(plan, Stage::Exec, ctx);
     if (plan.function != nullptr) run_function(plan);
     stage_exec(plan);
+}
+
+int main_entry(void* plan) { run_main(*static_cast<const ChildPlan*>(plan)); }
+
+// SIGTERM from sandlock (or from the sandbox itself, which may only end itself): every other
+// process of the namespace gets SIGKILL. kill(-1) from a PID namespace's init reaches exactly
+// the namespace, and a process being forked by a killed parent is never created.
+void end_namespace(int) { ::kill(-1, SIGKILL); }
+
+// Kills what is left and reaps it all, so the CPU time of every process reaches sandlock's
+// RUSAGE_CHILDREN (the kernel's own clean-up when an init dies reaps without accounting).
+void reap_everything() noexcept {
+    for (;;) {
+        ::kill(-1, SIGKILL);
+        if (::wait4(-1, nullptr, __WALL, nullptr) < 0 && errno == ECHILD) return;
+    }
+}
+
+// pid 1 of the sandbox. It holds capabilities only inside the sandbox's user namespace, is
+// neither landlocked nor filtered, and runs nothing but this: the mounts, the main process,
+// then reaping until the main process ends. It then kills and reaps the rest, relays the main
+// process's status and exits; if it dies any other way, the kernel kills the rest.
+[[noreturn]] void run_init(const ChildPlan& plan) noexcept {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pollfd parent{plan.parent_pidfd, POLLIN, 0};
+    if (::poll(&parent, 1, 0) != 0) ::_exit(125);  // sandlock died before PDEATHSIG was set
+    ::close(plan.parent_pidfd);
+    // Before the main process exists, so no request to end can be lost (the main process has
+    // its own copy of the handlers and resets this one).
+    struct sigaction end {};
+    end.sa_handler = end_namespace;
+    ::sigaction(SIGTERM, &end, nullptr);
+
+    stage_process_group(plan);  // with SIGTTOU still blocked
+    // sandlock's own mask (it may block SIGTERM to read it from a signalfd) is not the init's.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    write_id_maps(plan);
+    if (int rc = set_up_mounts(plan); rc != 0) fail(plan, Stage::Filesystem, kCoreIndex, rc);
+
+    pid_t main = -1;
+    if (plan.function != nullptr) {
+        // call(): the function needs its own copy of the heap, which fork(2) leaves consistent.
+        main = ::fork();
+        if (main == 0) run_main(plan);
+    } else {
+        // Suspended here until the main process has exec'd (or died): like posix_spawn, no
+        // copy of this address space is made.
+        char* stack_top = plan.main_stack.get() + plan.main_stack_size;
+        main = ::clone(main_entry, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ChildPlan*>(&plan));
+    }
+    if (main < 0) fail(plan, Stage::Exec, kCoreIndex, errno);
+    ::close(plan.channel_fd);  // the main process's copy closed on exec: end-of-file for sandlock
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // the sandbox may not read or trace its init
+
+    for (;;) {
+        int status = 0;
+        const pid_t pid = ::wait4(-1, &status, __WALL, nullptr);
+        if (pid < 0 && errno == EINTR) continue;
+        if (pid < 0) ::_exit(125);
+        if (pid != main) continue;  // an orphan, reaped
+        reap_everything();
+        while (::write(plan.status_fd, &status, sizeof status) < 0 && errno == EINTR) {
+        }
+        ::_exit(0);
+    }
+}
+
+// call(): a helper forked by sandlock (so its heap is consistent) clones the init as its
+// sibling — sandlock's child, pid 1 of the new namespaces — reports the init's pid (or
+// -errno) on the status pipe and exits.
+[[noreturn]] void run_init_helper(const ChildPlan& plan) noexcept {
+    const long init = ::syscall(SYS_clone, CLONE_PARENT | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | SIGCHLD,
+                                nullptr, nullptr, nullptr, 0);
+    if (init == 0) run_init(plan);
+    const pid_t report = init > 0 ? static_cast<pid_t>(init) : -errno;
+    while (::write(plan.status_fd, &report, sizeof report) < 0 && errno == EINTR) {
+    }
+    ::_exit(0);
+}
+
+}  // namespace
+
+void run_child(const ChildPlan& plan) noexcept {
+    if (plan.pid_namespace && plan.function != nullptr) run_init_helper(plan);
+    if (plan.pid_namespace) run_init(plan);
+    run_main(plan);
 }
 
 }  // namespace sandlock

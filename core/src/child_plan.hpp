@@ -11,6 +11,7 @@
 #include <array>
 #include <functional>
 #include <string>
+#include <memory>
 #include <vector>
 
 namespace sandlock {
@@ -50,6 +51,19 @@ struct ChildPlan {
     std::array<char, 64> gid_map{};
 
     pid_t parent_pid = 0;              // the child dies with it (PR_SET_PDEATHSIG)
+
+    // The sandbox's own user + PID + mount namespaces (child_mounts.hpp): the child is their
+    // init (pid 1), sets up the mounts, starts the main process on main_stack (sharing its
+    // memory until exec, like posix_spawn), reaps orphans and writes the main process's wait
+    // status to status_fd. When it dies, even because sandlock did, the kernel kills the tree.
+    bool pid_namespace = false;
+    int parent_pidfd = -1;             // sandlock's pidfd: the init checks it is still alive
+    int status_fd = -1;
+    bool read_only_outside_writable = false;
+    CStringArray writable_trees;       // resolved fs_writable paths, bound read-write
+    std::unique_ptr<char[]> main_stack;  // left untouched until the main process runs on it
+    std::size_t main_stack_size = 0;
+    bool drop_capabilities = true;     // everything but `privileged` runs without any
     const char* chroot_dir = nullptr;  // stage 4
     bool close_fds = true;              // stage 7
 

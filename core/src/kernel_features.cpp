@@ -7,6 +7,7 @@
 
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -28,6 +29,24 @@ bool user_namespaces_available() {
     if (pid < 0) return false;
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// What every sandbox gets when it works: its own user + PID + mount namespaces with a fresh
+// /proc (process_tree.hpp, child_mounts.hpp). Without them the fallback applies.
+bool sandbox_namespaces_available() {
+    const long pid = ::syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, nullptr, nullptr,
+                               nullptr, 0);
+    if (pid == 0) {
+        // As the sandbox's init does: private mounts, then a proc of its own.
+        const bool ok = ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+                        ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0;
+        ::_exit(ok ? 0 : 1);
+    }
+    if (pid < 0) return false;
+    int status = 0;
+    while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
     }
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
@@ -57,6 +76,11 @@ SystemReport check_system(const std::vector<std::string>& plugin_path) {
              return fd >= 0;
          }(), "Linux 5.3"},
         {"user namespaces", user_namespaces_available(), "unprivileged user namespaces enabled"},
+        {"sandbox namespaces",
+         sandbox_namespaces_available(),
+         "user + PID + mount namespaces and a proc mount: the tree dies with sandlock, own /proc, read-only "
+         "mounts; without them a SIGKILLed sandlock can leave "
+         "processes behind, metadata calls outside fs_writable are not refused, and /proc cannot be granted"},
     };
     report.plugin_dirs = plugin_search_path(plugin_path);
     report.plugins = discover_plugins(report.plugin_dirs);

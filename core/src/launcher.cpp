@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -24,6 +25,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <atomic>
 
 extern char** environ;
 
@@ -44,8 +48,12 @@ struct RunFds {
     Fd channel_parent, channel_child;
     Fd stdout_read, stdout_write, stderr_read, stderr_write;
     Fd result_read, result_write;
+    Fd status_read, status_write;  // namespaced: the init's report of the main process's status
     Fd devnull;
+    Fd self_pidfd;                 // namespaced: how the init knows sandlock is still alive
 };
+
+constexpr std::size_t kMainStackSize = 1u << 20;
 
 void open_fds(const LaunchSpec& spec, RunFds& fds) {
     std::tie(fds.channel_parent, fds.channel_child) = socket_pair(SOCK_SEQPACKET);
@@ -54,6 +62,11 @@ void open_fds(const LaunchSpec& spec, RunFds& fds) {
         std::tie(fds.stderr_read, fds.stderr_write) = pipe_pair();
     }
     if (spec.function != nullptr) std::tie(fds.result_read, fds.result_write) = pipe_pair();
+    // Every record carries its sender's pid, translated into our PID namespace: the listener
+    // is taken from the process that sent it (the main process, not the init).
+    int on = 1;
+    if (::setsockopt(fds.channel_parent.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0)
+        throw ConfinementError("cannot set up the child's report channel: " + errno_text(errno));
     if (spec.stdio == StdioMode::Capture || (spec.stdio == StdioMode::Inherit && ::isatty(0)))
         fds.devnull = open_fd("/dev/null", O_RDONLY);
 }
@@ -70,6 +83,50 @@ void plan_user_namespace(const Policy& policy, const PluginSet& plugins, ChildPl
     std::snprintf(plan.gid_map.data(), plan.gid_map.size(), "%u %u 1\n", inside_gid, gid);
 }
 
+bool covers_proc(const std::string& entry) {
+    const std::string path = std::filesystem::path(entry).lexically_normal().string();
+    return path == "/" || path == "/proc" || path == "/proc/";
+}
+
+// Whether the policy restricts the filesystem yet lets the sandbox read /proc.
+bool proc_is_granted(const Policy& policy) {
+    auto any = [](const std::vector<std::string>& list) { return std::any_of(list.begin(), list.end(), covers_proc); };
+    return (any(policy.fs_readable) || any(policy.fs_writable)) && !any(policy.fs_denied);
+}
+
+bool restricts_filesystem(const Policy& policy) {
+    return !policy.fs_readable.empty() || !policy.fs_writable.empty() || !policy.fs_denied.empty();
+}
+
+// The mount namespace's side of item "metadata outside the writable trees": which trees stay
+// writable once everything else is remounted read-only (child_mounts.hpp).
+void plan_mounts(const Policy& policy, ChildPlan& plan) {
+    std::vector<std::string> trees;
+    bool whole_root = false;
+    for (const auto& entry : policy.fs_writable) {
+        std::error_code ec;
+        std::string tree = std::filesystem::weakly_canonical(entry, ec).string();
+        if (ec || tree.empty()) tree = std::filesystem::path(entry).lexically_normal().string();
+        if (tree == "/") whole_root = true;
+        trees.push_back(std::move(tree));
+    }
+    plan.read_only_outside_writable = restricts_filesystem(policy) && !whole_root;
+    plan.writable_trees = CStringArray(std::move(trees));
+}
+
+// Said once per process: what a sandbox without its own namespaces does not guarantee.
+void warn_without_namespaces(int error) {
+    static std::once_flag once;
+    std::call_once(once, [error] {
+        logging::warning("sandlock", "this system refuses new user/PID/mount namespaces (" + errno_text(error) +
+                                     "): the sandbox runs in a process group instead, so a SIGKILLed sandlock "
+                                     "can leave processes behind, and chmod/chown/utimes/xattrs outside "
+                                     "fs_writable are not refused (see `sandlock check`)");
+    });
+}
+
+std::atomic<bool> namespaces_unavailable{false};
+
 void check_chroot(const Policy& policy) {
     if (!policy.chroot) return;
     struct stat st {};
@@ -82,6 +139,8 @@ class ParentSide {
 public:
     ParentSide(PluginSet& plugins, const LaunchSpec& spec, RunFds& fds, pid_t pid, ProcessTree& tree)
         : plugins_(plugins), spec_(spec), fds_(fds), pid_(pid), tree_(tree) {}
+
+    // The channel's records carry credentials: the setup is over when the channel closes.
 
     // Without a listener to wait for, the after_fork hooks run at once.
     void start() {
@@ -163,8 +222,23 @@ private:
     // Reads one record or end-of-file; returns false once the channel is closed.
     bool read_channel() {
         ChildReport report{};
-        ssize_t n = ::read(fds_.channel_parent.get(), &report, sizeof report);
+        iovec iov{&report, sizeof report};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n = ::recvmsg(fds_.channel_parent.get(), &msg, MSG_CMSG_CLOEXEC);
         if (n < 0 && errno == EINTR) return true;
+        pid_t sender = 0;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+                ucred cred{};
+                std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+                sender = cred.pid;
+            }
+        }
         if (n != static_cast<ssize_t>(sizeof report)) {
             fds_.channel_parent.reset();  // end-of-file: the child reached exec (or died)
             // Notify was asked for but no listener came (a layer degraded): the hooks still run.
@@ -172,15 +246,24 @@ private:
             return false;
         }
         switch (report.kind) {
-            case ReportKind::Listener: take_listener(report.value); break;
+            case ReportKind::Listener: take_listener(report.value, sender); break;
             case ReportKind::StageFailed:
             case ReportKind::ExecFailed: failure_ = report; break;
         }
         return true;
     }
 
-    void take_listener(int child_fd) {
-        Fd listener(pidfd_getfd(pidfd_.get(), child_fd));
+    // `sender` is blocked until we ack, so its pid cannot be reused in between.
+    void take_listener(int child_fd, pid_t sender) {
+        Fd sender_pidfd;
+        int from = pidfd_.get();
+        if (tree_.namespaced()) {
+            sender_pidfd = Fd(sender > 0 ? pidfd_open(sender) : -1);
+            if (!sender_pidfd) throw ConfinementError("cannot find the process that holds the seccomp listener: " +
+                                                      errno_text(sender > 0 ? errno : ESRCH));
+            from = sender_pidfd.get();
+        }
+        Fd listener(pidfd_getfd(from, child_fd));
         if (!listener)
             throw ConfinementError("cannot take the seccomp listener from the child (pidfd_getfd: " +
                                    errno_text(errno) + "; is kernel.yama.ptrace_scope above 1?)");
@@ -215,10 +298,15 @@ private:
         if (reaped_) return status_;
         // The main child stays a zombie until the group is gone, so its pid (the group id)
         // cannot be reused by an unrelated process in between.
-        tree_.kill_all(pid_, pid_);
+        // The setup is over once the channel is closed: the init is then in its reaping loop.
+        tree_.kill_all(pid_, !fds_.channel_parent);
         while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
         }
         reaped_ = true;
+        // A namespaced run: the init relayed the main process's status before it exited.
+        int relayed = 0;
+        if (fds_.status_read && ::read(fds_.status_read.get(), &relayed, sizeof relayed) == sizeof relayed)
+            status_ = relayed;
         restore_terminal();
         return status_;
     }
@@ -318,6 +406,14 @@ LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, Launch
     plan_user_namespace(policy, plugins, plan);
     plan.chroot_dir = policy.chroot ? policy.chroot->c_str() : nullptr;
     plan.close_fds = policy.close_fds;
+    plan.drop_capabilities = !policy.privileged;
+    plan.pid_namespace = !namespaces_unavailable.load();
+    if (!plan.pid_namespace) warn_without_namespaces(EPERM);
+    if (plan.pid_namespace) plan_mounts(policy, plan);
+    if (plan.pid_namespace && spec.function == nullptr) {
+        plan.main_stack.reset(new char[kMainStackSize]);
+        plan.main_stack_size = kMainStackSize;
+    }
     plan.landlock_abi = landlock_abi();
     plan.parent_pid = ::getpid();
     for (const auto& plugin : plugins.plugins()) plan.plugins.push_back(plugin.get());
@@ -326,6 +422,13 @@ LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, Launch
     open_fds(spec, fds);
     plan.channel_fd = fds.channel_child.get();
     plan.result_fd = fds.result_write ? fds.result_write.get() : -1;
+    if (plan.pid_namespace) {
+        std::tie(fds.status_read, fds.status_write) = pipe_pair();
+        if (::fcntl(fds.status_read.get(), F_SETFL, O_NONBLOCK) != 0 || !(fds.self_pidfd = Fd(pidfd_open(::getpid()))))
+            throw ConfinementError("cannot prepare the sandbox's init: " + errno_text(errno));
+        plan.status_fd = fds.status_write.get();
+        plan.parent_pidfd = fds.self_pidfd.get();
+    }
     plan.stdin_fd = fds.devnull ? fds.devnull.get() : -1;
     plan.stdout_fd = fds.stdout_write ? fds.stdout_write.get() : -1;
     plan.stderr_fd = fds.stderr_write ? fds.stderr_write.get() : -1;
@@ -339,12 +442,36 @@ LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, Launch
     sigemptyset(&block_ttou);
     sigaddset(&block_ttou, SIGTTOU);
     ::pthread_sigmask(SIG_BLOCK, &block_ttou, &old_mask);
-    pid_t pid = tree.fork_main();
-    if (pid == 0) run_child(plan);
-    int fork_error = errno;
+    pid_t pid = -1;
+    int fork_error = 0;
+    if (plan.pid_namespace) {
+        // call() forks a helper first (its function needs the heap fork(2) leaves consistent).
+        pid = spec.function != nullptr ? tree.fork_namespaced(fds.status_read.get()) : tree.clone_namespaced();
+        if (pid == 0) run_child(plan);
+        fork_error = errno;
+        if (pid < 0 && namespaces_refused(fork_error)) {
+            namespaces_unavailable = true;
+            plan.pid_namespace = false;
+            warn_without_namespaces(fork_error);
+        }
+    }
+    if (!plan.pid_namespace && proc_is_granted(policy)) {
+        ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+        throw PolicyError("fs_readable: /proc is granted, but this system refuses the PID namespace that hides "
+                          "other processes and the kernel's secrets under it (" + errno_text(fork_error) +
+                          "); grant only the paths you need instead of / or /proc, or enable unprivileged "
+                          "user namespaces (see `sandlock check`)");
+    }
+    if (!plan.pid_namespace) {
+        pid = tree.fork_main();
+        if (pid == 0) run_child(plan);
+        fork_error = errno;
+    }
+    if (pid > 0 && !plan.pid_namespace) ::setpgid(pid, pid);  // also done by the child; whichever runs first wins
     ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
     if (pid < 0) throw ConfinementError("fork failed: " + errno_text(fork_error));
-    ::setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
+    fds.status_write.reset();
+    fds.self_pidfd.reset();
 
     fds.channel_child.reset();
     fds.stdout_write.reset();

@@ -1,7 +1,12 @@
 #include "process_tree.hpp"
 
+#include "kernel.hpp"
+
 #include <dirent.h>
+#include <poll.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +23,9 @@ namespace {
 // The main processes of every sandbox this process is running: what one run's clean-up must
 // leave to the others. Held across fork so a new main child is never seen unregistered.
 std::mutex registry_mutex;
+
+// How long an init asked to end may take to kill and reap the sandbox before it is killed.
+constexpr int kGracefulEndMs = 5000;
 std::set<pid_t> running_mains;
 
 // The children of every thread of this process (/proc/self/task/*/children).
@@ -34,14 +42,59 @@ std::vector<pid_t> current_children() {
     return children;
 }
 
+void wait_until_exited(pid_t pid) {
+    siginfo_t info{};
+    while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+    }
+}
+
 }  // namespace
+
+bool namespaces_refused(int error) {
+    return error == EPERM || error == EINVAL || error == ENOSPC || error == EUSERS || error == ENOSYS ||
+           error == EACCES;
+}
 
 ProcessTree::~ProcessTree() {
     std::lock_guard lock(registry_mutex);
     running_mains.erase(main_);
 }
 
+pid_t ProcessTree::clone_namespaced() {
+    std::lock_guard lock(registry_mutex);
+    // The raw system call, like fork(2) but into new namespaces. The child runs only the
+    // prepared child stages (no allocation), so fork's atfork handlers are not needed.
+    const long pid = ::syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, nullptr, nullptr,
+                               nullptr, 0);
+    if (pid > 0) {
+        main_ = static_cast<pid_t>(pid);
+        namespaced_ = true;
+        running_mains.insert(main_);
+    }
+    return static_cast<pid_t>(pid);
+}
+
+pid_t ProcessTree::fork_namespaced(int report) {
+    std::lock_guard lock(registry_mutex);
+    const pid_t helper = ::fork();
+    if (helper <= 0) return helper;
+    while (::waitpid(helper, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    pid_t init = -ECHILD;  // the helper died before reporting
+    if (::read(report, &init, sizeof init) != sizeof init) init = -ECHILD;
+    if (init < 0) {
+        errno = -init;
+        return -1;
+    }
+    main_ = init;
+    namespaced_ = true;
+    running_mains.insert(main_);
+    return init;
+}
+
 pid_t ProcessTree::fork_main() {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    for (pid_t pid : current_children()) foreign_children_.insert(pid);
     std::lock_guard lock(registry_mutex);
     pid_t pid = ::fork();
     if (pid > 0) {
@@ -51,21 +104,32 @@ pid_t ProcessTree::fork_main() {
     return pid;
 }
 
-ProcessTree::ProcessTree() {
-    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    for (pid_t pid : current_children()) foreign_children_.insert(pid);
-}
-
-void ProcessTree::kill_all(pid_t pgid, pid_t keep) {
-    if (pgid > 0) ::kill(-pgid, SIGKILL);
-    if (keep > 0) {
-        // SIGKILL is asynchronous: wait until `keep` has exited (left unreaped) so its
-        // children have been re-parented here before the first look.
-        ::kill(keep, SIGKILL);
-        siginfo_t info{};
-        while (::waitid(P_PID, static_cast<id_t>(keep), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+void ProcessTree::kill_all(pid_t main, bool setup_over) {
+    if (main <= 0) return;
+    if (namespaced_) {
+        // The init ends the rest and exits once it has reaped them all. Before the main process
+        // has started the init may be suspended (vfork) and cannot act: it is killed, and its
+        // death takes every process of its PID namespace with it. Either way its exit completes
+        // only once they are all gone.
+        if (!setup_over) {
+            ::kill(main, SIGKILL);
+            return;
         }
+        ::kill(main, SIGCONT);  // a CPU throttle may have stopped it
+        ::kill(main, SIGTERM);
+        // A safety net, not a timing assumption: an init that has not finished by then (a
+        // process stuck exiting) is killed, which still takes everything with it.
+        const int pidfd = pidfd_open(main);
+        pollfd exited{pidfd, POLLIN, 0};
+        if (pidfd >= 0 && ::poll(&exited, 1, kGracefulEndMs) != 1) ::kill(main, SIGKILL);
+        if (pidfd >= 0) ::close(pidfd);
+        return;
     }
+    ::kill(-main, SIGKILL);
+    // SIGKILL is asynchronous: wait until `main` has exited (left unreaped) so its children
+    // have been re-parented here before the first look.
+    ::kill(main, SIGKILL);
+    wait_until_exited(main);
     // Each round kills and reaps the current generation; their orphans are re-parented here
     // before the reap returns, so the next round sees them. A tree cannot outgrow this: every
     // process killed can fork no more.
@@ -73,7 +137,7 @@ void ProcessTree::kill_all(pid_t pgid, pid_t keep) {
         std::lock_guard lock(registry_mutex);
         std::vector<pid_t> ours;
         for (pid_t pid : current_children())
-            if (pid != keep && !foreign_children_.contains(pid) && !running_mains.contains(pid)) ours.push_back(pid);
+            if (pid != main && !foreign_children_.contains(pid) && !running_mains.contains(pid)) ours.push_back(pid);
         if (ours.empty()) return;
         for (pid_t pid : ours) ::kill(pid, SIGKILL);
         for (pid_t pid : ours)

@@ -1,36 +1,58 @@
-// Killing a sandbox's whole process tree, including descendants that left its process group
-// (setsid, double fork): this process is a child subreaper, so such orphans become its
-// children and can be found and reaped.
+// Starting a sandbox's first process and killing its whole tree. Which processes are the
+// sandbox's is defined once, in sdk/sandbox_process.hpp (the notif layer's ProcessTable uses
+// the same definition); here it only matters as "everything the kill must reach".
+//
+// Namespaced (the usual case): the first process is the init of new user + PID + mount
+// namespaces. Asked to end (SIGTERM), it kills and reaps every other process of the sandbox
+// (so their CPU time is accounted to us) and exits; killing it makes the kernel kill them all
+// too, and when sandlock dies, even by SIGKILL, the init's PDEATHSIG does the same: nothing
+// is read from /proc and no descendant can escape (setsid, double fork, kill -9 -1 inside).
+//
+// Fallback (the kernel refuses the namespaces): the first process leads a process group and
+// this process becomes a child subreaper, so descendants that left the group become our
+// children and are found (/proc/self/task/*/children) and killed; a SIGKILLed sandlock then
+// leaves such descendants running.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <set>
 
 namespace sandlock {
 
 class ProcessTree {
 public:
-    // Marks the calling process a child subreaper and remembers its current children, which
-    // kill_all() never touches (they are not the sandbox's).
-    ProcessTree();
+    ProcessTree() = default;
     ~ProcessTree();
     ProcessTree(const ProcessTree&) = delete;
     ProcessTree& operator=(const ProcessTree&) = delete;
 
-    // fork(2), registering the child as a running sandbox's main process so that another
-    // sandbox of this process, ending at the same time, never kills it.
+    // clone(2) with CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS: returns 0 in the child, the
+    // child's pid, or -1 with errno (the kernel refused: call fork_main() instead).
+    pid_t clone_namespaced();
+    // The same for call(), whose function needs the heap glibc's fork(2) leaves consistent:
+    // returns 0 in a forked helper (which clones the init as its sibling, see child.cpp, and
+    // writes the init's pid or -errno to `report`); here the init's pid, or -1 with errno.
+    pid_t fork_namespaced(int report);
+    // fork(2) for the fallback: marks this process a child subreaper first and remembers its
+    // current children, which kill_all() never touches (they are not the sandbox's).
     pid_t fork_main();
+    bool namespaced() const { return namespaced_; }
 
-    // SIGKILLs the process group `pgid`, then every other child that appeared since
-    // construction (orphans re-parented here), reaping them, until none is left.
-    // `keep` is a child that is killed and waited for but left for the caller to reap (the
-    // sandbox's main process: while it is a zombie, its pid — the group id — stays taken).
-    void kill_all(pid_t pgid, pid_t keep);
+    // Kills every process of the sandbox whose first process is `main`; `main` itself is
+    // left unreaped for the caller (while it is a zombie its pid, and group id, stay taken).
+    // `setup_over`: the main process has started (the init is in its reaping loop), so a
+    // namespaced sandbox is asked to end rather than killed, which loses no CPU accounting.
+    void kill_all(pid_t main, bool setup_over);
 
 private:
     std::set<pid_t> foreign_children_;
     pid_t main_ = 0;
+    bool namespaced_ = false;
 };
+
+// Whether an errno from clone_namespaced() means "no namespaces here" (rather than, say, out of memory).
+bool namespaces_refused(int error);
 
 }  // namespace sandlock

@@ -31,8 +31,12 @@ constexpr Access fs_rights(int abi) {
     return rights;
 }
 
-// fs_writable grants everything the ABI knows, so writable trees behave as if unconfined.
-constexpr Access writable_rights(int abi) { return fs_rights(abi); }
+// fs_writable grants everything the ABI knows but device nodes: a writable tree behaves as if
+// unconfined, except that no character or block device can be made there (a root caller's
+// `mknod c 1 11` would otherwise read the kernel log).
+constexpr Access writable_rights(int abi) {
+    return fs_rights(abi) & ~(LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_BLOCK);
+}
 
 // The ABI that introduced each feature sandlock uses.
 inline constexpr int kAbiFilesystem = 1;

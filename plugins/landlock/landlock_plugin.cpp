@@ -86,7 +86,14 @@ public:
         }
         auto ports = plan_port_rules(config_.net_bind, config_.net_connect);
         std::vector<std::string> vanished;
+        std::vector<PathRule> proc_rules;
+        std::erase_if(plan.rules, [&](const PathRule& rule) {
+            const bool under_proc = rule.path == "/proc" || rule.path.starts_with("/proc/");
+            if (under_proc) proc_rules.push_back(rule);
+            return under_proc;
+        });
         ruleset_ = Ruleset::build(config_.ruleset_attr(), plan.rules, ports, vanished);
+        ruleset_.add_in_child(std::move(proc_rules));
         for (const auto& path : vanished) host().debug(path + " vanished before its rule was added: skipped");
         host().debug("ruleset for ABI " + std::to_string(config_.abi) + ": " +
                      std::to_string(plan.rules.size()) + " path rules, " +

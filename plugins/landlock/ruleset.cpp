@@ -44,12 +44,14 @@ Ruleset::~Ruleset() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-Ruleset::Ruleset(Ruleset&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+Ruleset::Ruleset(Ruleset&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), late_rules_(std::move(other.late_rules_)) {}
 
 Ruleset& Ruleset::operator=(Ruleset&& other) noexcept {
     if (this != &other) {
         if (fd_ >= 0) ::close(fd_);
         fd_ = std::exchange(other.fd_, -1);
+        late_rules_ = std::move(other.late_rules_);
     }
     return *this;
 }
@@ -68,6 +70,16 @@ Ruleset Ruleset::build(const RulesetAttr& attr, const std::vector<PathRule>& pat
 int Ruleset::enforce() noexcept {
     if (fd_ < 0) return 0;
     int rc = 0;
+    for (const PathRule& rule : late_rules_) {
+        const int fd = ::open(rule.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) continue;  // gone: nothing to allow
+        if (fd < 0) return -errno;
+        PathBeneathAttr attr{rule.access, fd};
+        const int added = add_rule(fd_, kRulePathBeneath, &attr);
+        const int error = errno;
+        ::close(fd);
+        if (added != 0) return -error;
+    }
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || restrict_self(fd_) != 0) rc = -errno;
     ::close(fd_);
     fd_ = -1;

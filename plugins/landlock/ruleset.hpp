@@ -26,6 +26,11 @@ public:
 
     bool empty() const { return fd_ < 0; }
 
+    // Rules added in the child just before enforce(): paths whose inodes exist only there.
+    // The sandbox's fresh /proc is mounted by its init after fork, and a rule on the host's
+    // /proc does not reach it (Landlock skips covered mount points on its way up).
+    void add_in_child(std::vector<PathRule> rules) { late_rules_ = std::move(rules); }
+
     // In the child, between fork and exec: sets no_new_privs (required without
     // CAP_SYS_ADMIN), restricts the calling thread and closes the fd. Async-signal-safe:
     // no allocation, locks or logging. Returns 0 or -errno; does nothing when empty().
@@ -34,6 +39,7 @@ public:
 private:
     explicit Ruleset(int fd) : fd_(fd) {}
     int fd_ = -1;
+    std::vector<PathRule> late_rules_;
 };
 
 }  // namespace sandlock::landlock

@@ -1,6 +1,7 @@
 // User path rules from [plugins.notif] in real sandboxes: virtualize, deny with an errno,
 // allow, exact/prefix/glob, first match wins, rules ahead of the built-in /proc rules, and a
 // bad rule refused before anything runs.
+#include "feature_check.hpp"
 #include "sandbox_test.hpp"
 
 #include <sandlock/errors.hpp>
@@ -93,7 +94,10 @@ TEST(NotifPathRules, AVirtualFileIsReadOnly) {
     EXPECT_EQ(r.stdout_text, "EACCES\nEBADF\nb'x'\n") << r.stderr_text;
 }
 
+// Inside the sandbox's PID namespace the caller names itself by the namespace's pid: a rule on
+// /proc/self/... matches /proc/<that pid>/... too. /proc/kallsyms is masked by the kernel.
 TEST(NotifPathRules, RulesComeBeforeTheProcRules) {
+    SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");  // a readable /proc needs them
     Policy p = with_rules(R"([{"path": "/proc/self/status", "action": "virtualize", "content": "Name:\tnobody\n"},
                               {"path": "/proc/cpuinfo", "action": "deny", "errno": "EROFS"}])");
     p.fs_readable.push_back("/proc");
@@ -104,6 +108,28 @@ TEST(NotifPathRules, RulesComeBeforeTheProcRules) {
                       "probe(os.open, '/proc/kallsyms', os.O_RDONLY)\n",
                       notif_layers());
     EXPECT_EQ(r.stdout_text, "Name:\tnobody\nName:\tnobody\nEROFS\nEACCES\n") << r.stderr_text;
+}
+
+// Walking through /proc/<pid>/cwd or fd/N is judged by where it leads, the link read in the
+// caller's own /proc: inside the PID namespace, the same number on the host is another process.
+TEST(NotifPathRules, MagicLinksAreFollowedAsTheCallerSeesThem) {
+    SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");  // a readable /proc needs them
+    RuleTree tree;
+    Policy p = with_rules(R"([{"prefix": ")" + tree / "secret" + R"(", "action": "deny", "errno": "EPERM"}])");
+    p.fs_readable.push_back(tree.str());
+    p.fs_readable.push_back("/proc");
+    Result r = python(p,
+                      "os.chdir('" + tree / "secret" + "')\n"
+                      "probe(os.open, '/proc/self/cwd/a', os.O_RDONLY)\n"
+                      "probe(os.open, '/proc/%d/cwd/a' % os.getpid(), os.O_RDONLY)\n"
+                      "probe(os.open, '/proc/thread-self/cwd/../data', os.O_RDONLY)\n"
+                      "d = os.open('" + tree.str() + "', os.O_RDONLY)\n"
+                      "probe(os.open, '/proc/self/fd/%d/secret/b' % d, os.O_RDONLY)\n"
+                      "os.chdir('" + tree.str() + "')\n"
+                      "probe(os.open, '/proc/self/cwd/secret/a', os.O_RDONLY)\n"
+                      "probe(os.open, '/proc/self/cwd/secretive', os.O_RDONLY)\n",
+                      notif_layers());
+    EXPECT_EQ(r.stdout_text, "EPERM\nEPERM\nok\nEPERM\nEPERM\nok\n") << r.stderr_text;
 }
 
 TEST(NotifPathRules, ABadRuleIsRefusedByIndexAndKey) {

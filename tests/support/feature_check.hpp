@@ -41,6 +41,11 @@ inline std::optional<bool> check_reports_available(const std::string& feature) {
     return std::nullopt;
 }
 
+// Whether sandboxes get their own user + PID + mount namespaces here. Where they cannot (the
+// fallback `sandlock check` reports), some answers differ by design: Landlock's EACCES rather
+// than the read-only mount's EROFS, a process outside visible rather than absent (ESRCH).
+inline bool sandbox_namespaces() { return check_reports_available("sandbox namespaces").value_or(false); }
+
 }  // namespace sandlock::test
 
 #define SANDLOCK_SKIP_UNLESS_AVAILABLE(feature)                                                   \

@@ -3,7 +3,10 @@
 #include "procfs/proc_files.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -21,6 +24,8 @@
 
 namespace sandlock::notif {
 namespace {
+
+constexpr ino_t kProcRootInode = 1;
 
 bool is_number(std::string_view text) {
     return !text.empty() && text.size() <= 10 &&
@@ -61,23 +66,31 @@ std::string join(const std::vector<std::string>& parts, std::size_t count) {
     return path.empty() ? "/" : path;
 }
 
-// Every link lookup of one notification, against the live /proc.
+// Every link lookup of one notification, as the caller sees /proc: pids are the ones it
+// names (inside the sandbox's PID namespace, the namespace's own), and links are read in its
+// own /proc (that of its root), never in ours, where the same number is another process.
 class LiveProcLinks final : public ProcLinkSource {
 public:
     explicit LiveProcLinks(pid_t tid) : tid_(tid) {}
 
-    pid_t caller_tid() override { return tid_; }
-    pid_t caller_tgid() override {
-        if (tgid_ == 0) tgid_ = proc::read_tgid(tid_).value_or(-ESRCH);
-        return tgid_;
-    }
+    pid_t caller_tid() override { return own_ids() ? ids_.tid : -ESRCH; }
+    pid_t caller_tgid() override { return own_ids() ? ids_.tgid : -ESRCH; }
     int link_target(std::string_view proc_dir, std::string_view link, std::string& target) override {
-        if (int rc = read_link(std::string(proc_dir) + "/" + std::string(link), target); rc < 0) return rc;
+        if (!proc_tried_) {
+            proc_tried_ = true;
+            const int fd = open_caller_proc(tid_);
+            if (fd < 0) proc_error_ = fd;
+            proc_ = sdk::OwnedFd(fd < 0 ? -1 : fd);
+        }
+        if (proc_.get() < 0) return proc_error_;
+        // proc_dir is "/proc/<pid>" or "/proc/<pid>/task/<tid>": numbers only, no symlink.
+        const std::string relative = std::string(proc_dir.substr(6)) + "/" + std::string(link);
+        if (int rc = read_link(proc_.get(), relative, target); rc < 0) return rc;
         if (target.empty() || target.front() != '/') return -ENOTDIR;  // socket:[..], pipe:[..], anon_inode:..
         if (target.ends_with(" (deleted)")) return -ENOENT;
         // The supervisor reads links through its own root; the caller's may be a chroot.
         if (root_.empty()) {
-            if (int rc = read_link("/proc/" + std::to_string(tid_) + "/root", root_); rc < 0) return rc;
+            if (int rc = read_link(AT_FDCWD, "/proc/" + std::to_string(tid_) + "/root", root_); rc < 0) return rc;
         }
         if (root_ != "/" && target.starts_with(root_) &&
             (target.size() == root_.size() || target[root_.size()] == '/'))
@@ -85,12 +98,20 @@ public:
         if (target.empty()) target = "/";
         return 0;
     }
-    pid_t known_tgid() const { return tgid_ > 0 ? tgid_ : 0; }
+    pid_t known_tgid() const { return looked_up_ && ids_.tgid > 0 ? ids_.tgid : 0; }
 
 private:
-    static int read_link(const std::string& path, std::string& out) {
+    bool own_ids() {
+        if (!looked_up_) {
+            looked_up_ = true;
+            if (auto ids = proc::read_own_ids(tid_)) ids_ = *ids;
+        }
+        return ids_.tgid > 0;
+    }
+
+    static int read_link(int dir, const std::string& path, std::string& out) {
         char buffer[PATH_MAX];
-        ssize_t n = ::readlink(path.c_str(), buffer, sizeof buffer);
+        ssize_t n = ::readlinkat(dir, path.c_str(), buffer, sizeof buffer);
         if (n < 0) return -errno;
         if (static_cast<std::size_t>(n) == sizeof buffer) return -ENAMETOOLONG;
         out.assign(buffer, static_cast<std::size_t>(n));
@@ -98,7 +119,11 @@ private:
     }
 
     pid_t tid_;
-    pid_t tgid_ = 0;
+    bool looked_up_ = false;
+    proc::OwnIds ids_;
+    sdk::OwnedFd proc_;  // the caller's /proc, opened on first use
+    bool proc_tried_ = false;
+    int proc_error_ = -ENOENT;
     std::string root_;
 };
 
@@ -157,7 +182,6 @@ std::shared_ptr<const OpenCall> read_open_call(const sdk::NotifContext& call) {
         NormalizedPath normalized = normalize_path(absolute, links);
         open->error = normalized.error;
         open->path = std::move(normalized.path);
-        open->magic_link_pids = std::move(normalized.magic_link_pids);
         open->tgid = links.known_tgid();
     } catch (const sdk::NotifError& e) {
         open->error = e.error();
@@ -199,7 +223,26 @@ OpenCallCache& cache() {
     return instance;
 }
 
+bool is_proc_root(int fd) {
+    struct statfs fs;
+    struct stat st;
+    return ::fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC && ::fstat(fd, &st) == 0 &&
+           S_ISDIR(st.st_mode) && st.st_ino == kProcRootInode;
+}
+
 }  // namespace
+
+int open_caller_proc(pid_t tid) {
+    sdk::OwnedFd root(::open(("/proc/" + std::to_string(tid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (root.get() < 0) return -errno;
+    open_how how{};
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    sdk::OwnedFd proc(static_cast<int>(::syscall(SYS_openat2, root.get(), "proc", &how, sizeof how)));
+    if (proc.get() < 0) return -errno;
+    if (!is_proc_root(proc.get())) return -ENOENT;  // no proc there: the caller has no /proc
+    return proc.release();
+}
 
 std::string normalize_lexically(std::string_view path) {
     std::vector<std::string> stack;
@@ -258,7 +301,6 @@ NormalizedPath normalize_path(std::string_view absolute, ProcLinkSource& links) 
         const std::string link = magic_link_at_end(stack, dir_length);
         if (link.empty()) continue;
         if (++link_jumps > 40) return fail(ELOOP);
-        out.magic_link_pids.push_back(static_cast<pid_t>(std::stol(stack[1])));
         std::string target = "/";  // root: the caller's own root (a sandbox shares one root)
         if (link != "root") {
             if (int rc = links.link_target(join(stack, dir_length), link, target); rc < 0) return fail(-rc);

@@ -4,12 +4,13 @@
 //
 // Normalization is lexical plus what /proc itself would do: "//", "." and ".." collapse;
 // /proc/self becomes /proc/<tgid>, /proc/thread-self /proc/<tgid>/task/<tid>, and the
-// /proc/mounts and /proc/net links /proc/<tgid>/mounts and /proc/<tgid>/net. A path that walks
-// *through* a process's root, cwd or fd/N magic link continues from that link's target (root:
-// the caller's "/"), and the pids whose links were walked are reported, so /proc/1/root/etc or
-// /proc/self/cwd/../../proc/kcore are judged by where they really lead. Other symlinks are not
-// followed: a rule on a path can be reached through a symlink or hard link to it — the path
-// rules are defense in depth on top of Landlock, not a boundary.
+// /proc/mounts and /proc/net links /proc/<tgid>/mounts and /proc/<tgid>/net — with the pids the
+// caller itself sees (inside the sandbox's PID namespace, the namespace's own numbers, from
+// NStgid/NSpid). A path that walks *through* a process's root, cwd or fd/N magic link continues
+// from that link's target (root: the caller's "/"), read in the caller's own /proc, so
+// /proc/1/root/etc or /proc/self/cwd/../../proc/kcore are judged by where they really lead.
+// Other symlinks are not followed: a rule on a path can be reached through a symlink or hard
+// link to it — the path rules are defense in depth on top of Landlock, not a boundary.
 #pragma once
 
 #include "supervisor/builtin_module.hpp"
@@ -31,8 +32,8 @@ namespace sandlock::notif {
 class ProcLinkSource {
 public:
     virtual ~ProcLinkSource() = default;
+    // The caller's thread id and thread group id as the caller names them, or -errno.
     virtual pid_t caller_tid() = 0;
-    // The caller's thread group id, or -errno.
     virtual pid_t caller_tgid() = 0;
     // Where `link` ("cwd" or "fd/N") of the process directory `proc_dir` ("/proc/12" or
     // "/proc/12/task/13") leads, as an absolute path in the caller's view. Returns 0 or -errno
@@ -41,9 +42,8 @@ public:
 };
 
 struct NormalizedPath {
-    int error = 0;                     // non-zero: the path cannot be opened (answer this errno)
-    std::string path;                  // absolute and normalized
-    std::vector<pid_t> magic_link_pids;  // the processes whose root/cwd/fd links were walked
+    int error = 0;      // non-zero: the path cannot be opened (answer this errno)
+    std::string path;   // absolute and normalized
 };
 
 // Lexical only: collapses "//", "." and ".." (".." at the root stays there), no trailing '/'.
@@ -57,15 +57,18 @@ NormalizedPath normalize_path(std::string_view absolute, ProcLinkSource& links);
 // rules written with /proc/self; nullopt when the path is not under the caller's /proc entry.
 std::optional<std::string> self_form(std::string_view normalized, pid_t caller_tgid);
 
+// The caller's /proc (the proc mounted at its root's /proc), O_PATH, or -errno: pids and
+// links under it are the caller's view. `tid` is the calling thread as we name it.
+int open_caller_proc(pid_t tid);
+
 // One open-family call, decoded and normalized.
 struct OpenCall {
     int error = 0;              // non-zero: reading or resolving the caller's path failed
     std::string path;           // normalized absolute path, as the caller sees it
     std::uint64_t flags = 0;    // O_* flags (creat: O_CREAT|O_WRONLY|O_TRUNC)
     std::uint64_t resolve = 0;  // openat2's RESOLVE_* flags, else 0
-    pid_t tid = 0;
-    pid_t tgid = 0;             // the caller's thread group, when normalization needed it, else 0
-    std::vector<pid_t> magic_link_pids;
+    pid_t tid = 0;              // the calling thread, as we name it
+    pid_t tgid = 0;             // its thread group as the caller names it, when normalization needed it, else 0
 
     bool writes() const;  // asks for write access, creation or truncation
     // The SECCOMP_ADDFD flags that give an injected fd the close-on-exec the caller asked for.

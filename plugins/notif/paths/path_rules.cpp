@@ -152,7 +152,10 @@ sdk::NotifVerdict PathRulesModule::on_open(sdk::NotifContext& call) {
     if (open->error != 0) return sdk::Verdict::error(open->error);
     std::optional<std::string> self_path;
     if (uses_proc_self_ && open->path.starts_with("/proc/")) {
-        const pid_t tgid = open->tgid > 0 ? open->tgid : proc::read_tgid(call.pid()).value_or(0);
+        // As the caller names itself: the path is in its view (open_path.hpp).
+        pid_t tgid = open->tgid;
+        if (tgid <= 0)
+            if (auto ids = proc::read_own_ids(call.pid())) tgid = ids->tgid;
         self_path = self_form(open->path, tgid);
     }
     const PathRule* rule = first_match(rules_, open->path, self_path);

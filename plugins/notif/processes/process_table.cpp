@@ -2,6 +2,8 @@
 
 #include "procfs/proc_files.hpp"
 
+#include <sandlock/sdk/sandbox_process.hpp>
+
 #include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -50,6 +52,9 @@ void ProcessTable::start(pid_t root) {
     std::lock_guard lock(mutex_);
     root_ = root;
     self_ = ::getpid();
+    namespace_ = sdk::sandbox_pid_namespace(root);
+    root_is_init_ = namespace_.has_value();
+    if (root_is_init_) return;  // nothing outside its namespace can become a member
     for (const auto& [tid, children] : proc::read_children_by_thread(self_))
         for (pid_t child : children)
             if (child != root) not_members_.insert(child);
@@ -63,6 +68,8 @@ void ProcessTable::stop() noexcept {
     members_.clear();
     thread_owner_.clear();
     root_ = -1;
+    root_is_init_ = false;
+    namespace_.reset();
 }
 
 std::optional<pid_t> ProcessTable::process_of(pid_t tid) {
@@ -106,12 +113,30 @@ std::vector<pid_t> ProcessTable::live_processes() {
 
 void ProcessTable::signal_all(int sig) {
     std::lock_guard lock(mutex_);
+    if (root_is_init_) {
+        // Never the init (a stopped init could neither reap nor end the sandbox), so no group
+        // signal: members, then the children found since, until a round finds none (a
+        // stopped or killed member forks no more).
+        std::set<pid_t> signalled;
+        for (;;) {
+            bool any = false;
+            for (const auto& [pid, pidfd] : members_) {
+                if (!signalled.insert(pid).second) continue;
+                send_locked(pid, pidfd, sig);
+                any = true;
+            }
+            if (!any || (sig != SIGSTOP && sig != SIGKILL)) return;
+            discover_locked();
+        }
+    }
     if (auto root = members_.find(root_); root != members_.end() && alive_locked(root->first, root->second))
         ::kill(-root_, sig);  // its leader is alive, so the group id cannot have been recycled
-    for (const auto& [pid, pidfd] : members_) {
-        if (pidfd >= 0) ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
-        else if (alive_locked(pid, -1)) ::kill(pid, sig);
-    }
+    for (const auto& [pid, pidfd] : members_) send_locked(pid, pidfd, sig);
+}
+
+void ProcessTable::send_locked(pid_t pid, int pidfd, int sig) const {
+    if (pidfd >= 0) ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
+    else if (alive_locked(pid, -1)) ::kill(pid, sig);
 }
 
 bool ProcessTable::track_locked(pid_t pid, pid_t parent, pid_t creator_tid, Check belongs) {
@@ -122,7 +147,11 @@ bool ProcessTable::track_locked(pid_t pid, pid_t parent, pid_t creator_tid, Chec
     if (pidfd < 0 && errno == ESRCH) return false;  // gone already
     if (belongs != Check::None) {
         auto stat = proc::read_stat(pid);
-        bool ok = !exited(stat) && stat->ppid == parent && (belongs != Check::FilteredOrphan || filtered(pid));
+        // With a PID namespace, membership is the namespace itself (a pid recycled inside it
+        // is a member too); without, the parent link found and, for orphans, the filter.
+        bool ok = !exited(stat) &&
+                  (namespace_ ? sdk::in_sandbox(pid, root_, *namespace_)
+                              : stat->ppid == parent && (belongs != Check::FilteredOrphan || filtered(pid)));
         if (!ok) {
             if (pidfd >= 0) ::close(pidfd);
             return false;
@@ -162,13 +191,16 @@ void ProcessTable::reap_exits_locked() {
 
 void ProcessTable::discover_locked() {
     std::vector<pid_t> frontier;
+    if (root_is_init_) frontier.push_back(root_);
     // Orphans of members land on us (the launcher is a child subreaper); members run under a
     // seccomp filter, which tells them from children the host made for other reasons.
-    for (const auto& [tid, children] : proc::read_children_by_thread(self_)) {
-        for (pid_t child : children) {
-            if (members_.contains(child) || not_members_.contains(child)) continue;
-            if (track_locked(child, self_, 0, Check::FilteredOrphan)) frontier.push_back(child);
-            else if (!exited(proc::read_stat(child))) not_members_.insert(child);
+    if (!root_is_init_) {
+        for (const auto& [tid, children] : proc::read_children_by_thread(self_)) {
+            for (pid_t child : children) {
+                if (members_.contains(child) || not_members_.contains(child)) continue;
+                if (track_locked(child, self_, 0, Check::FilteredOrphan)) frontier.push_back(child);
+                else if (!exited(proc::read_stat(child))) not_members_.insert(child);
+            }
         }
     }
     for (const auto& [pid, pidfd] : members_) frontier.push_back(pid);

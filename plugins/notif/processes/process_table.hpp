@@ -1,5 +1,8 @@
 // The processes of one sandbox, shared by the memory limit, the process limit and the CPU
-// throttle. A process belongs to the sandbox when it is the first one, a child of a member
+// throttle, as sdk/sandbox_process.hpp defines them. With the sandbox's own PID namespace the
+// first process is its init: members are the processes living in that namespace
+// (sdk::in_sandbox), found as the init's descendants (orphans land on it). Without one,
+// a process belongs to the sandbox when it is the first one, a child of a member
 // (found through /proc/PID/task/TID/children), an orphan of a member re-parented to us (the
 // launcher is a child subreaper), or the caller of a notification (only members reach our
 // listener). Each member is held by a pidfd, so an exit is seen without polling /proc and a
@@ -8,6 +11,8 @@
 // Thread-safe: the supervisor thread and the CPU-throttle thread both use it. Modules learn of
 // births and exits through their own event queue (subscribe/drain), on their own thread.
 #pragma once
+
+#include <sandlock/sdk/sandbox_process.hpp>
 
 #include <sys/types.h>
 
@@ -50,8 +55,9 @@ public:
     void refresh();
     std::size_t live_count();
     std::vector<pid_t> live_processes();
-    // Sends `sig` to every member (through its pidfd) and, while the first process lives, to
-    // its process group — which also reaches a child forked a moment ago and not seen yet.
+    // Sends `sig` to every member (through its pidfd), and reaches a child forked a moment ago
+    // and not seen yet: with a PID namespace, SIGSTOP and SIGKILL look for new children until
+    // none is left; without, the first process's group gets it too while that process lives.
     void signal_all(int sig);
 
 private:
@@ -62,10 +68,15 @@ private:
     void reap_exits_locked();
     void discover_locked();
     bool alive_locked(pid_t pid, int pidfd) const;
+    void send_locked(pid_t pid, int pidfd, int sig) const;
     void emit_locked(const ProcessEvent& event);
 
     std::mutex mutex_;
     pid_t root_ = -1;
+    // The root is the init of the sandbox's own PID namespace (sdk/sandbox_process.hpp): not a
+    // member, but every member descends from it, orphans included.
+    bool root_is_init_ = false;
+    std::optional<sdk::PidNamespaceId> namespace_;  // the sandbox's PID namespace, when it has one
     pid_t self_ = -1;
     std::unordered_map<pid_t, int> members_;         // pid -> pidfd (-1: out of fds, checked through /proc)
     std::unordered_map<pid_t, pid_t> thread_owner_;  // tid -> its process, a cache

@@ -70,6 +70,24 @@ std::optional<std::uint64_t> parse_statm_data_pages(std::string_view text) {
     return to_number<std::uint64_t>(word);
 }
 
+std::optional<std::int64_t> parse_status_last_number(std::string_view text, std::string_view name) {
+    for (std::size_t pos = 0; pos < text.size();) {
+        std::size_t end = text.find('\n', pos);
+        std::string_view line = text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+        if (line.size() > name.size() && line.substr(0, name.size()) == name && line[name.size()] == ':') {
+            line.remove_prefix(name.size() + 1);
+            const std::size_t last = line.find_last_not_of(" \t");
+            if (last == std::string_view::npos) return std::nullopt;
+            line = line.substr(0, last + 1);
+            const std::size_t start = line.find_last_of(" \t");
+            return to_number<std::int64_t>(start == std::string_view::npos ? line : line.substr(start + 1));
+        }
+        if (end == std::string_view::npos) break;
+        pos = end + 1;
+    }
+    return std::nullopt;
+}
+
 std::optional<std::int64_t> parse_status_number(std::string_view text, std::string_view name) {
     for (std::size_t pos = 0; pos < text.size();) {
         std::size_t end = text.find('\n', pos);
@@ -151,6 +169,15 @@ std::optional<pid_t> read_tgid(pid_t tid) {
     auto tgid = parse_status_number(*text, "Tgid");
     if (!tgid || *tgid <= 0) return std::nullopt;
     return static_cast<pid_t>(*tgid);
+}
+
+std::optional<OwnIds> read_own_ids(pid_t tid) {
+    auto text = read_small_file(pid_path(tid, "status"));
+    if (!text) return std::nullopt;
+    auto own_tid = parse_status_last_number(*text, "NSpid");
+    auto own_tgid = parse_status_last_number(*text, "NStgid");
+    if (!own_tid || !own_tgid || *own_tid <= 0 || *own_tgid <= 0) return std::nullopt;
+    return OwnIds{static_cast<pid_t>(*own_tid), static_cast<pid_t>(*own_tgid)};
 }
 
 std::optional<std::uint64_t> read_heap_end(pid_t pid) {

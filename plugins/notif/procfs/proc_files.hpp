@@ -28,6 +28,9 @@ std::optional<StatFields> parse_stat(std::string_view text);
 std::optional<std::uint64_t> parse_statm_data_pages(std::string_view text);
 // The numeric value of a "Name:\tvalue" line of /proc/PID/status.
 std::optional<std::int64_t> parse_status_number(std::string_view text, std::string_view name);
+// The last numeric value of a "Name:\tv1\tv2..." line: for NSpid and NStgid, the id in the
+// innermost PID namespace — as the process itself names it.
+std::optional<std::int64_t> parse_status_last_number(std::string_view text, std::string_view name);
 // The pids of a /proc/PID/task/TID/children file.
 std::vector<pid_t> parse_pid_list(std::string_view text);
 // The end of the [heap] mapping in /proc/PID/maps text, if the text has one.
@@ -39,6 +42,13 @@ std::optional<std::string> read_small_file(const std::string& path, std::size_t 
 std::optional<StatFields> read_stat(pid_t pid);
 std::optional<std::uint64_t> read_data_bytes(pid_t pid);  // statm data × page size
 std::optional<pid_t> read_tgid(pid_t tid);                // Tgid: of /proc/TID/status
+// Thread `tid` (as we name it) and its thread group, as that thread names them (inside the
+// sandbox's PID namespace: the namespace's own numbers).
+struct OwnIds {
+    pid_t tid = 0;
+    pid_t tgid = 0;
+};
+std::optional<OwnIds> read_own_ids(pid_t tid);
 // The current end of the heap: the end of [heap], or start_brk when the heap is empty.
 std::optional<std::uint64_t> read_heap_end(pid_t pid);
 // The children of each thread of `pid`: (thread id, its children) pairs.

@@ -9,13 +9,6 @@
 namespace sandlock::notif {
 namespace {
 
-// Kernel-wide secrets and attack surface: kernel memory and symbols, the keyrings, the build
-// configuration, scheduler and timer internals, the loaded modules.
-constexpr std::string_view kDeniedProcFiles[] = {
-    "/proc/kcore",       "/proc/kallsyms",   "/proc/keys",    "/proc/key-users",
-    "/proc/config.gz",   "/proc/sched_debug", "/proc/timer_list", "/proc/modules",
-};
-constexpr std::string_view kDeniedSysTrees[] = {"/sys/kernel", "/sys/firmware", "/sys/fs/cgroup"};
 constexpr std::string_view kMountFiles[] = {"mounts", "mountinfo", "mountstats"};
 
 std::optional<pid_t> as_pid(std::string_view text) {
@@ -44,23 +37,15 @@ bool path_is_within(std::string_view path, std::string_view entry) {
     return path.starts_with(entry) && (path.size() == entry.size() || path[entry.size()] == '/');
 }
 
-ProcPath classify_proc_path(std::string_view path) {
-    for (std::string_view tree : kDeniedSysTrees)
-        if (path_is_within(path, tree)) return {ProcPathKind::Denied};
-    if (!path_is_within(path, "/proc")) return {ProcPathKind::Outside};
-    for (std::string_view file : kDeniedProcFiles)
-        if (path_is_within(path, file)) return {ProcPathKind::Denied};
-
-    std::string_view rest = path.substr(std::min<std::size_t>(path.size(), 6));  // after "/proc/"
+std::optional<MountTablePath> mount_table_path(std::string_view path) {
+    if (!path.starts_with("/proc/")) return std::nullopt;
+    std::string_view rest = path.substr(6);
     auto pid = as_pid(next_component(rest));
-    if (!pid) return {ProcPathKind::Global};
+    if (!pid) return std::nullopt;
     std::string_view leaf = next_component(rest);
     if (leaf == "task" && as_pid(next_component(rest))) leaf = next_component(rest);
-    if (rest.empty() && is_mount_file(leaf)) {
-        auto it = std::find(std::begin(kMountFiles), std::end(kMountFiles), leaf);
-        return {ProcPathKind::MountTable, *pid, *it};
-    }
-    return {ProcPathKind::ProcessEntry, *pid};
+    if (!rest.empty() || !is_mount_file(leaf)) return std::nullopt;
+    return MountTablePath{*pid, *std::find(std::begin(kMountFiles), std::end(kMountFiles), leaf)};
 }
 
 bool proc_is_readable(const Policy& policy) {

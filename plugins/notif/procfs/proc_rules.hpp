@@ -1,34 +1,30 @@
-// The /proc and /sys rules, on a normalized path (open_path.hpp). Pure logic; procfs.cpp acts
-// on the verdicts.
+// What is left for the supervisor under /proc, on a normalized path (open_path.hpp). Pure
+// logic; procfs.cpp acts on it. Everything else /proc needs — foreign pids absent, kernel
+// secrets refused — the kernel holds in the sandbox's own PID and mount namespaces
+// (core/src/child_mounts.hpp), without which a readable /proc is refused.
 #pragma once
 
 #include <sandlock/policy.hpp>
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace sandlock::notif {
 
-enum class ProcPathKind {
-    Outside,       // not under /proc, and not a denied /sys path: not ours
-    Denied,        // a kernel-wide secret (kcore, kallsyms, keys, /sys/kernel, ...): EACCES
-    MountTable,    // /proc/<pid>/{mounts,mountinfo,mountstats}, also under task/<tid>: virtualized
-    ProcessEntry,  // /proc/<pid> or anything under it: only for the sandbox's own processes
-    Global,        // any other /proc path
+// /proc/<pid>/{mounts,mountinfo,mountstats}, also under task/<tid> (/proc/self and the
+// /proc/mounts link are normalized to this form first).
+struct MountTablePath {
+    pid_t pid = 0;           // as the caller names it
+    std::string_view file;   // "mounts", "mountinfo" or "mountstats"
 };
 
-struct ProcPath {
-    ProcPathKind kind = ProcPathKind::Outside;
-    pid_t pid = 0;                // MountTable, ProcessEntry: the process
-    std::string_view mount_file;  // MountTable: "mounts", "mountinfo" or "mountstats"
-};
-
-ProcPath classify_proc_path(std::string_view normalized);
+std::optional<MountTablePath> mount_table_path(std::string_view normalized);
 
 // Whether the policy lets the sandbox read /proc: fs_readable or fs_writable holds /proc or a
-// parent of it, and fs_denied none. Only then are the /proc rules on.
+// parent of it, and fs_denied none. Only then are the mount tables virtualized.
 bool proc_is_readable(const Policy& policy);
 
 // Whether `path` is `entry` or inside it (both normalized).

@@ -1,0 +1,89 @@
+#include "child_mounts.hpp"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
+namespace sandlock {
+
+// Kernel-wide secrets and attack surface: kernel memory, symbols and log, keyrings, the build
+// configuration, scheduler and timer internals, loaded modules, magic SysRq.
+const char* const kMaskedFiles[] = {
+    "/proc/kcore",      "/proc/kallsyms",   "/proc/kmsg",          "/proc/keys",
+    "/proc/key-users",  "/proc/config.gz",  "/proc/sched_debug",   "/proc/timer_list",
+    "/proc/modules",    "/proc/latency_stats", "/proc/timer_stats", "/proc/sysrq-trigger",
+    "/proc/vmallocinfo", "/proc/slabinfo",  "/proc/pagetypeinfo",  "/proc/kpagecount",
+    "/proc/kpageflags", "/proc/kpagecgroup", nullptr,
+};
+const char* const kMaskedDirectories[] = {
+    "/proc/acpi", "/proc/scsi", "/proc/irq", "/proc/bus", "/proc/driver", "/proc/fs",
+    "/sys/kernel", "/sys/firmware", "/sys/fs/cgroup", "/sys/fs/bpf", "/sys/module", nullptr,
+};
+
+namespace {
+
+int set_attributes(const char* path, std::uint64_t set, std::uint64_t clear, bool recursive) noexcept {
+    mount_attr attr{};
+    attr.attr_set = set;
+    attr.attr_clr = clear;
+    long rc = ::syscall(SYS_mount_setattr, AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, &attr, sizeof attr);
+    return rc == 0 ? 0 : errno;
+}
+
+bool exists(const char* path) noexcept {
+    struct stat st;
+    return ::lstat(path, &st) == 0;
+}
+
+// Every open of a masked path fails with EACCES, for root inside too: a file is /dev/null
+// bound on a nodev mount (the kernel refuses to open a device there, whatever the caller's
+// capabilities), a directory an empty read-only tmpfs of mode 000 (no search, no listing; a
+// `privileged` sandbox, which keeps its capabilities, sees it empty).
+int mask_secrets() noexcept {
+    constexpr unsigned long kLocked = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    for (const char* const* file = kMaskedFiles; *file != nullptr; ++file) {
+        if (!exists(*file)) continue;
+        if (::mount("/dev/null", *file, nullptr, MS_BIND, nullptr) != 0 ||
+            ::mount(nullptr, *file, nullptr, MS_REMOUNT | MS_BIND | kLocked, nullptr) != 0)
+            return errno;
+    }
+    for (const char* const* dir = kMaskedDirectories; *dir != nullptr; ++dir) {
+        if (!exists(*dir)) continue;
+        if (::mount("tmpfs", *dir, "tmpfs", kLocked, "size=0,mode=000") != 0) return errno;
+    }
+    return 0;
+}
+
+int read_only_outside_writable(const ChildPlan& plan) noexcept {
+    if (int rc = set_attributes("/", MOUNT_ATTR_RDONLY, 0, true); rc != 0) return rc;
+    for (std::size_t i = 0; i < plan.writable_trees.size(); ++i) {
+        const char* tree = plan.writable_trees.data()[i];
+        if (!exists(tree)) continue;  // nothing to allow (Landlock skips it too)
+        // A mount of its own (with whatever is mounted below it), then read-write again. A
+        // mount that was read-only on the host stays so (the kernel locks that flag).
+        if (::mount(tree, tree, nullptr, MS_BIND | MS_REC, nullptr) != 0) return errno;
+        if (set_attributes(tree, 0, MOUNT_ATTR_RDONLY, true) != 0 && set_attributes(tree, 0, MOUNT_ATTR_RDONLY, false) != 0)
+            return errno;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int set_up_mounts(const ChildPlan& plan) noexcept {
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
+    if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) return errno;
+    if (int rc = mask_secrets(); rc != 0) return rc;
+    return plan.read_only_outside_writable ? read_only_outside_writable(plan) : 0;
+}
+
+}  // namespace sandlock
