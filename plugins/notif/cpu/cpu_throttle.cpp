@@ -1,7 +1,7 @@
 #include "cpu/cpu_throttle.hpp"
 
 #include "procfs/proc_files.hpp"
-#include "supervisor/thread_signals.hpp"
+#include "supervisor/supervisor_thread.hpp"
 
 #include <unistd.h>
 
@@ -31,7 +31,7 @@ void CpuThrottle::configure(const ModuleSetup& setup) {
 void CpuThrottle::after_fork(const sdk::ParentContext&) {
     if (percent_ == 0) return;
     host_->debug("max_cpu: throttling the sandbox to " + std::to_string(percent_) + "% of one core");
-    thread_ = start_quiet_thread([this] { run(); });
+    thread_ = start_supervisor_thread([this] { run(); });
 }
 
 void CpuThrottle::on_exit() noexcept {

@@ -1,7 +1,7 @@
 #include "supervisor/supervisor.hpp"
 
 #include "supervisor/caller_access.hpp"
-#include "supervisor/thread_signals.hpp"
+#include "supervisor/supervisor_thread.hpp"
 #include "supervisor/unotify.hpp"
 
 #include <fcntl.h>
@@ -59,7 +59,7 @@ void Supervisor::start(int listener, int sandbox_pidfd) {
                     "); supervised calls will be slower (needs Linux 6.6)");
     stop_event_ = ::eventfd(0, EFD_CLOEXEC);
     if (stop_event_ < 0) throw sdk::Error("notif: eventfd failed: " + errno_text(errno));
-    thread_ = start_quiet_thread([this] { serve(); });
+    thread_ = start_supervisor_thread([this] { serve(); });
 }
 
 void Supervisor::stop() noexcept {

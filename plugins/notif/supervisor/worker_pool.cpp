@@ -1,6 +1,6 @@
 #include "supervisor/worker_pool.hpp"
 
-#include "supervisor/thread_signals.hpp"
+#include "supervisor/supervisor_thread.hpp"
 
 #include <system_error>
 
@@ -11,7 +11,7 @@ bool WorkerPool::submit(std::function<void()> job) {
     if (stopping_) return false;
     if (idle_ == 0 && threads_.size() < max_threads_) {
         try {
-            threads_.push_back(start_quiet_thread([this] { work(); }));
+            threads_.push_back(start_supervisor_thread([this] { work(); }));
         } catch (const std::system_error&) {
             if (threads_.empty()) return false;  // no thread at all: the caller runs it
         }
