@@ -75,16 +75,6 @@ TEST(NotifProcRules, VirtualMountTablesShowOnlyRootAndProc) {
     EXPECT_NE(virtual_mount_file("mountstats", devices).find("mounted on /proc"), std::string::npos);
 }
 
-TEST(NotifCaller, CredentialLinesAreWhatDecidesFileAccess) {
-    const std::string status =
-        "Name:\tcat\nUmask:\t0022\nTgid:\t5\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n"
-        "Groups:\t100 27 \nNoNewPrivs:\t1\nCapInh:\t0000000000000000\nCapEff:\t0000000000000000\n";
-    EXPECT_EQ(caller::credential_lines(status),
-              "Uid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\nGroups:\t100 27 \nCapEff:\t0000000000000000\n");
-    EXPECT_TRUE(caller::has_our_credentials(static_cast<pid_t>(::syscall(SYS_gettid))));
-    EXPECT_FALSE(caller::has_our_credentials(0x3fffffff));
-}
-
 TEST(NotifProcFsModule, RegistersOnlyWhenProcIsReadable) {
     test::FakeHost fake;
     const sdk::Host host = fake.host();

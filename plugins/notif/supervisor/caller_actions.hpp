@@ -1,7 +1,6 @@
 // What a handler acting on the caller's behalf needs beyond NotifContextApi: writing a result
-// into the caller's memory, raising the signal the kernel would have raised, and telling
-// whether the caller has exactly the supervisor's credentials (so that a file the supervisor
-// opens for it grants nothing the caller could not have opened itself).
+// into the caller's memory and raising the signal the kernel would have raised. (What it does
+// for the caller it does without capabilities: supervisor_thread.hpp.)
 #pragma once
 
 #include <sys/types.h>
@@ -27,12 +26,5 @@ int write_memory(pid_t tid, std::span<const MemoryWrite> writes);
 
 // Sends `sig` to the calling thread, as the kernel does for SIGPIPE on a broken connection.
 void raise_signal(pid_t tid, int sig);
-
-// The lines of a /proc/PID/status text that decide file access: Uid, Gid, Groups, CapEff.
-std::string credential_lines(std::string_view status_text);
-
-// Whether the thread runs with the supervisor's uids, gids, groups and effective capabilities,
-// in the supervisor's user namespace.
-bool has_our_credentials(pid_t tid);
 
 }  // namespace sandlock::notif::caller
