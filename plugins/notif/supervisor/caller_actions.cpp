@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <climits>
 #include <vector>
 
 namespace sandlock::notif::caller {
