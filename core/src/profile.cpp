@@ -1,4 +1,5 @@
 #include <sandlock/errors.hpp>
+#include <sandlock/input_check.hpp>
 #include <sandlock/profile.hpp>
 #include <sandlock/units.hpp>
 
@@ -44,19 +45,30 @@ private:
         if (auto v = node.value<bool>(); v && node.is_boolean()) return *v;
         wrong_type(key, node, "a boolean (true or false)");
     }
-    std::string string(const std::string& key, const toml::node& node) const {
-        if (node.is_string()) return *node.value<std::string>();
-        wrong_type(key, node, "a string");
+    // Every string is checked where it is read, so the error names file:line.
+    std::string string(const std::string& key, const toml::node& node, TextKind kind) const {
+        if (!node.is_string()) wrong_type(key, node, "a string");
+        std::string value = *node.value<std::string>();
+        checked(key, value, kind, node);
+        return value;
     }
-    std::vector<std::string> strings(const std::string& key, const toml::node& node) const {
+    std::vector<std::string> strings(const std::string& key, const toml::node& node, TextKind kind) const {
         const toml::array* array = node.as_array();
         if (array == nullptr) wrong_type(key, node, "an array of strings");
         std::vector<std::string> out;
         for (const auto& item : *array) {
             if (!item.is_string()) wrong_type(key, item, "an array of strings");
             out.push_back(*item.value<std::string>());
+            checked(key, out.back(), kind, item);
         }
         return out;
+    }
+    void checked(const std::string& key, std::string_view value, TextKind kind, const toml::node& node) const {
+        try {
+            check_text(key, value, kind);
+        } catch (const PolicyError& e) {
+            fail(node, e.what());
+        }
     }
     // A string parsed by `parse`, or an integer taken as its decimal text.
     template <class Parse>
@@ -80,37 +92,44 @@ private:
     template <class Enum>
     Enum choice(const std::string& key, const toml::node& node,
                 std::initializer_list<std::pair<std::string_view, Enum>> choices) const {
-        std::string value = string(key, node);
+        std::string value = string(key, node, TextKind::Name);
         std::string names;
         for (const auto& [name, e] : choices) {
             if (name == value) return e;
             names += names.empty() ? std::string(name) : ", " + std::string(name);
         }
-        fail(node, "field '" + key + "' is '" + value + "', expected one of: " + names);
+        fail(node, "field '" + key + "' is " + quote_value(value) + ", expected one of: " + names);
     }
     void plugins_table(const toml::table& table) {
         for (const auto& [name, node] : table) {
             std::string key(name.str());
             if (key == "enabled") {
-                policy_.plugins = strings("plugins.enabled", node);
+                policy_.plugins = strings("plugins.enabled", node, TextKind::Name);
             } else if (const toml::table* options = node.as_table()) {
+                checked("plugins", key, TextKind::Name, node);
                 std::ostringstream json;
                 json << toml::json_formatter{*options};
-                policy_.plugin_options[key] = boost::json::serialize(boost::json::parse(json.str()));  // compact
+                try {
+                    policy_.plugin_options[key] = boost::json::serialize(boost::json::parse(json.str()));  // compact
+                } catch (const std::exception& e) {
+                    // Boost.JSON's limit (nesting deeper than 32 levels) or a value it cannot hold.
+                    fail(node, "[plugins." + key + "]: the options cannot be passed to the plugin as JSON (" +
+                                   e.what() + "; nest tables and arrays at most 32 levels deep)");
+                }
             } else {
-                wrong_type("plugins." + key, node, "a table of that plugin's options");
+                wrong_type("plugins." + one_line(key, 64), node, "a table of that plugin's options");
             }
         }
     }
 
     void field(const std::string& key, const toml::node& node) {
         Policy& p = policy_;
-        if (key == "fs_writable") p.fs_writable = strings(key, node);
-        else if (key == "fs_readable") p.fs_readable = strings(key, node);
-        else if (key == "fs_denied") p.fs_denied = strings(key, node);
-        else if (key == "deny_syscalls") p.deny_syscalls = strings(key, node);
-        else if (key == "allow_syscalls") p.allow_syscalls = strings(key, node);
-        else if (key == "net_allow_hosts") p.net_allow_hosts = strings(key, node);
+        if (key == "fs_writable") p.fs_writable = strings(key, node, TextKind::Path);
+        else if (key == "fs_readable") p.fs_readable = strings(key, node, TextKind::Path);
+        else if (key == "fs_denied") p.fs_denied = strings(key, node, TextKind::Path);
+        else if (key == "deny_syscalls") p.deny_syscalls = strings(key, node, TextKind::Name);
+        else if (key == "allow_syscalls") p.allow_syscalls = strings(key, node, TextKind::Name);
+        else if (key == "net_allow_hosts") p.net_allow_hosts = strings(key, node, TextKind::Name);
         else if (key == "net_bind") p.net_bind = ports(key, node);
         else if (key == "net_connect") p.net_connect = ports(key, node);
         else if (key == "isolate_ipc") p.isolate_ipc = boolean(key, node);
@@ -123,9 +142,9 @@ private:
         else if (key == "close_fds") p.close_fds = boolean(key, node);
         else if (key == "strict") p.strict = boolean(key, node);
         else if (key == "privileged") p.privileged = boolean(key, node);
-        else if (key == "chroot") p.chroot = string(key, node);
-        else if (key == "fs_mount") p.fs_mount = string(key, node);
-        else if (key == "fs_storage") p.fs_storage = string(key, node);
+        else if (key == "chroot") p.chroot = string(key, node, TextKind::Path);
+        else if (key == "fs_mount") p.fs_mount = string(key, node, TextKind::Path);
+        else if (key == "fs_storage") p.fs_storage = string(key, node, TextKind::Path);
         else if (key == "fs_isolation")
             p.fs_isolation = choice<FsIsolation>(key, node, {{"none", FsIsolation::None}, {"branchfs", FsIsolation::BranchFs}});
         else if (key == "on_exit" || key == "on_error") {
@@ -135,13 +154,17 @@ private:
         } else if (key == "env") {
             const toml::table* table = node.as_table();
             if (table == nullptr) wrong_type(key, node, "a table of strings ([env])");
-            for (const auto& [name, value] : *table) p.env[std::string(name.str())] = string("env." + std::string(name.str()), value);
+            for (const auto& [name, value] : *table) {
+                const std::string env_name(name.str());
+                checked("env", env_name, TextKind::EnvName, value);
+                p.env[env_name] = string("env." + env_name, value, TextKind::EnvValue);
+            }
         } else if (key == "plugins") {
-            if (node.is_array()) p.plugins = strings(key, node);
+            if (node.is_array()) p.plugins = strings(key, node, TextKind::Name);
             else if (const toml::table* table = node.as_table()) plugins_table(*table);
             else wrong_type(key, node, "an array of plugin names or a [plugins] table");
         } else {
-            fail(node, "unknown field '" + key + "' (fields are named like the Policy: fs_readable, max_memory, ...)");
+            fail(node, "unknown field " + quote_value(key) + " (fields are named like the Policy: fs_readable, max_memory, ...)");
         }
     }
 
@@ -150,7 +173,8 @@ private:
 };
 
 bool valid_profile_name(std::string_view name) {
-    return !name.empty() && name.front() != '.' && name.find('/') == std::string_view::npos;
+    return !name.empty() && name.front() != '.' && name.find('/') == std::string_view::npos &&
+           std::none_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 }  // namespace
@@ -182,7 +206,7 @@ std::vector<ProfileEntry> list_profiles() {
 
 fs::path find_profile(std::string_view name) {
     if (!valid_profile_name(name))
-        throw PolicyError("profile: invalid name '" + std::string(name) + "' (a file name without '/')");
+        throw PolicyError("profile: invalid name " + quote_value(name) + " (a file name without '/')");
     std::string searched;
     for (const auto& dir : profile_dirs()) {
         fs::path file = dir / (std::string(name) + ".toml");
@@ -190,7 +214,7 @@ fs::path find_profile(std::string_view name) {
         if (fs::is_regular_file(file, ec)) return file;
         searched += (searched.empty() ? "" : ", ") + dir.string();
     }
-    throw PolicyError("profile: no profile named '" + std::string(name) + "' (searched: " + searched +
+    throw PolicyError("profile: no profile named " + quote_value(name) + " (searched: " + searched +
                       "; see 'sandlock profile list')");
 }
 
