@@ -10,6 +10,7 @@
 #include "process_tree.hpp"
 
 #include <sandlock/errors.hpp>
+#include <sandlock/input_check.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -75,7 +76,7 @@ void check_chroot(const Policy& policy) {
     if (!policy.chroot) return;
     struct stat st {};
     if (::stat(policy.chroot->c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-        throw PolicyError("chroot: '" + *policy.chroot + "' is not a directory (give an existing directory)");
+        throw PolicyError("chroot: " + quote_value(*policy.chroot) + " is not a directory (give an existing directory)");
 }
 
 // The parent's view of a running child.

@@ -151,7 +151,8 @@ PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
                           "', which hides the host's processes and kernel secrets; add it: --plugins=" +
                           join(names, ",") + "," + std::string(kProcProtectionOwner));
     }
-    for (const auto& [name, options_json] : policy.plugin_options) {
+    for (const auto& entry : policy.plugin_options) {
+        const std::string& name = entry.first;  // a named variable: clang 14 cannot capture a binding
         if (std::none_of(plugins_.begin(), plugins_.end(), [&](const auto& p) { return p->name() == name; }))
             throw PolicyError("[plugins." + name + "] configures plugin '" + name +
                               "', which is not enabled (enabled: " + join(names, ", ") + ")");

@@ -172,6 +172,78 @@ private:
     Policy& policy_;
 };
 
+// TOML allows non-ASCII text only inside strings and comments. toml++ 3.3 (Debian 12) reaches a
+// __builtin_unreachable() (undefined behaviour) when it asks whether some non-ASCII characters
+// are whitespace (U+00A1-U+0499, U+2C6E-U+3067, U+F8F6-U+FEFE; found by tests/fuzz/profile_fuzz),
+// which it does wherever a token may end. parse_toml below makes sure it is only ever given
+// non-ASCII text inside the strings and comments of a well-formed document.
+void refuse_non_ascii_outside_strings(std::string_view text, const std::string& source) {
+    std::size_t line = 1;
+    std::size_t i = 0;
+    auto skip_string = [&](char quote) {
+        const std::string triple(3, quote);
+        const bool multiline = text.substr(i, 3) == triple;
+        i += multiline ? 3 : 1;
+        while (i < text.size()) {
+            if (multiline && text.substr(i, 3) == triple) {
+                i += 3;
+                while (i < text.size() && text[i] == quote) ++i;  // up to two quotes end the content
+                return;
+            }
+            if (!multiline && text[i] == quote) {
+                ++i;
+                return;
+            }
+            if (text[i] == '\n') {
+                if (!multiline) return;  // unterminated: toml++ reports it
+                ++line;
+            }
+            if (quote == '"' && text[i] == '\\') ++i;  // an escape: skip what it escapes
+            ++i;
+        }
+    };
+    while (i < text.size()) {
+        const char c = text[i];
+        if (c == '"' || c == '\'') {
+            skip_string(c);
+            continue;
+        }
+        if (c == '#') {
+            while (i < text.size() && text[i] != '\n') ++i;
+            continue;
+        }
+        if (c == '\n') ++line;
+        if (static_cast<unsigned char>(c) >= 0x80)
+            throw PolicyError(source + ":" + std::to_string(line) +
+                              ": a non-ASCII character outside a string (TOML allows it only in strings and "
+                              "comments; quote the key or value)");
+        ++i;
+    }
+}
+
+toml::table parse_toml_as_is(std::string_view text, const std::string& source) {
+    try {
+        return toml::parse(text, source);
+    } catch (const toml::parse_error& e) {
+        throw PolicyError(source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+    }
+}
+
+// First the structure, on a copy with every non-ASCII byte replaced by 'x' (lines unchanged);
+// then, once the document is known to be well formed and its non-ASCII text known to sit in
+// strings and comments, the text itself.
+toml::table parse_toml(std::string_view text, const std::string& source) {
+    const bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    if (!ascii) {
+        std::string masked(text);
+        for (char& c : masked)
+            if (static_cast<unsigned char>(c) >= 0x80) c = 'x';
+        parse_toml_as_is(masked, source);
+        refuse_non_ascii_outside_strings(text, source);
+    }
+    return parse_toml_as_is(text, source);
+}
+
 bool valid_profile_name(std::string_view name) {
     return !name.empty() && name.front() != '.' && name.find('/') == std::string_view::npos &&
            std::none_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
@@ -219,12 +291,7 @@ fs::path find_profile(std::string_view name) {
 }
 
 Policy parse_profile(std::string_view toml_text, const std::string& source) {
-    toml::table root;
-    try {
-        root = toml::parse(toml_text, source);
-    } catch (const toml::parse_error& e) {
-        throw PolicyError(source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
-    }
+    toml::table root = parse_toml(toml_text, source);
     Policy policy;
     ProfileReader(source, policy).read(root);
     return policy;

@@ -17,7 +17,7 @@ std::string quote_value(std::string_view value, std::size_t limit = 64);
 
 // A whole message as one line of at most `limit` bytes: control characters escaped. The last
 // guard of the CLI for messages that carry text it did not quote (a parser's, a plugin's).
-std::string one_line(std::string_view message, std::size_t limit = 1024);
+std::string one_line(std::string_view message, std::size_t limit = 512);
 
 enum class TextKind {
     Path,      // a filesystem path: not empty, no control characters
