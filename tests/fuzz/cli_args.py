@@ -48,6 +48,9 @@ def main():
         elif p.returncode == 125 and (ran or err.count("\n") != 1 or len(err) > 700):
             violations += 1
             print("BAD REFUSAL", repr(args)[:200], repr(err)[:300])
+        elif p.returncode != 125 and any(a in ("", "--plugins=", "--plugin-path=") for a in args[:-3]):
+            violations += 1  # an empty value must be refused, never read as "not given"
+            print("EMPTY ACCEPTED", p.returncode, repr(args)[:200])
         elif p.returncode == 0 and not ran:
             violations += 1
             print("NOTHING RAN", repr(args)[:200], repr(err)[:300])
