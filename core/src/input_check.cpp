@@ -1,5 +1,6 @@
 #include <sandlock/errors.hpp>
 #include <sandlock/input_check.hpp>
+#include <sandlock/policy_json.hpp>
 
 #include <algorithm>
 
@@ -108,7 +109,20 @@ void check_policy_text(const Policy& p) {
     if (p.fs_storage) check_text("fs_storage", *p.fs_storage, TextKind::Path);
     if (p.chroot) check_text("chroot", *p.chroot, TextKind::Path);
     each("plugins", p.plugins, TextKind::Name);
-    for (const auto& [name, options] : p.plugin_options) check_text("plugins", name, TextKind::Name);
+    for (const auto& [name, options] : p.plugin_options) {
+        check_text("plugins", name, TextKind::Name);
+        // Each plugin parses the options out of the policy JSON: they must be an object that
+        // stays within Boost.JSON's depth once wrapped there.
+        boost::system::error_code ec;
+        boost::json::parse_options limits;
+        limits.max_depth = kPluginOptionsMaxDepth;
+        const boost::json::value parsed = boost::json::parse(options, ec, {}, limits);
+        if (ec || !parsed.is_object())
+            throw PolicyError("plugin_options." + name + ": invalid value " + quote_value(options) + " (" +
+                              (ec ? ec.message() : std::string("not a JSON object")) +
+                              "; give a JSON object nested at most " + std::to_string(kPluginOptionsMaxDepth) +
+                              " levels deep)");
+    }
 }
 
 }  // namespace sandlock

@@ -1,5 +1,6 @@
 #include <sandlock/errors.hpp>
 #include <sandlock/input_check.hpp>
+#include <sandlock/policy_json.hpp>
 #include <sandlock/profile.hpp>
 #include <sandlock/units.hpp>
 
@@ -110,11 +111,14 @@ private:
                 std::ostringstream json;
                 json << toml::json_formatter{*options};
                 try {
-                    policy_.plugin_options[key] = boost::json::serialize(boost::json::parse(json.str()));  // compact
+                    boost::json::parse_options limits;
+                    limits.max_depth = kPluginOptionsMaxDepth;
+                    policy_.plugin_options[key] =
+                        boost::json::serialize(boost::json::parse(json.str(), {}, limits));  // compact
                 } catch (const std::exception& e) {
-                    // Boost.JSON's limit (nesting deeper than 32 levels) or a value it cannot hold.
                     fail(node, "[plugins." + key + "]: the options cannot be passed to the plugin as JSON (" +
-                                   e.what() + "; nest tables and arrays at most 32 levels deep)");
+                                   e.what() + "; nest tables and arrays at most " +
+                                   std::to_string(kPluginOptionsMaxDepth) + " levels deep)");
                 }
             } else {
                 wrong_type("plugins." + one_line(key, 64), node, "a table of that plugin's options");

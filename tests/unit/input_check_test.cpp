@@ -3,6 +3,7 @@
 
 #include <sandlock/errors.hpp>
 #include <sandlock/input_check.hpp>
+#include <sandlock/policy_json.hpp>
 #include <sandlock/profile.hpp>
 #include <sandlock/units.hpp>
 
@@ -163,6 +164,31 @@ TEST(ProfileText, NonAsciiOutsideStringsIsRefusedInsideStringsKept) {
                              "p.toml");
     EXPECT_EQ(p.env["NAME"], "caf\xc3\xa9 \xd1\x87");
     EXPECT_EQ(p.env["MULTI"], "a\n\xd1\x87");
+}
+
+}  // namespace
+}  // namespace sandlock
+
+namespace sandlock {
+namespace {
+
+std::string nested_array(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+// Plugin options travel inside the policy JSON, two levels down: deeper than 30 levels they
+// would make the whole policy unreadable to every plugin (found by tests/fuzz/profile_fuzz).
+TEST(PluginOptionsDepth, RefusedWhereTheyWouldNotFitInThePolicyJson) {
+    Policy p;
+    p.plugin_options["x"] = "{\"a\": " + nested_array(kPluginOptionsMaxDepth - 1) + "}";
+    EXPECT_NO_THROW(check_policy_text(p));
+    EXPECT_NO_THROW(policy_from_json(policy_to_json(p)));
+    p.plugin_options["x"] = "{\"a\": " + nested_array(kPluginOptionsMaxDepth) + "}";
+    EXPECT_THROW(check_policy_text(p), PolicyError);
+    p.plugin_options["x"] = "[1]";
+    EXPECT_THROW(check_policy_text(p), PolicyError);
+
+    EXPECT_NO_THROW(parse_profile("[plugins.x]\na = " + nested_array(kPluginOptionsMaxDepth - 1) + "\n", "p.toml"));
+    EXPECT_THROW(parse_profile("[plugins.x]\na = " + nested_array(kPluginOptionsMaxDepth) + "\n", "p.toml"),
+                 PolicyError);
 }
 
 }  // namespace
