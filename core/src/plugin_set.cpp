@@ -49,11 +49,17 @@ fs::path find_plugin(std::string_view name, const std::vector<fs::path>& search_
 // the core changes this to "core".
 constexpr std::string_view kProcProtectionOwner = "notif";
 
-// Whether the policy makes /proc readable (directly or through "/").
+// Whether the policy makes /proc readable (directly, through "/", or through a symlink: Landlock
+// follows it, so the path is judged where it leads).
 bool exposes_proc(const Policy& policy) {
-    auto exposes = [](const std::string& path) {
-        const std::string normal = fs::path(path).lexically_normal().string();
+    auto under_proc = [](const fs::path& path) {
+        const std::string normal = path.lexically_normal().string();
         return normal == "/" || normal == "/proc" || normal == "/proc/" || normal.starts_with("/proc/");
+    };
+    auto exposes = [&](const std::string& path) {
+        std::error_code ec;
+        const fs::path resolved = fs::weakly_canonical(path, ec);
+        return under_proc(path) || (!ec && under_proc(resolved));
     };
     return std::any_of(policy.fs_readable.begin(), policy.fs_readable.end(), exposes) ||
            std::any_of(policy.fs_writable.begin(), policy.fs_writable.end(), exposes);

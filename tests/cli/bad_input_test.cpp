@@ -223,3 +223,17 @@ TEST(CliBadInput, ReadableProcWithoutItsProtectionIsRefused) {
 
 }  // namespace
 }  // namespace sandlock::test
+
+namespace sandlock::test {
+namespace {
+
+TEST(CliBadInput, ProcReachedThroughASymlinkStillNeedsItsProtection) {
+    TempDir dir;
+    std::filesystem::create_directory_symlink("/proc", dir / "p");
+    expect_refused(sandlock_run({"--plugins=landlock,seccomp", "run", "-r", "/usr", "-r", dir / "p", "--", "/bin/echo",
+                                 "RAN"}),
+                   "needs plugin 'notif'", "symlink");
+}
+
+}  // namespace
+}  // namespace sandlock::test
