@@ -11,6 +11,7 @@ packages=(
   googletest libgtest-dev libbenchmark-dev      # tests and benchmarks
   python3 util-linux                            # test programs run in sandboxes; setpriv
   bubblewrap hyperfine                          # the start-up benchmark's baseline and timer
+  clang libclang-rt-14-dev                      # libFuzzer harnesses (scripts/fuzz.sh)
 )
 missing=()
 for package in "${packages[@]}"; do

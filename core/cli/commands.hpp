@@ -22,6 +22,11 @@ std::function<int()> add_profile_command(CLI::App& profile, const GlobalOptions&
 std::function<int()> add_check_command(CLI::App& check, const GlobalOptions& global);
 std::function<int()> add_plugins_command(CLI::App& plugins, const GlobalOptions& global);
 
+// Throws PolicyError for an empty or valueless --plugins / --plugin-path (before CLI11 parses).
+void check_global_arguments(int argc, char** argv);
+// Throws PolicyError naming the first option of `app` given with an empty value.
+void refuse_empty_values(const CLI::App& app);
+
 // Exit code for failures of sandlock itself (bad input, policy, plugin, confinement).
 inline constexpr int kExitSandlockFailed = 125;
 

@@ -5,6 +5,7 @@
 #include "logging.hpp"
 
 #include <sandlock/errors.hpp>
+#include <sandlock/input_check.hpp>
 
 #include <iostream>
 #include <string_view>
@@ -62,10 +63,16 @@ int main(int argc, char** argv) {
     }
 
     try {
+        check_global_arguments(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "sandlock: error: " << sandlock::one_line(e.what()) << "\n";
+        return kExitSandlockFailed;
+    }
+    try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-        std::cerr << "sandlock: error: " << e.what() << " (see 'sandlock " << (name.empty() ? "" : std::string(name) + " ")
+        std::cerr << "sandlock: error: " << sandlock::one_line(e.what()) << " (see 'sandlock " << (name.empty() ? "" : std::string(name) + " ")
                   << "--help')\n";
         return kExitSandlockFailed;
     }
@@ -73,7 +80,7 @@ int main(int argc, char** argv) {
     try {
         if (chosen != nullptr && chosen->parsed()) return run_chosen();
     } catch (const std::exception& e) {
-        std::cerr << "sandlock: error: " << e.what() << "\n";
+        std::cerr << "sandlock: error: " << sandlock::one_line(e.what()) << "\n";
     }
     return kExitSandlockFailed;
 }

@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include <sandlock/errors.hpp>
+#include <sandlock/input_check.hpp>
 #include <sandlock/profile.hpp>
 #include <sandlock/sandbox.hpp>
 #include <sandlock/units.hpp>
@@ -12,41 +13,41 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 
 namespace sandlock::cli {
 namespace {
 
 struct RunFlags {
     bool interactive = false;
-    std::string profile;
+    std::optional<std::string> profile;
     std::vector<std::string> writable, readable, denied;
-    std::string max_memory, max_processes, max_cpu, timeout, max_disk;
+    std::optional<std::string> max_memory, max_processes, max_cpu, timeout, max_disk;
     bool allowlist = false, privileged = false, isolate_ipc = false, isolate_signals = false;
     bool clean_env = false, best_effort = false, keep_fds = false;
     std::vector<std::string> net_bind, net_connect, net_allow_hosts, env;
-    std::string fs_isolation, fs_mount, fs_storage, chroot;
+    std::optional<std::string> fs_isolation, fs_mount, fs_storage, chroot;
 };
 
 void append(std::vector<std::string>& to, const std::vector<std::string>& more) { to.insert(to.end(), more.begin(), more.end()); }
 
-// Profile first, then flags: scalars override, lists append.
+// Profile first, then flags: scalars override, lists append. A flag given with an empty value
+// is refused (refuse_empty_values), never taken as "not given".
 Policy build_policy(const RunFlags& f) {
-    Policy p = f.profile.empty() ? Policy{} : load_profile(f.profile);
+    Policy p = f.profile ? load_profile(*f.profile) : Policy{};
     append(p.fs_writable, f.writable);
     append(p.fs_readable, f.readable);
     append(p.fs_denied, f.denied);
-    if (!f.max_memory.empty()) p.max_memory = parse_size("--max-memory", f.max_memory);
-    if (!f.max_processes.empty()) p.max_processes = parse_count("--max-processes", f.max_processes);
-    if (!f.max_cpu.empty()) p.max_cpu = parse_cpu_percent("--max-cpu", f.max_cpu);
-    if (!f.max_disk.empty()) p.max_disk = parse_size("--max-disk", f.max_disk);
+    if (f.max_memory) p.max_memory = parse_size("--max-memory", *f.max_memory);
+    if (f.max_processes) p.max_processes = parse_count("--max-processes", *f.max_processes);
+    if (f.max_cpu) p.max_cpu = parse_cpu_percent("--max-cpu", *f.max_cpu);
+    if (f.max_disk) p.max_disk = parse_size("--max-disk", *f.max_disk);
     for (const auto& port : f.net_bind) p.net_bind.push_back(parse_port_range("--net-bind", port));
     for (const auto& port : f.net_connect) p.net_connect.push_back(parse_port_range("--net-connect", port));
     append(p.net_allow_hosts, f.net_allow_hosts);
     for (const auto& kv : f.env) {
-        auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0)
-            throw PolicyError("--env: invalid value '" + kv + "' (expected KEY=VALUE)");
-        p.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+        auto [name, value] = parse_env_assignment("--env", kv);
+        p.env[name] = value;
     }
     if (f.allowlist) {
         if (!p.allow_syscalls) p.allow_syscalls.emplace();
@@ -58,14 +59,15 @@ Policy build_policy(const RunFlags& f) {
     p.clean_env = p.clean_env || f.clean_env;
     if (f.best_effort) p.strict = false;
     if (f.keep_fds) p.close_fds = false;
-    if (!f.fs_isolation.empty()) {
-        if (f.fs_isolation != "none" && f.fs_isolation != "branchfs")
-            throw PolicyError("--fs-isolation: invalid value '" + f.fs_isolation + "' (expected none or branchfs)");
-        p.fs_isolation = f.fs_isolation == "branchfs" ? FsIsolation::BranchFs : FsIsolation::None;
+    if (f.fs_isolation) {
+        if (*f.fs_isolation != "none" && *f.fs_isolation != "branchfs")
+            throw PolicyError("--fs-isolation: invalid value " + quote_value(*f.fs_isolation) +
+                              " (expected none or branchfs)");
+        p.fs_isolation = *f.fs_isolation == "branchfs" ? FsIsolation::BranchFs : FsIsolation::None;
     }
-    if (!f.fs_mount.empty()) p.fs_mount = f.fs_mount;
-    if (!f.fs_storage.empty()) p.fs_storage = f.fs_storage;
-    if (!f.chroot.empty()) p.chroot = f.chroot;
+    if (f.fs_mount) p.fs_mount = *f.fs_mount;
+    if (f.fs_storage) p.fs_storage = *f.fs_storage;
+    if (f.chroot) p.chroot = *f.chroot;
     return p;
 }
 
@@ -121,20 +123,21 @@ std::function<int()> add_run_command(CLI::App& run_app, const GlobalOptions& glo
     run->positionals_at_end();
     run->footer("Repeatable flags take one value each; put a command that has flags of its own after --.");
 
-    return [flags, command, &global] {
+    return [flags, command, run, &global] {
+                refuse_empty_values(*run);
                 Policy policy = build_policy(*flags);
                 Timeout timeout;
-                if (!flags->timeout.empty())
+                if (flags->timeout)
                     timeout = std::chrono::milliseconds(
-                        static_cast<std::int64_t>(parse_seconds("--timeout", flags->timeout) * 1000));
+                        static_cast<std::int64_t>(parse_seconds("--timeout", *flags->timeout) * 1000));
                 // Also with -i: Ctrl-C reaches the foreground (the command), but SIGTERM/SIGHUP
                 // sent to sandlock must still end the whole tree.
                 SandboxOptions options{global.plugins, global.plugin_path, block_termination_signals()};
                 Sandbox sandbox(std::move(policy), std::move(options));
                 Result result = flags->interactive ? sandbox.run_interactive(*command, timeout)
                                                    : sandbox.run_inherit(*command, timeout);
-                if (!result.error.empty()) std::cerr << "sandlock: " << result.error << "\n";
-                if (result.timed_out) std::cerr << "sandlock: timed out after " << flags->timeout << " s\n";
+                if (!result.error.empty()) std::cerr << "sandlock: " << one_line(result.error) << "\n";
+                if (result.timed_out) std::cerr << "sandlock: timed out after " << *flags->timeout << " s\n";
                 return result.exit_code;
             };
 }

@@ -152,10 +152,17 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
 [[noreturn]] void stage_exec(const ChildPlan& plan) noexcept {
     int error = ENOENT;
     bool denied = false;
+    int missing_interpreter = -1;  // a candidate that exists although exec said ENOENT
     for (std::size_t i = 0; i < plan.exec_paths.size(); ++i) {
         ::execve(plan.exec_paths.data()[i], plan.argv.data(), plan.envp.data());
         switch (errno) {
-            case ENOENT: case ENOTDIR: case ESTALE: case ENODEV: case ETIMEDOUT: continue;
+            case ENOENT:
+                // The file is there, so what is missing is its interpreter ('#!' line or ELF
+                // loader): the parent names it from the candidate's index.
+                if (missing_interpreter < 0 && ::faccessat(AT_FDCWD, plan.exec_paths.data()[i], F_OK, 0) == 0)
+                    missing_interpreter = static_cast<int>(i);
+                continue;
+            case ENOTDIR: case ESTALE: case ENODEV: case ETIMEDOUT: continue;
             case EACCES:
                 // Like a shell: a PATH directory we may not search hides nothing worth
                 // reporting; "permission denied" is for a file that exists.
@@ -166,7 +173,7 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
         break;
     }
     if (error == ENOENT && denied) error = EACCES;
-    send_report(plan, ReportKind::ExecFailed, Stage::Exec, kCoreIndex, error);
+    send_report(plan, ReportKind::ExecFailed, Stage::Exec, error == ENOENT ? missing_interpreter : kCoreIndex, error);
     ::_exit(error == ENOENT ? 127 : 126);
 }
 

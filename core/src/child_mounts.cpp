@@ -63,11 +63,20 @@ int mask_secrets() noexcept {
     return 0;
 }
 
+// Directories and regular files need a read-write mount of their own; a missing path has
+// nothing to allow (Landlock skips it too). Device, fifo and socket nodes do not: writing to
+// them is not refused on a read-only mount, and a mount of its own would break /dev/ptmx (the
+// kernel finds its devpts in the same directory as the node, which a bind of the node hides).
+bool needs_own_mount(const char* path) noexcept {
+    struct stat st;
+    return ::stat(path, &st) == 0 && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode));
+}
+
 int read_only_outside_writable(const ChildPlan& plan) noexcept {
     if (int rc = set_attributes("/", MOUNT_ATTR_RDONLY, 0, true); rc != 0) return rc;
     for (std::size_t i = 0; i < plan.writable_trees.size(); ++i) {
         const char* tree = plan.writable_trees.data()[i];
-        if (!exists(tree)) continue;  // nothing to allow (Landlock skips it too)
+        if (!needs_own_mount(tree)) continue;
         // A mount of its own (with whatever is mounted below it), then read-write again. A
         // mount that was read-only on the host stays so (the kernel locks that flag).
         if (::mount(tree, tree, nullptr, MS_BIND | MS_REC, nullptr) != 0) return errno;

@@ -9,7 +9,8 @@ namespace sandlock {
 enum class ReportKind : std::uint32_t {
     StageFailed = 1,  // stage, plugin index (-1: core), value = errno
     Listener = 2,     // value = the seccomp listener fd number in the child; parent acks
-    ExecFailed = 3,   // value = errno of the last exec attempt
+    ExecFailed = 3,   // value = errno of the last exec attempt; plugin = for ENOENT, the index of
+                      // an exec candidate that exists (its interpreter is missing), else -1
 };
 
 struct ChildReport {

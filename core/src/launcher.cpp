@@ -2,6 +2,7 @@
 
 #include "child_plan.hpp"
 #include "child_report.hpp"
+#include "exec_diagnosis.hpp"
 #include "fd.hpp"
 #include "kernel.hpp"
 #include "logging.hpp"
@@ -9,6 +10,7 @@
 #include "process_tree.hpp"
 
 #include <sandlock/errors.hpp>
+#include <sandlock/input_check.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -131,7 +133,7 @@ void check_chroot(const Policy& policy) {
     if (!policy.chroot) return;
     struct stat st {};
     if (::stat(policy.chroot->c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-        throw PolicyError("chroot: '" + *policy.chroot + "' is not a directory (give an existing directory)");
+        throw PolicyError("chroot: " + quote_value(*policy.chroot) + " is not a directory (give an existing directory)");
 }
 
 // The parent's view of a running child.
@@ -361,8 +363,11 @@ private:
             const std::string& command = spec_.argv.at(0);
             outcome_.result.exit_code = f.value == ENOENT ? 127 : 126;
             outcome_.result.term_signal = 0;
-            outcome_.result.error = f.value == ENOENT ? command + ": command not found"
-                                                      : "cannot run " + command + ": " + errno_text(f.value);
+            if (f.value == ENOENT && f.plugin >= 0 && static_cast<std::size_t>(f.plugin) < spec_.exec_paths.size())
+                outcome_.result.error = missing_interpreter(command, spec_.exec_root + spec_.exec_paths[f.plugin]);
+            else
+                outcome_.result.error = f.value == ENOENT ? command + ": command not found"
+                                                          : "cannot run " + command + ": " + errno_text(f.value);
             return;
         }
         std::string where = f.plugin < 0 ? std::string("core")
@@ -398,7 +403,9 @@ LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, Launch
     std::vector<std::string> env = build_environment(policy, environ);
     if (spec.function == nullptr) {
         if (spec.argv.empty() || spec.argv[0].empty()) throw PolicyError("command: nothing to run (give a command after --)");
-        plan.exec_paths = CStringArray(exec_candidates(spec.argv[0], env));
+        spec.exec_paths = exec_candidates(spec.argv[0], env);
+        spec.exec_root = policy.chroot.value_or("");
+        plan.exec_paths = CStringArray(spec.exec_paths);
         plan.argv = CStringArray(spec.argv);
     }
     plan.envp = CStringArray(std::move(env));

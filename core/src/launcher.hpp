@@ -27,6 +27,8 @@ struct LaunchSpec {
     Timeout timeout;
     int cancel_fd = -1;
     bool took_terminal = false;  // set by launch(): the child was given the terminal
+    std::vector<std::string> exec_paths;  // set by launch(): where the child looks for argv[0]
+    std::string exec_root;                // set by launch(): the chroot those paths are in, or ""
 };
 
 struct LaunchOutcome {

@@ -1,5 +1,6 @@
 #include "plugin_host.hpp"
 
+#include "elf_check.hpp"
 #include "logging.hpp"
 
 #include <sandlock/errors.hpp>
@@ -12,6 +13,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -39,8 +42,14 @@ std::vector<fs::path> plugin_search_path(const std::vector<std::string>& explici
     return unique;
 }
 
-const sdk::PluginVTable* load_plugin_library(const fs::path& path, boost::dll::shared_library& library) {
+namespace {
+
+std::shared_ptr<const PluginLibrary> load_uncached(const fs::path& path) {
     const std::string file = path.string();
+    if (std::string problem = elf_problem(path); !problem.empty())
+        throw PluginError("plugin " + file + ": cannot load: " + problem + "; reinstall or rebuild it");
+    auto loaded = std::make_shared<PluginLibrary>();
+    boost::dll::shared_library& library = loaded->library;
     try {
         library.load(path, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
     } catch (const std::exception& e) {
@@ -57,11 +66,26 @@ const sdk::PluginVTable* load_plugin_library(const fs::path& path, boost::dll::s
         throw PluginError("plugin " + file + ": built for plugin ABI " + std::to_string(abi) +
                           ", this sandlock speaks ABI " + std::to_string(sdk::kAbiVersion) +
                           "; rebuild it against this SDK");
-    const sdk::PluginVTable* vtable =
-        library.get_alias<const sdk::PluginVTable*()>(SANDLOCK_PLUGIN_FACTORY_SYMBOL)();
-    if (vtable == nullptr || vtable->abi_version != sdk::kAbiVersion)
+    loaded->vtable = library.get_alias<const sdk::PluginVTable*()>(SANDLOCK_PLUGIN_FACTORY_SYMBOL)();
+    if (loaded->vtable == nullptr || loaded->vtable->abi_version != sdk::kAbiVersion)
         throw PluginError("plugin " + file + ": its factory returned no valid manifest");
-    return vtable;
+    return loaded;
+}
+
+}  // namespace
+
+std::shared_ptr<const PluginLibrary> load_plugin_library(const fs::path& path) {
+    static std::mutex mutex;
+    static auto* cache = new std::map<fs::path, std::shared_ptr<const PluginLibrary>>();  // never destroyed:
+    // plugin code may still run from static destructors of other objects at exit.
+    std::error_code ec;
+    fs::path key = fs::canonical(path, ec);
+    if (ec) key = path;
+    std::lock_guard lock(mutex);
+    if (auto it = cache->find(key); it != cache->end()) return it->second;
+    auto loaded = load_uncached(path);  // a refused file is not cached: it may be fixed and retried
+    cache->emplace(key, loaded);
+    return loaded;
 }
 
 std::vector<std::string> plugin_files(const std::vector<fs::path>& search_path) {
@@ -70,7 +94,8 @@ std::vector<std::string> plugin_files(const std::vector<fs::path>& search_path) 
         std::error_code ec;
         for (const auto& entry : fs::directory_iterator(dir, ec)) {
             std::string name = entry.path().stem().string();
-            if (entry.path().extension() == ".so" && std::find(names.begin(), names.end(), name) == names.end())
+            if (entry.path().extension() == ".so" && entry.is_regular_file(ec) &&
+                std::find(names.begin(), names.end(), name) == names.end())
                 names.push_back(name);
         }
     }
@@ -93,8 +118,7 @@ std::vector<PluginInfo> discover_plugins(const std::vector<fs::path>& search_pat
             if (!seen.insert(m.name).second) continue;
             m.path = file;
             try {
-                boost::dll::shared_library library;
-                const sdk::PluginVTable* vt = load_plugin_library(file, library);
+                const sdk::PluginVTable* vt = load_plugin_library(file)->vtable;
                 m.abi = vt->abi_version;
                 m.description = vt->description;
                 for (std::size_t i = 0; i < vt->owned_field_count; ++i) m.owned_fields.emplace_back(vt->owned_fields[i]);
@@ -145,7 +169,8 @@ HostServices::HostServices()
            &host_register_notif_handler, &host_notif_handlers} {}
 
 LoadedPlugin::LoadedPlugin(const fs::path& path, const HostServices& host) : path_(path) {
-    vtable_ = load_plugin_library(path, library_);
+    library_ = load_plugin_library(path);
+    vtable_ = library_->vtable;
     sdk::ErrorSink err{};
     instance_ = vtable_->create != nullptr ? vtable_->create(host.api(), &err) : nullptr;
     if (instance_ == nullptr)

@@ -38,6 +38,19 @@ private:
     sdk::HostApi api_;
 };
 
+// A plugin's shared object, loaded once and kept for the life of the process: each load of a
+// plugin with a static libstdc++ allocates its emergency exception pool (~71 KB), which an
+// unload never gives back, so a long-lived caller of Sandbox::run would grow with every run.
+struct PluginLibrary {
+    boost::dll::shared_library library;
+    const sdk::PluginVTable* vtable = nullptr;
+};
+
+// The library at `path` (resolved, so two spellings share one load), from the process-wide
+// cache or loaded now after its ELF headers and ABI number were checked. Thread-safe; throws
+// PluginError naming the file.
+std::shared_ptr<const PluginLibrary> load_plugin_library(const std::filesystem::path& path);
+
 // One loaded plugin instance. The library outlives the instance it created.
 class LoadedPlugin {
 public:
@@ -62,17 +75,12 @@ public:
 
 private:
     std::filesystem::path path_;
-    boost::dll::shared_library library_;
+    std::shared_ptr<const PluginLibrary> library_;
     const sdk::PluginVTable* vtable_ = nullptr;
     void* instance_ = nullptr;
 };
 
 // The names of the NAME.so files in the search path, in search order, without loading any.
 std::vector<std::string> plugin_files(const std::vector<std::filesystem::path>& search_path);
-
-// Loads the library at `path` and returns its vtable after checking the ABI number;
-// throws PluginError naming the file otherwise.
-const sdk::PluginVTable* load_plugin_library(const std::filesystem::path& path,
-                                            boost::dll::shared_library& library);
 
 }  // namespace sandlock

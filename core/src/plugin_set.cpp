@@ -3,6 +3,7 @@
 #include "logging.hpp"
 
 #include <sandlock/errors.hpp>
+#include <sandlock/input_check.hpp>
 #include <sandlock/policy_json.hpp>
 
 #include <algorithm>
@@ -43,43 +44,70 @@ bool valid_plugin_name(std::string_view name) {
 
 fs::path find_plugin(std::string_view name, const std::vector<fs::path>& search_path);
 
-// Explicit choice, else the owners of every field set (seccomp always). An owner that is not
-// installed is left out here so the field check below names the field that needs it.
-std::vector<std::string> chosen_names(const Policy& policy, const SandboxOptions& options,
-                                      const std::vector<fs::path>& search_path) {
-    if (!options.plugins.empty()) return options.plugins;
-    if (!policy.plugins.empty()) return policy.plugins;
-    std::vector<std::string> names{"seccomp"};
-    for (std::string_view field : fields_set(policy)) {
-        std::string owner(default_owner(field));
-        if (owner != "core" && std::find(names.begin(), names.end(), owner) == names.end() &&
-            !find_plugin(owner, search_path).empty())
-            names.push_back(owner);
-    }
-    // A readable /proc would show the host's processes and kernel files: the notif plugin's
-    // /proc rules (pid isolation, kcore & co. denied) come with it whenever it is installed.
-    auto exposes_proc = [](const std::string& path) {
-        const std::string normal = fs::path(path).lexically_normal().string();
+// Whether the policy makes /proc readable (directly, through "/", or through a symlink: Landlock
+// follows it, so the path is judged where it leads).
+bool exposes_proc(const Policy& policy) {
+    auto under_proc = [](const fs::path& path) {
+        const std::string normal = path.lexically_normal().string();
         return normal == "/" || normal == "/proc" || normal == "/proc/" || normal.starts_with("/proc/");
     };
-    const bool proc_visible = std::any_of(policy.fs_readable.begin(), policy.fs_readable.end(), exposes_proc) ||
-                              std::any_of(policy.fs_writable.begin(), policy.fs_writable.end(), exposes_proc);
-    // net_bind: listen() on an unbound socket takes a port without bind(); the notif layer
-    // checks it (see PluginSet's check below).
-    if ((proc_visible || !policy.net_bind.empty()) && std::find(names.begin(), names.end(), "notif") == names.end() &&
-        !find_plugin("notif", search_path).empty())
-        names.push_back("notif");
+    auto exposes = [&](const std::string& path) {
+        std::error_code ec;
+        const fs::path resolved = fs::weakly_canonical(path, ec);
+        return under_proc(path) || (!ec && under_proc(resolved));
+    };
+    return std::any_of(policy.fs_readable.begin(), policy.fs_readable.end(), exposes) ||
+           std::any_of(policy.fs_writable.begin(), policy.fs_writable.end(), exposes);
+}
+
+// Why the policy needs the notif layer beyond the fields it owns, or nullptr. A readable /proc:
+// the core's namespaces hold its secrets and foreign pids, notif serves the mount tables
+// without the host's mounts. net_bind: Landlock holds bind(2) only, and listen() on an unbound
+// socket takes a port without it; notif refuses that.
+const char* needs_notif(const Policy& policy) {
+    if (exposes_proc(policy))
+        return "a readable /proc (fs_readable or fs_writable holds / or /proc) needs plugin 'notif' too";
+    if (!policy.net_bind.empty())
+        return "net_bind needs plugin 'notif' too (listen() on an unbound socket takes a port without bind())";
+    return nullptr;
+}
+
+bool contains(const std::vector<std::string>& names, std::string_view name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Explicit choice, else the owners of every field set. seccomp is always in: the default
+// /dev/tty grant and chroot rely on its denials (TIOCSTI, chroot(2)), so no list drops it. An
+// owner that is not installed is left out here so the field check names the field that needs it.
+std::vector<std::string> chosen_names(const Policy& policy, const SandboxOptions& options,
+                                      const std::vector<fs::path>& search_path) {
+    std::vector<std::string> names{"seccomp"};
+    const std::vector<std::string>& explicit_names = !options.plugins.empty() ? options.plugins : policy.plugins;
+    for (const auto& name : explicit_names)
+        if (!contains(names, name)) names.push_back(name);
+    if (!explicit_names.empty()) return names;
+    for (std::string_view field : fields_set(policy)) {
+        std::string owner(default_owner(field));
+        if (owner != "core" && !contains(names, owner) && !find_plugin(owner, search_path).empty())
+            names.push_back(owner);
+    }
+    if (needs_notif(policy) && !contains(names, "notif") && !find_plugin("notif", search_path).empty())
+        names.emplace_back("notif");
     return names;
 }
 
 fs::path find_plugin(std::string_view name, const std::vector<fs::path>& search_path) {
     if (!valid_plugin_name(name))
-        throw PluginError("plugins: invalid plugin name '" + std::string(name) +
-                          "' (use lowercase letters, digits, '-' and '_')");
+        throw PluginError("plugins: invalid plugin name " + quote_value(name) +
+                          " (use lowercase letters, digits, '-' and '_')");
     for (const auto& dir : search_path) {
         fs::path candidate = dir / (std::string(name) + ".so");
         std::error_code ec;
-        if (fs::is_regular_file(candidate, ec)) return candidate;
+        const fs::file_status status = fs::status(candidate, ec);
+        if (fs::is_regular_file(status)) return candidate;
+        if (fs::exists(status))
+            throw PluginError("plugin " + std::string(name) + ": " + candidate.string() +
+                              " is not a regular file; remove or rename it");
     }
     return {};
 }
@@ -93,6 +121,7 @@ std::string_view default_owner(std::string_view field) {
 }
 
 PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
+    check_policy_text(policy);  // library callers too: a NUL would cut a path short in a plugin
     const std::vector<fs::path> search_path = plugin_search_path(options.plugin_path);
     const std::vector<std::string> names = chosen_names(policy, options, search_path);
 
@@ -129,14 +158,11 @@ PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
         throw PolicyError(std::string(field) + " needs plugin '" + std::string(owner) +
                           "', which is not enabled; add it: --plugins=" + enabled + "," + std::string(owner));
     }
-    // Landlock holds bind(2) only: without the notif layer a listen() on an unbound socket would
-    // take a port net_bind does not list.
-    if (!policy.net_bind.empty() && std::none_of(plugins_.begin(), plugins_.end(), [](const auto& p) {
-            return p->name() == "notif";
-        }))
-        throw PolicyError("net_bind needs plugin 'notif' too (it refuses listen() on an unbound socket, which "
-                          "takes a port without bind()); add it: --plugins=" + join(names, ",") + ",notif");
-    for (const auto& [name, options_json] : policy.plugin_options) {
+    if (needs_notif(policy) && !contains(names, "notif"))
+        throw PolicyError(std::string(needs_notif(policy)) + "; add it: --plugins=" +
+                          join(names, ",") + ",notif");
+    for (const auto& entry : policy.plugin_options) {
+        const std::string& name = entry.first;  // a named variable: clang 14 cannot capture a binding
         if (std::none_of(plugins_.begin(), plugins_.end(), [&](const auto& p) { return p->name() == name; }))
             throw PolicyError("[plugins." + name + "] configures plugin '" + name +
                               "', which is not enabled (enabled: " + join(names, ", ") + ")");

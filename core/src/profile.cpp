@@ -1,4 +1,6 @@
 #include <sandlock/errors.hpp>
+#include <sandlock/input_check.hpp>
+#include <sandlock/policy_json.hpp>
 #include <sandlock/profile.hpp>
 #include <sandlock/units.hpp>
 
@@ -44,19 +46,30 @@ private:
         if (auto v = node.value<bool>(); v && node.is_boolean()) return *v;
         wrong_type(key, node, "a boolean (true or false)");
     }
-    std::string string(const std::string& key, const toml::node& node) const {
-        if (node.is_string()) return *node.value<std::string>();
-        wrong_type(key, node, "a string");
+    // Every string is checked where it is read, so the error names file:line.
+    std::string string(const std::string& key, const toml::node& node, TextKind kind) const {
+        if (!node.is_string()) wrong_type(key, node, "a string");
+        std::string value = *node.value<std::string>();
+        checked(key, value, kind, node);
+        return value;
     }
-    std::vector<std::string> strings(const std::string& key, const toml::node& node) const {
+    std::vector<std::string> strings(const std::string& key, const toml::node& node, TextKind kind) const {
         const toml::array* array = node.as_array();
         if (array == nullptr) wrong_type(key, node, "an array of strings");
         std::vector<std::string> out;
         for (const auto& item : *array) {
             if (!item.is_string()) wrong_type(key, item, "an array of strings");
             out.push_back(*item.value<std::string>());
+            checked(key, out.back(), kind, item);
         }
         return out;
+    }
+    void checked(const std::string& key, std::string_view value, TextKind kind, const toml::node& node) const {
+        try {
+            check_text(key, value, kind);
+        } catch (const PolicyError& e) {
+            fail(node, e.what());
+        }
     }
     // A string parsed by `parse`, or an integer taken as its decimal text.
     template <class Parse>
@@ -80,37 +93,47 @@ private:
     template <class Enum>
     Enum choice(const std::string& key, const toml::node& node,
                 std::initializer_list<std::pair<std::string_view, Enum>> choices) const {
-        std::string value = string(key, node);
+        std::string value = string(key, node, TextKind::Name);
         std::string names;
         for (const auto& [name, e] : choices) {
             if (name == value) return e;
             names += names.empty() ? std::string(name) : ", " + std::string(name);
         }
-        fail(node, "field '" + key + "' is '" + value + "', expected one of: " + names);
+        fail(node, "field '" + key + "' is " + quote_value(value) + ", expected one of: " + names);
     }
     void plugins_table(const toml::table& table) {
         for (const auto& [name, node] : table) {
             std::string key(name.str());
             if (key == "enabled") {
-                policy_.plugins = strings("plugins.enabled", node);
+                policy_.plugins = strings("plugins.enabled", node, TextKind::Name);
             } else if (const toml::table* options = node.as_table()) {
+                checked("plugins", key, TextKind::Name, node);
                 std::ostringstream json;
                 json << toml::json_formatter{*options};
-                policy_.plugin_options[key] = boost::json::serialize(boost::json::parse(json.str()));  // compact
+                try {
+                    boost::json::parse_options limits;
+                    limits.max_depth = kPluginOptionsMaxDepth;
+                    policy_.plugin_options[key] =
+                        boost::json::serialize(boost::json::parse(json.str(), {}, limits));  // compact
+                } catch (const std::exception& e) {
+                    fail(node, "[plugins." + key + "]: the options cannot be passed to the plugin as JSON (" +
+                                   e.what() + "; nest tables and arrays at most " +
+                                   std::to_string(kPluginOptionsMaxDepth) + " levels deep)");
+                }
             } else {
-                wrong_type("plugins." + key, node, "a table of that plugin's options");
+                wrong_type("plugins." + one_line(key, 64), node, "a table of that plugin's options");
             }
         }
     }
 
     void field(const std::string& key, const toml::node& node) {
         Policy& p = policy_;
-        if (key == "fs_writable") p.fs_writable = strings(key, node);
-        else if (key == "fs_readable") p.fs_readable = strings(key, node);
-        else if (key == "fs_denied") p.fs_denied = strings(key, node);
-        else if (key == "deny_syscalls") p.deny_syscalls = strings(key, node);
-        else if (key == "allow_syscalls") p.allow_syscalls = strings(key, node);
-        else if (key == "net_allow_hosts") p.net_allow_hosts = strings(key, node);
+        if (key == "fs_writable") p.fs_writable = strings(key, node, TextKind::Path);
+        else if (key == "fs_readable") p.fs_readable = strings(key, node, TextKind::Path);
+        else if (key == "fs_denied") p.fs_denied = strings(key, node, TextKind::Path);
+        else if (key == "deny_syscalls") p.deny_syscalls = strings(key, node, TextKind::Name);
+        else if (key == "allow_syscalls") p.allow_syscalls = strings(key, node, TextKind::Name);
+        else if (key == "net_allow_hosts") p.net_allow_hosts = strings(key, node, TextKind::Name);
         else if (key == "net_bind") p.net_bind = ports(key, node);
         else if (key == "net_connect") p.net_connect = ports(key, node);
         else if (key == "isolate_ipc") p.isolate_ipc = boolean(key, node);
@@ -123,9 +146,9 @@ private:
         else if (key == "close_fds") p.close_fds = boolean(key, node);
         else if (key == "strict") p.strict = boolean(key, node);
         else if (key == "privileged") p.privileged = boolean(key, node);
-        else if (key == "chroot") p.chroot = string(key, node);
-        else if (key == "fs_mount") p.fs_mount = string(key, node);
-        else if (key == "fs_storage") p.fs_storage = string(key, node);
+        else if (key == "chroot") p.chroot = string(key, node, TextKind::Path);
+        else if (key == "fs_mount") p.fs_mount = string(key, node, TextKind::Path);
+        else if (key == "fs_storage") p.fs_storage = string(key, node, TextKind::Path);
         else if (key == "fs_isolation")
             p.fs_isolation = choice<FsIsolation>(key, node, {{"none", FsIsolation::None}, {"branchfs", FsIsolation::BranchFs}});
         else if (key == "on_exit" || key == "on_error") {
@@ -135,13 +158,17 @@ private:
         } else if (key == "env") {
             const toml::table* table = node.as_table();
             if (table == nullptr) wrong_type(key, node, "a table of strings ([env])");
-            for (const auto& [name, value] : *table) p.env[std::string(name.str())] = string("env." + std::string(name.str()), value);
+            for (const auto& [name, value] : *table) {
+                const std::string env_name(name.str());
+                checked("env", env_name, TextKind::EnvName, value);
+                p.env[env_name] = string("env." + env_name, value, TextKind::EnvValue);
+            }
         } else if (key == "plugins") {
-            if (node.is_array()) p.plugins = strings(key, node);
+            if (node.is_array()) p.plugins = strings(key, node, TextKind::Name);
             else if (const toml::table* table = node.as_table()) plugins_table(*table);
             else wrong_type(key, node, "an array of plugin names or a [plugins] table");
         } else {
-            fail(node, "unknown field '" + key + "' (fields are named like the Policy: fs_readable, max_memory, ...)");
+            fail(node, "unknown field " + quote_value(key) + " (fields are named like the Policy: fs_readable, max_memory, ...)");
         }
     }
 
@@ -149,8 +176,81 @@ private:
     Policy& policy_;
 };
 
+// TOML allows non-ASCII text only inside strings and comments. toml++ 3.3 (Debian 12) reaches a
+// __builtin_unreachable() (undefined behaviour) when it asks whether some non-ASCII characters
+// are whitespace (U+00A1-U+0499, U+2C6E-U+3067, U+F8F6-U+FEFE; found by tests/fuzz/profile_fuzz),
+// which it does wherever a token may end. parse_toml below makes sure it is only ever given
+// non-ASCII text inside the strings and comments of a well-formed document.
+void refuse_non_ascii_outside_strings(std::string_view text, const std::string& source) {
+    std::size_t line = 1;
+    std::size_t i = 0;
+    auto skip_string = [&](char quote) {
+        const std::string triple(3, quote);
+        const bool multiline = text.substr(i, 3) == triple;
+        i += multiline ? 3 : 1;
+        while (i < text.size()) {
+            if (multiline && text.substr(i, 3) == triple) {
+                i += 3;
+                while (i < text.size() && text[i] == quote) ++i;  // up to two quotes end the content
+                return;
+            }
+            if (!multiline && text[i] == quote) {
+                ++i;
+                return;
+            }
+            if (text[i] == '\n') {
+                if (!multiline) return;  // unterminated: toml++ reports it
+                ++line;
+            }
+            if (quote == '"' && text[i] == '\\') ++i;  // an escape: skip what it escapes
+            ++i;
+        }
+    };
+    while (i < text.size()) {
+        const char c = text[i];
+        if (c == '"' || c == '\'') {
+            skip_string(c);
+            continue;
+        }
+        if (c == '#') {
+            while (i < text.size() && text[i] != '\n') ++i;
+            continue;
+        }
+        if (c == '\n') ++line;
+        if (static_cast<unsigned char>(c) >= 0x80)
+            throw PolicyError(source + ":" + std::to_string(line) +
+                              ": a non-ASCII character outside a string (TOML allows it only in strings and "
+                              "comments; quote the key or value)");
+        ++i;
+    }
+}
+
+toml::table parse_toml_as_is(std::string_view text, const std::string& source) {
+    try {
+        return toml::parse(text, source);
+    } catch (const toml::parse_error& e) {
+        throw PolicyError(source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+    }
+}
+
+// First the structure, on a copy with every non-ASCII byte replaced by 'x' (lines unchanged);
+// then, once the document is known to be well formed and its non-ASCII text known to sit in
+// strings and comments, the text itself.
+toml::table parse_toml(std::string_view text, const std::string& source) {
+    const bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    if (!ascii) {
+        std::string masked(text);
+        for (char& c : masked)
+            if (static_cast<unsigned char>(c) >= 0x80) c = 'x';
+        parse_toml_as_is(masked, source);
+        refuse_non_ascii_outside_strings(text, source);
+    }
+    return parse_toml_as_is(text, source);
+}
+
 bool valid_profile_name(std::string_view name) {
-    return !name.empty() && name.front() != '.' && name.find('/') == std::string_view::npos;
+    return !name.empty() && name.front() != '.' && name.find('/') == std::string_view::npos &&
+           std::none_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 }  // namespace
@@ -182,7 +282,7 @@ std::vector<ProfileEntry> list_profiles() {
 
 fs::path find_profile(std::string_view name) {
     if (!valid_profile_name(name))
-        throw PolicyError("profile: invalid name '" + std::string(name) + "' (a file name without '/')");
+        throw PolicyError("profile: invalid name " + quote_value(name) + " (a file name without '/')");
     std::string searched;
     for (const auto& dir : profile_dirs()) {
         fs::path file = dir / (std::string(name) + ".toml");
@@ -190,17 +290,12 @@ fs::path find_profile(std::string_view name) {
         if (fs::is_regular_file(file, ec)) return file;
         searched += (searched.empty() ? "" : ", ") + dir.string();
     }
-    throw PolicyError("profile: no profile named '" + std::string(name) + "' (searched: " + searched +
+    throw PolicyError("profile: no profile named " + quote_value(name) + " (searched: " + searched +
                       "; see 'sandlock profile list')");
 }
 
 Policy parse_profile(std::string_view toml_text, const std::string& source) {
-    toml::table root;
-    try {
-        root = toml::parse(toml_text, source);
-    } catch (const toml::parse_error& e) {
-        throw PolicyError(source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
-    }
+    toml::table root = parse_toml(toml_text, source);
     Policy policy;
     ProfileReader(source, policy).read(root);
     return policy;

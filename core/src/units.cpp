@@ -1,4 +1,5 @@
 #include <sandlock/errors.hpp>
+#include <sandlock/input_check.hpp>
 #include <sandlock/units.hpp>
 
 #include <algorithm>
@@ -12,7 +13,7 @@ namespace sandlock {
 namespace {
 
 [[noreturn]] void bad(std::string_view field, std::string_view text, std::string_view expected) {
-    throw PolicyError(std::string(field) + ": invalid value '" + std::string(text) + "' (expected " +
+    throw PolicyError(std::string(field) + ": invalid value " + quote_value(text) + " (expected " +
                       std::string(expected) + ")");
 }
 
@@ -102,6 +103,15 @@ double parse_seconds(std::string_view field, std::string_view text) {
     auto value = parse_decimal(text);
     if (!value || *value <= 0 || *value > 1e9) bad(field, text, "a number of seconds greater than 0, such as 30 or 1.5");
     return *value;
+}
+
+std::pair<std::string, std::string> parse_env_assignment(std::string_view field, std::string_view text) {
+    const auto eq = text.find('=');
+    if (eq == std::string_view::npos || eq == 0) bad(field, text, "KEY=VALUE");
+    std::pair<std::string, std::string> kv{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+    check_text(field, kv.first, TextKind::EnvName);
+    check_text(field, kv.second, TextKind::EnvValue);
+    return kv;
 }
 
 }  // namespace sandlock

@@ -35,9 +35,11 @@ int abi_limit(const boost::json::object& options) {
                              "\"; the only option is max_abi");
         boost::system::error_code ec;
         auto abi = value.to_number<std::int64_t>(ec);
-        if (ec || abi < 0 || abi > INT_MAX)
+        // 0 is no ABI at all: it would be reported as "this kernel has no Landlock".
+        if (ec || abi < 1 || abi > INT_MAX)
             throw sdk::Error("[plugins.landlock] max_abi: " + boost::json::serialize(value) +
-                             " is not a Landlock ABI version; use a whole number such as 3");
+                             " is not a Landlock ABI version; use a whole number from 1, such as 3"
+                             " (to run without Landlock, leave the landlock plugin out)");
         limit = static_cast<int>(abi);
     }
     return limit;

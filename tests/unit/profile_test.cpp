@@ -79,7 +79,7 @@ path_rules = [{ path = "/etc/motd", action = "deny" }]
 
 TEST(Profile, UnknownFieldNamesFileLineAndField) {
     EXPECT_EQ(error_of("clean_env = true\nmax_memroy = \"1G\"\n"),
-              "p.toml:2: unknown field 'max_memroy' (fields are named like the Policy: fs_readable, max_memory, ...)");
+              "p.toml:2: unknown field \"max_memroy\" (fields are named like the Policy: fs_readable, max_memory, ...)");
 }
 
 TEST(Profile, WrongTypesNameTheExpectedType) {
@@ -87,13 +87,13 @@ TEST(Profile, WrongTypesNameTheExpectedType) {
     EXPECT_EQ(error_of("fs_readable = \"/usr\"\n"), "p.toml:1: field 'fs_readable' expects an array of strings, got string");
     EXPECT_EQ(error_of("fs_readable = [\"/usr\", 3]\n"), "p.toml:1: field 'fs_readable' expects an array of strings, got integer");
     EXPECT_EQ(error_of("env = [\"A=B\"]\n"), "p.toml:1: field 'env' expects a table of strings ([env]), got array");
-    EXPECT_EQ(error_of("on_exit = \"later\"\n"), "p.toml:1: field 'on_exit' is 'later', expected one of: commit, abort, keep");
+    EXPECT_EQ(error_of("on_exit = \"later\"\n"), "p.toml:1: field 'on_exit' is \"later\", expected one of: commit, abort, keep");
 }
 
 TEST(Profile, BadValuesNameTheField) {
-    EXPECT_EQ(error_of("max_memory = \"lots\"\n").rfind("p.toml:1: max_memory: invalid value 'lots'", 0), 0u);
-    EXPECT_EQ(error_of("net_bind = [70000]\n").rfind("p.toml:1: net_bind: invalid value '70000'", 0), 0u);
-    EXPECT_EQ(error_of("max_processes = -1\n").rfind("p.toml:1: max_processes: invalid value '-1'", 0), 0u);
+    EXPECT_EQ(error_of("max_memory = \"lots\"\n").rfind("p.toml:1: max_memory: invalid value \"lots\"", 0), 0u);
+    EXPECT_EQ(error_of("net_bind = [70000]\n").rfind("p.toml:1: net_bind: invalid value \"70000\"", 0), 0u);
+    EXPECT_EQ(error_of("max_processes = -1\n").rfind("p.toml:1: max_processes: invalid value \"-1\"", 0), 0u);
 }
 
 TEST(Profile, SyntaxErrorsNameTheLine) {

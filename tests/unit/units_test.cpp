@@ -23,7 +23,7 @@ TEST(ParseSize, RefusesWithFieldAndValue) {
             parse_size("--max-memory", bad);
             ADD_FAILURE() << "accepted '" << bad << "'";
         } catch (const PolicyError& e) {
-            EXPECT_EQ(std::string(e.what()).rfind("--max-memory: invalid value '" + std::string(bad) + "'", 0), 0u)
+            EXPECT_EQ(std::string(e.what()).rfind("--max-memory: invalid value \"" + std::string(bad) + "\"", 0), 0u)
                 << e.what();
         }
     }

@@ -11,6 +11,11 @@
 #include <string_view>
 
 namespace sandlock {
+
+// How deep a plugin's options may nest: the policy JSON wraps them in two more levels
+// ({"plugin_options": {"NAME": ...}}) and Boost.JSON refuses documents deeper than 32.
+inline constexpr std::size_t kPluginOptionsMaxDepth = 30;
+
 namespace json_detail {
 
 namespace json = boost::json;

@@ -5,7 +5,9 @@
 #include <sandlock/policy.hpp>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <utility>
 
 namespace sandlock {
 
@@ -19,5 +21,7 @@ std::uint32_t parse_cpu_percent(std::string_view field, std::string_view text);
 std::uint32_t parse_count(std::string_view field, std::string_view text);
 // Seconds, possibly fractional: "30", "1.5"; must be > 0.
 double parse_seconds(std::string_view field, std::string_view text);
+// "KEY=VALUE" (the value may be empty or hold '='); the name is checked as an env name.
+std::pair<std::string, std::string> parse_env_assignment(std::string_view field, std::string_view text);
 
 }  // namespace sandlock
