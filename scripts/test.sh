@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine and runs every test: the runtime check, the out-of-tree SDK
-# example, the sanitizer build, the suites as an unprivileged user, and last the whole suite.
+# example, the sanitizer build, the suites as an unprivileged user, the fuzzers (30 s each), and
+# last the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -13,4 +14,5 @@ scripts/check-runtime.sh build
 scripts/build-sdk-example.sh build  # not executable = a failure, never a silent skip
 scripts/test-sanitized.sh
 scripts/test-unprivileged.sh build
+scripts/fuzz.sh 30  # each libFuzzer harness for 30 s on its corpus
 cd build && ctest --output-on-failure -j2
