@@ -165,6 +165,7 @@ public:
             watch(fds_.result_read);
             polled.push_back({pidfd_.get(), POLLIN, 0});
             if (spec_.cancel_fd >= 0) polled.push_back({spec_.cancel_fd, POLLIN, 0});
+            polled.push_back({plugins_.abort_fd(), POLLIN, 0});
 
             int wait_ms = -1;
             if (spec_.timeout) {
@@ -193,6 +194,10 @@ public:
                     end_tree();
                     outcome_.result.term_signal = sig;
                     outcome_.result.exit_code = 128 + sig;
+                    exited = true;
+                } else if (p.fd == plugins_.abort_fd()) {
+                    // A layer can no longer enforce its rules: nothing of the sandbox may go on.
+                    record_status(end_tree());
                     exited = true;
                 } else if (p.fd == pidfd_.get()) {
                     // Read what the child said before it died, then end the rest of the tree.
@@ -357,6 +362,9 @@ private:
     }
 
     void report_failures() {
+        // An aborted run fails whatever its command did: part of the policy stopped holding.
+        if (std::string reason = plugins_.abort_reason(); !reason.empty())
+            throw ConfinementError("the sandbox was killed: " + reason);
         if (!failure_) return;
         const ChildReport& f = *failure_;
         if (f.kind == ReportKind::ExecFailed) {

@@ -7,12 +7,14 @@
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 
 #include <cerrno>
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
@@ -162,11 +164,30 @@ std::size_t host_notif_handlers(void* host, const sdk::NotifHandlerEntry** entri
     *entries = handlers.data();
     return handlers.size();
 }
+void host_abort_run(void* host, std::string_view plugin, std::string_view reason) {
+    HostServices::State& state = state_of(host);
+    try {
+        std::lock_guard lock(state.abort_mutex);
+        if (state.abort_reason.empty()) state.abort_reason = std::string(plugin) + ": " + std::string(reason);
+    } catch (...) {  // out of memory: the run still ends, with a generic reason
+    }
+    const std::uint64_t one = 1;
+    while (::write(state.abort_event.get(), &one, sizeof one) < 0 && errno == EINTR) {
+    }
+}
 }  // namespace
 
 HostServices::HostServices()
-    : api_{sdk::kAbiVersion,          &state_,          &host_log, &host_request_notify, &host_notify_requests,
-           &host_register_notif_handler, &host_notif_handlers} {}
+    : api_{sdk::kAbiVersion,          &state_,          &host_log,           &host_request_notify,
+           &host_notify_requests,     &host_register_notif_handler, &host_notif_handlers, &host_abort_run} {
+    state_.abort_event = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!state_.abort_event) throw ConfinementError("cannot create an eventfd: " + std::string(std::strerror(errno)));
+}
+
+std::string HostServices::abort_reason() {
+    std::lock_guard lock(state_.abort_mutex);
+    return state_.abort_reason;
+}
 
 LoadedPlugin::LoadedPlugin(const fs::path& path, const HostServices& host) : path_(path) {
     library_ = load_plugin_library(path);

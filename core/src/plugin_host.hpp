@@ -1,6 +1,8 @@
 // Finds, loads and drives plugins across the waist (sdk/abi.hpp).
 #pragma once
 
+#include "fd.hpp"
+
 #include <sandlock/plugins.hpp>
 #include <sandlock/sdk/abi.hpp>
 
@@ -9,19 +11,23 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 namespace sandlock {
 
-// The host side of HostApi: logging, notify routing and notification handlers, shared by all
-// plugins of a run.
+// The host side of HostApi: logging, notify routing, notification handlers and aborting the
+// run, shared by all plugins of a run.
 class HostServices {
 public:
     struct State {
         std::vector<int> notify_requests;
         std::vector<sdk::NotifHandlerEntry> handlers;
         bool configuring = true;  // routing requests are taken only while plugins configure
+        Fd abort_event;           // an eventfd, readable once a plugin aborted the run
+        std::mutex abort_mutex;
+        std::string abort_reason;  // "plugin: reason" of the first abort_run
     };
 
     HostServices();
@@ -32,6 +38,10 @@ public:
     const std::vector<sdk::NotifHandlerEntry>& notif_handlers() const { return state_.handlers; }
     // After this, request_notify and register_notif_handler refuse: the filter is being built.
     void end_configuration() { state_.configuring = false; }
+    // Readable once a plugin called abort_run (the launcher polls it while the sandbox runs).
+    int abort_fd() const { return state_.abort_event.get(); }
+    // Why the run was aborted; empty when it was not.
+    std::string abort_reason();
 
 private:
     State state_;

@@ -26,6 +26,9 @@ public:
 
     const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return plugins_; }
     const std::vector<int>& notify_requests() const { return host_.notify_requests(); }
+    // Readable once a plugin aborted the run (HostApi::abort_run), and why.
+    int abort_fd() const { return host_.abort_fd(); }
+    std::string abort_reason() { return host_.abort_reason(); }
     bool needs_user_namespace() const;
     bool serves_notifications() const;
 

@@ -255,6 +255,17 @@ TEST(Core, ChildStageFailureNamesStagePluginAndErrno) {
     }
 }
 
+TEST(Core, APluginThatAbortsTheRunKillsTheSandboxAndFailsIt) {
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        run(system_policy(), {"/bin/sleep", "30"}, with_test_plugins({"landlock", "seccomp", "aborts_run"}));
+        FAIL() << "expected ConfinementError";
+    } catch (const ConfinementError& e) {
+        EXPECT_STREQ(e.what(), "the sandbox was killed: aborts_run: lost track on purpose");
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10)) << "the sleep was not killed";
+}
+
 TEST(Core, PluginOfAnotherAbiIsRefusedByName) {
     try {
         run(Policy{}, {"/bin/true"}, with_test_plugins({"abi_mismatch"}));

@@ -27,6 +27,9 @@ public:
             return host->notified.size();
         };
         api_.register_notif_handler = [](void*, std::string_view, int, sdk::NotifHandlerFn, void*) { return 0; };
+        api_.abort_run = [](void* self, std::string_view, std::string_view reason) {
+            static_cast<FakeHost*>(self)->aborted.emplace_back(reason);
+        };
         api_.notif_handlers = [](void*, const sdk::NotifHandlerEntry** entries) {
             *entries = nullptr;
             return std::size_t{0};
@@ -49,6 +52,7 @@ public:
     };
     std::vector<LogEntry> logs;
     std::vector<int> notified;
+    std::vector<std::string> aborted;  // abort_run reasons
 
 private:
     sdk::HostApi api_{};

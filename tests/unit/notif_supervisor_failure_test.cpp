@@ -1,5 +1,6 @@
 // The supervisor fails closed: when it can no longer receive notifications, it kills the
-// sandbox instead of leaving its callers blocked (or, with a dead filter, unchecked).
+// sandbox instead of leaving its callers blocked (or, with a dead filter, unchecked), and
+// aborts the run so that it fails with exit 125.
 #include "supervisor/supervisor.hpp"
 
 #include "fake_host.hpp"
@@ -42,10 +43,9 @@ TEST(NotifSupervisorFailure, AListenerThatCannotBeReadKillsTheSandbox) {
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    bool told = false;
-    for (const auto& entry : fake.logs)
-        told = told || (entry.level == sdk::LogLevel::Error && entry.message.find("the sandbox was killed") != std::string::npos);
-    EXPECT_TRUE(told);
+    // And the run is aborted, so it ends with exit 125 and the reason.
+    ASSERT_EQ(fake.aborted.size(), 1u);
+    EXPECT_NE(fake.aborted[0].find("supervisor: cannot receive a notification"), std::string::npos) << fake.aborted[0];
     ::close(pidfd);
     ::close(not_a_listener);
 }

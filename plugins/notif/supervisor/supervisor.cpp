@@ -100,10 +100,13 @@ void Supervisor::serve() noexcept {
 }
 
 void Supervisor::fail(const std::string& why) noexcept {
-    say(sdk::LogLevel::Error, [&] {
-        return "supervisor: " + why + "; the sandbox was killed, as its supervised calls can no longer be answered";
-    });
+    // Killed here at once; the host then ends the run with exit 125 and this reason.
     if (sandbox_pidfd_ >= 0) ::syscall(SYS_pidfd_send_signal, sandbox_pidfd_, SIGKILL, nullptr, 0);
+    try {
+        host_.abort_run("supervisor: " + why + "; its supervised calls can no longer be answered");
+    } catch (...) {
+        host_.abort_run("the supervisor stopped");
+    }
 }
 
 bool Supervisor::answer_one() noexcept {

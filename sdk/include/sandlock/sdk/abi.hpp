@@ -123,6 +123,10 @@ struct HostApi {
                                   void* user);
     // Every handler registered through the host, in registration order.
     std::size_t (*notif_handlers)(void* host, const NotifHandlerEntry** entries);
+    // The plugin can no longer enforce what it took on (its supervisor stopped, say): the host
+    // kills the sandbox at once and the run fails with exit 125 and `reason`. Any thread, any
+    // time after after_fork(); the first reason wins. Never throws.
+    void (*abort_run)(void* host, std::string_view plugin, std::string_view reason);
 };
 
 // Handed to child stages (between fork and exec): no allocation, locks, logging or

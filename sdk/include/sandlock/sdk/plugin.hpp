@@ -50,6 +50,9 @@ public:
             throw Error(std::string(plugin_) + ": a handler for syscall " + std::to_string(syscall_nr) +
                         " cannot be added (only from configure(), and never for read or write)");
     }
+    // Ends the run: the sandbox is killed and sandlock fails (exit 125) with `reason`. For a
+    // layer that can no longer enforce its rules; any thread, never throws.
+    void abort_run(std::string_view reason) const noexcept { api_->abort_run(api_->host, plugin_, reason); }
     std::string_view plugin_name() const { return plugin_; }
     std::span<const NotifHandlerEntry> notif_handlers() const {
         const NotifHandlerEntry* entries = nullptr;
