@@ -13,6 +13,14 @@
 namespace sandlock::test {
 namespace {
 
+// Under AddressSanitizer the heap and its mappings are the sanitizer's (mallinfo2 sees none of
+// them and its allocator maps as it likes); LeakSanitizer checks the heap there at exit instead.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kOwnAllocator = false;
+#else
+constexpr bool kOwnAllocator = true;
+#endif
+
 struct Footprint {
     std::size_t heap = 0, fds = 0, threads = 0, maps = 0;
 };
@@ -52,10 +60,12 @@ TEST(LibraryLoop, AThousandRunsKeepTheProcessFlat) {
     const double growth = (static_cast<double>(after.heap) - static_cast<double>(before.heap)) / kRuns;
     RecordProperty("heap_growth_bytes_per_run", std::to_string(growth));
     std::printf("heap growth per run: %.1f bytes (%zu -> %zu)\n", growth, before.heap, after.heap);
-    EXPECT_LT(growth, 256.0) << "heap grew from " << before.heap << " to " << after.heap;
     EXPECT_EQ(after.fds, before.fds);
     EXPECT_EQ(after.threads, before.threads);
-    EXPECT_EQ(after.maps, before.maps);
+    if (kOwnAllocator) {
+        EXPECT_LT(growth, 256.0) << "heap grew from " << before.heap << " to " << after.heap;
+        EXPECT_EQ(after.maps, before.maps);
+    }
 }
 
 }  // namespace
