@@ -49,6 +49,17 @@ TEST(EscapeNetAllow, TheAttackProgramReachesAnAllowedAddress) {
     EXPECT_LE(received, succeeded);
 }
 
+// The supervisor copies a sendmsg's control messages to forward them: a header claiming more
+// bytes than the copy holds must be EINVAL, as the kernel says, never read or written past the
+// copy (before the fix: sandlock aborted with "double free or corruption").
+TEST(EscapeNetAllow, AnOversizedControlHeaderIsRefusedAndSandlockLives) {
+    for (const char* claimed : {"24", "4096", "1000000"}) {
+        Result r = run(allowing_localhost(), {(bin_dir() / "cmsg_overflow").string(), claimed});
+        EXPECT_EQ(r.exit_code, 0) << claimed << ": " << r.stderr_text << r.error;
+        EXPECT_EQ(r.stdout_text, "sendmsg EINVAL\n") << claimed;
+    }
+}
+
 // A connect performed on the caller's behalf to a silent host (here a loopback listener whose
 // accept queue is full, so its SYNs go unanswered: nothing leaves the machine) waits for the
 // caller's SO_SNDTIMEO. Meanwhile 1,000 other supervised calls (socket()) must not wait behind

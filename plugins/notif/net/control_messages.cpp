@@ -18,6 +18,8 @@ namespace {
 
 // More than the kernel's default net.core.optmem_max (20 KiB) lets any sendmsg carry.
 constexpr std::size_t kMaxControl = 64 * 1024;
+// The kernel's SCM_MAX_FD: more fds in one message are EINVAL.
+constexpr std::size_t kMaxFds = 253;
 
 bool passes_unchanged(const cmsghdr& header) {
     switch (header.cmsg_level) {
@@ -41,10 +43,14 @@ int control_for_caller(const sdk::NotifContext& call, const msghdr& message, Sup
     copy.msg_control = out.bytes.data();
     copy.msg_controllen = out.bytes.size();
     for (cmsghdr* header = CMSG_FIRSTHDR(&copy); header != nullptr; header = CMSG_NXTHDR(&copy, header)) {
-        if (header->cmsg_len < CMSG_LEN(0)) return -EINVAL;
+        // The caller wrote cmsg_len: it must lie within the copy, as the kernel insists, or
+        // the fd numbers below would be read and rewritten past its end.
+        const std::size_t offset = static_cast<std::size_t>(reinterpret_cast<unsigned char*>(header) - out.bytes.data());
+        if (header->cmsg_len < CMSG_LEN(0) || header->cmsg_len > out.bytes.size() - offset) return -EINVAL;
         if (passes_unchanged(*header)) continue;
         if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) return -EACCES;
         const std::size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        if (out.fds.size() + count > kMaxFds) return -EINVAL;
         auto* numbers = reinterpret_cast<unsigned char*>(CMSG_DATA(header));
         for (std::size_t i = 0; i < count; ++i) {
             int caller_fd;
