@@ -28,6 +28,10 @@ const char* const kMaskedDirectories[] = {
     "/proc/acpi", "/proc/scsi", "/proc/irq", "/proc/bus", "/proc/driver", "/proc/fs",
     "/sys/kernel", "/sys/firmware", "/sys/fs/cgroup", "/sys/fs/bpf", "/sys/module", nullptr,
 };
+// The kernel's settings: read-only whatever fs_writable says. Without capabilities a root
+// caller's sandbox is still uid 0, and sysctl and sysfs files check only the uid and the mode
+// (kernel.core_pattern alone would run a program as the host's root).
+const char* const kReadOnlyKernelSettings[] = {"/proc/sys", "/sys", nullptr};
 
 namespace {
 
@@ -86,13 +90,25 @@ int read_only_outside_writable(const ChildPlan& plan) noexcept {
     return 0;
 }
 
+// A mount of its own (so the flag reaches nothing beside it), then read-only with all below.
+int make_read_only(const char* path) noexcept {
+    if (::mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) != 0) return errno;
+    return set_attributes(path, MOUNT_ATTR_RDONLY, 0, true);
+}
+
 }  // namespace
 
 int set_up_mounts(const ChildPlan& plan) noexcept {
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
     if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) return errno;
     if (int rc = mask_secrets(); rc != 0) return rc;
-    return plan.read_only_outside_writable ? read_only_outside_writable(plan) : 0;
+    if (plan.read_only_outside_writable)
+        if (int rc = read_only_outside_writable(plan); rc != 0) return rc;
+    // Last, so no writable tree can undo it.
+    for (const char* const* path = kReadOnlyKernelSettings; *path != nullptr; ++path)
+        if (exists(*path))
+            if (int rc = make_read_only(*path); rc != 0) return rc;
+    return 0;
 }
 
 }  // namespace sandlock

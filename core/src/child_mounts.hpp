@@ -13,6 +13,7 @@
 //  4. With a restricted filesystem, every mount is made read-only (recursively) and each
 //     fs_writable tree is bound onto itself read-write: chmod, chown, utimes, xattrs and
 //     writes outside the writable trees fail with EROFS, fd-based calls included.
+//  5. Always, last: the kernel's settings (/proc/sys, /sys) are read-only, fs_writable or not.
 // The sandbox cannot undo any of this: seccomp refuses mount, umount2 and the new mount API,
 // Landlock refuses topology changes, and the main process has no capabilities.
 #pragma once
@@ -27,5 +28,6 @@ int set_up_mounts(const ChildPlan& plan) noexcept;
 // The masked paths (kept here so README, tests and code agree).
 extern const char* const kMaskedFiles[];
 extern const char* const kMaskedDirectories[];
+extern const char* const kReadOnlyKernelSettings[];
 
 }  // namespace sandlock

@@ -205,6 +205,24 @@ TEST(EscapeNamespace, NoCapabilitiesEvenForRoot) {
     EXPECT_NE(ip.stdout_text, "0\n");
 }
 
+// Without capabilities a root caller's program is still uid 0, and sysctl and sysfs files check
+// only the uid: kernel.core_pattern would run any program as the host's root. The kernel's
+// settings are read-only in every sandbox, whether the filesystem is restricted or not (before:
+// writable with -m 256M, --net-allow-host or -w /).
+TEST(EscapeNamespace, KernelSettingsAreReadOnlyEvenWithoutAFilesystemPolicy) {
+    REQUIRE_NAMESPACES();
+    const std::string expected = ::geteuid() == 0 ? "EROFS" : "EACCES";  // as others, the mode refuses first
+    for (const bool whole_root_writable : {false, true}) {
+        Policy policy;
+        policy.max_processes = 64;
+        if (whole_root_writable) policy.fs_writable = {"/"};
+        Result r = test::python(policy,
+                                "probe(os.open, '/proc/sys/kernel/core_pattern', os.O_WRONLY)\n"
+                                "probe(os.open, '/proc/sys/kernel/hostname', os.O_WRONLY)\n");
+        EXPECT_EQ(r.stdout_text, expected + "\n" + expected + "\n") << "-w /: " << whole_root_writable << r.stderr_text;
+    }
+}
+
 // The path-swap race of issue 6 item 3: one thread flips a buffer between a harmless path and
 // /proc/kallsyms while another opens it. The mask is held by the kernel: 0 reads of the secret.
 // (Before, the notif layer let /etc/passwd continue and the kernel read the swapped path: 14
