@@ -269,6 +269,13 @@ void reap_everything() noexcept {
     pollfd parent{plan.parent_pidfd, POLLIN, 0};
     if (::poll(&parent, 1, 0) != 0) ::_exit(125);  // sandlock died before PDEATHSIG was set
     ::close(plan.parent_pidfd);
+    // sandlock's handlers (or a library host's: Python's SIGINT handler writes to its event
+    // loop's wakeup fd) are not the init's: a process of the sandbox could signal pid 1 and
+    // run them. Default handlers in a namespace's init ignore what the sandbox sends.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig)
+        if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);  // libc's own refuse: fine
     // Before the main process exists, so no request to end can be lost (the main process has
     // its own copy of the handlers and resets this one).
     struct sigaction end {};
@@ -295,7 +302,12 @@ void reap_everything() noexcept {
         main = ::clone(main_entry, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ChildPlan*>(&plan));
     }
     if (main < 0) fail(plan, Stage::Exec, kCoreIndex, errno);
-    ::close(plan.channel_fd);  // the main process's copy closed on exec: end-of-file for sandlock
+    // From here on the init needs only the status pipe: every other fd sandlock had (its
+    // stdio, other runs' pipes, a library host's files) goes, so nothing is held open for them.
+    // The main process has its own table by now (a vfork-style clone returns once it exec'd).
+    const unsigned keep = static_cast<unsigned>(plan.status_fd);
+    if (keep > 0) ::syscall(SYS_close_range, 0u, keep - 1, 0u);
+    ::syscall(SYS_close_range, keep + 1, ~0u, 0u);
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // the sandbox may not read or trace its init
 
     for (;;) {

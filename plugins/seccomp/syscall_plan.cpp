@@ -13,8 +13,12 @@ Action SyscallPlan::action_for(int syscall_nr) const {
 }
 
 namespace {
-constexpr std::string_view kChrootEscapes[] = {"chroot", "pivot_root", "mount", "umount2", "move_mount",
-                                               "open_tree", "fsopen", "fsmount", "fspick", "unshare", "setns"};
+// Changes to the filesystem view the sandbox was given: its masks over kernel secrets, its
+// read-only mounts and its root. A `privileged` sandbox (or one in a chroot) holds capabilities
+// in its own user namespace, where these mounts are not locked.
+constexpr std::string_view kViewChanges[] = {"chroot",    "pivot_root", "mount",  "umount2", "move_mount",
+                                             "open_tree", "fsopen",     "fsmount", "fspick", "mount_setattr",
+                                             "unshare",   "setns"};
 }  // namespace
 
 SyscallPlan plan_syscalls(const Policy& policy) {
@@ -34,10 +38,8 @@ SyscallPlan plan_syscalls(const Policy& policy) {
         for (int nr : denied) plan.exceptions[nr] = Action::Deny;
     }
 
-    // In a chroot the command may hold CAP_SYS_CHROOT (user namespace): these would let it out
-    // of the new root, so they stay denied whatever deny_syscalls and allow_syscalls say.
-    if (policy.chroot)
-        for (int nr : resolve_builtin(kChrootEscapes)) plan.exceptions[nr] = Action::Deny;
+    // They stay denied whatever deny_syscalls and allow_syscalls say.
+    for (int nr : resolve_builtin(kViewChanges)) plan.exceptions[nr] = Action::Deny;
 
     const ResolvedName clone3 = resolve_syscall("clone3");
     if (clone3.kind == NameKind::Native) plan.exceptions[clone3.number] = Action::NoSys;

@@ -205,6 +205,36 @@ TEST(EscapeNamespace, NoCapabilitiesEvenForRoot) {
     EXPECT_NE(ip.stdout_text, "0\n");
 }
 
+// A library host's signal handler (Python's writes to its event loop's wakeup fd) must not run
+// in the sandbox's init when the sandbox signals pid 1: the init keeps neither the host's
+// handlers nor its fds (before: it kept both, and a byte arrived in the host's pipe).
+int host_wakeup_fd = -1;
+void host_handler(int) {
+    const char byte = 'S';
+    [[maybe_unused]] ssize_t n = ::write(host_wakeup_fd, &byte, 1);
+}
+
+TEST(EscapeNamespace, SignalsToTheInitNeverRunTheHostsHandlers) {
+    REQUIRE_NAMESPACES();
+    int wakeup[2];
+    ASSERT_EQ(::pipe2(wakeup, O_CLOEXEC | O_NONBLOCK), 0);
+    host_wakeup_fd = wakeup[1];
+    struct sigaction handler {}, old {};
+    handler.sa_handler = host_handler;
+    ASSERT_EQ(::sigaction(SIGUSR1, &handler, &old), 0);
+    Result r = test::python(test::system_policy(),
+                            "import signal\n"
+                            "for _ in range(100): os.kill(1, signal.SIGUSR1)\n"
+                            "print('sent')\n");
+    ::sigaction(SIGUSR1, &old, nullptr);
+    char byte = 0;
+    const ssize_t got = ::read(wakeup[0], &byte, 1);
+    ::close(wakeup[0]);
+    ::close(wakeup[1]);
+    EXPECT_EQ(r.stdout_text, "sent\n") << r.stderr_text << r.error;
+    EXPECT_EQ(got, -1) << "the host's handler ran in the sandbox's init";
+}
+
 // Without capabilities a root caller's program is still uid 0, and sysctl and sysfs files check
 // only the uid: kernel.core_pattern would run any program as the host's root. The kernel's
 // settings are read-only in every sandbox, whether the filesystem is restricted or not (before:
