@@ -32,6 +32,15 @@ constexpr std::uint64_t kDeniedIoctls[] = {TIOCSTI, TIOCLINUX};
 // The send calls and the index of their flags argument, for the MSG_FASTOPEN rule.
 constexpr std::pair<int, unsigned> kSendFlagsArgument[] = {
     {SCMP_SYS(sendto), 3}, {SCMP_SYS(sendmsg), 2}, {SCMP_SYS(sendmmsg), 3}};
+// Transports that reach ports outside Landlock's TCP hooks: MPTCP, SCTP, DCCP.
+constexpr std::uint64_t kUnguardedProtocols[] = {262, 132, 33};
+constexpr std::uint64_t kInetFamilies[] = {AF_INET, AF_INET6};
+// {level, optname} of the socket options that route a packet past its destination: the IPv6
+// routing header (RFC 3542 and RFC 2292 numbers) and IPv4 options (source routing).
+constexpr std::pair<std::uint64_t, std::uint64_t> kSourceRoutingOptions[] = {
+    {41 /* IPPROTO_IPV6 */, 57 /* IPV6_RTHDR */}, {41, 5 /* IPV6_2292RTHDR */}, {0 /* IPPROTO_IP */, 4 /* IP_OPTIONS */}};
+// The kernel reads these arguments as int: compare only the low half.
+constexpr std::uint64_t kIntMask = 0xffffffffu;
 // The kernel reads an ioctl request as an unsigned int: compare only those bits, or a request
 // with junk in the high half would slip past the filter and still reach the ioctl.
 constexpr std::uint64_t kIoctlRequestMask = 0xffffffffu;
@@ -80,7 +89,7 @@ Program export_program(const Context& ctx) {
     return program;
 }
 
-void add_argument_rules(const Context& ctx, bool deny_fast_open) {
+void add_argument_rules(const Context& ctx, const NetworkGuards& net) {
     const std::uint32_t deny = SCMP_ACT_ERRNO(EPERM);
     for (std::uint64_t flag : kCloneNamespaceFlags)
         check(seccomp_rule_add(ctx.get(), deny, SCMP_SYS(clone), 1,
@@ -90,22 +99,37 @@ void add_argument_rules(const Context& ctx, bool deny_fast_open) {
         check(seccomp_rule_add(ctx.get(), deny, SCMP_SYS(ioctl), 1,
                                SCMP_A1(SCMP_CMP_MASKED_EQ, kIoctlRequestMask, request)),
               "adding the ioctl rule");
-    if (!deny_fast_open) return;
     // One bit of the flags: the high half of the register and every other flag do not matter.
-    for (const auto& [nr, index] : kSendFlagsArgument) {
-        const scmp_arg_cmp fast_open{index, SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN};
-        check(seccomp_rule_add_array(ctx.get(), SCMP_ACT_ERRNO(EACCES), nr, 1, &fast_open),
-              "adding the MSG_FASTOPEN rule");
-    }
+    if (net.fast_open)
+        for (const auto& [nr, index] : kSendFlagsArgument) {
+            const scmp_arg_cmp fast_open{index, SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN};
+            check(seccomp_rule_add_array(ctx.get(), SCMP_ACT_ERRNO(EACCES), nr, 1, &fast_open),
+                  "adding the MSG_FASTOPEN rule");
+        }
+    if (net.other_transports)
+        for (std::uint64_t family : kInetFamilies)
+            for (std::uint64_t protocol : kUnguardedProtocols)
+                check(seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EPROTONOSUPPORT), SCMP_SYS(socket), 2,
+                                       SCMP_A0(SCMP_CMP_MASKED_EQ, kIntMask, family),
+                                       SCMP_A2(SCMP_CMP_MASKED_EQ, kIntMask, protocol)),
+                      "adding the socket protocol rule");
+    if (net.source_routing)
+        for (const auto& [level, option] : kSourceRoutingOptions)
+            check(seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EACCES), SCMP_SYS(setsockopt), 2,
+                                   SCMP_A1(SCMP_CMP_MASKED_EQ, kIntMask, level),
+                                   SCMP_A2(SCMP_CMP_MASKED_EQ, kIntMask, option)),
+                  "adding the source-routing rule");
 }
 
 // The syscalls the argument rules look at: a plan that routes one of them elsewhere needs the
 // argument rules in a program of their own (see filter_builder.hpp).
 bool plan_touches_argument_rules(const SyscallPlan& plan) {
     if (plan.exceptions.contains(SCMP_SYS(clone)) || plan.exceptions.contains(SCMP_SYS(ioctl))) return true;
-    if (!plan.deny_fast_open) return false;
-    for (const auto& [nr, index] : kSendFlagsArgument)
-        if (plan.exceptions.contains(nr)) return true;
+    if (plan.net.fast_open)
+        for (const auto& [nr, index] : kSendFlagsArgument)
+            if (plan.exceptions.contains(nr)) return true;
+    if (plan.net.other_transports && plan.exceptions.contains(SCMP_SYS(socket))) return true;
+    if (plan.net.source_routing && plan.exceptions.contains(SCMP_SYS(setsockopt))) return true;
     return false;
 }
 
@@ -126,9 +150,9 @@ void set_optimize(const Context& ctx, bool optimize) {
 
 }  // namespace
 
-Program build_argument_program(bool deny_fast_open) {
+Program build_argument_program(const NetworkGuards& net) {
     Context ctx = new_context(SCMP_ACT_ALLOW);
-    add_argument_rules(ctx, deny_fast_open);
+    add_argument_rules(ctx, net);
     return export_program(ctx);
 }
 
@@ -141,10 +165,10 @@ Program build_syscall_program(const SyscallPlan& plan, bool optimize) {
 
 std::vector<Program> build_programs(const SyscallPlan& plan, bool optimize) {
     const bool arguments_fit = !plan.allowlist && !plan_touches_argument_rules(plan);
-    if (!arguments_fit) return {build_argument_program(plan.deny_fast_open), build_syscall_program(plan, optimize)};
+    if (!arguments_fit) return {build_argument_program(plan.net), build_syscall_program(plan, optimize)};
     Context ctx = new_context(SCMP_ACT_ALLOW);
     set_optimize(ctx, optimize);
-    add_argument_rules(ctx, plan.deny_fast_open);
+    add_argument_rules(ctx, plan.net);
     add_plan_rules(ctx, plan);
     return {export_program(ctx)};
 }

@@ -2,8 +2,8 @@
 // hands the finished instructions to seccomp(2).
 //
 // Two programs are stacked. The argument program (default allow) denies clone with a
-// namespace flag and the terminal-injection ioctls (and, with net_connect, the send calls
-// with MSG_FASTOPEN); the syscall program applies the plan.
+// namespace flag and the terminal-injection ioctls (and, with network fields, the guards of
+// syscall_plan.hpp's NetworkGuards); the syscall program applies the plan.
 // They are separate because libseccomp lets an unconditional rule swallow every conditional
 // rule of the same syscall: "allow ioctl, except TIOCSTI" cannot be said in one allowlist
 // program. Stacked, the kernel takes the strictest verdict (errno beats notify beats allow),
@@ -21,7 +21,7 @@ namespace sandlock::seccomp {
 using Program = std::vector<sock_filter>;
 
 // Both programs kill the whole process on a foreign architecture (i386 int 0x80, x32).
-Program build_argument_program(bool deny_fast_open = false);
+Program build_argument_program(const NetworkGuards& net = {});
 Program build_syscall_program(const SyscallPlan& plan, bool optimize = false);
 
 // The programs for `plan`, in install order; the last one carries any Notify action (and so

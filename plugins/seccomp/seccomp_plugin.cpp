@@ -42,7 +42,10 @@ public:
         strict_ = policy.strict;
         // Refuses unknown names even when seccomp is missing.
         plan_ = policy.deny_syscalls || policy.allow_syscalls ? plan_syscalls(policy) : baked::default_plan();
-        plan_.deny_fast_open = !policy.net_connect.empty();
+        const bool ports = !policy.net_connect.empty() || !policy.net_bind.empty();
+        plan_.net.fast_open = !policy.net_connect.empty();
+        plan_.net.other_transports = ports || !policy.net_allow_hosts.empty();
+        plan_.net.source_routing = !policy.net_allow_hosts.empty();
         if (int err = probe_filter_support()) {
             unavailable("seccomp filters are not available on this kernel", err, "syscall filtering");
             enabled_ = false;

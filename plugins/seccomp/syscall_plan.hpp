@@ -16,12 +16,26 @@ enum class Action {
     Notify,  // routed to the user-notification listener
 };
 
+// Argument rules that keep the network fields from being gone around.
+struct NetworkGuards {
+    // net_connect: sendto/sendmsg/sendmmsg with MSG_FASTOPEN fail with EACCES (the implicit
+    // TCP Fast Open connect has no Landlock hook, so it would reach any port).
+    bool fast_open = false;
+    // net_connect, net_bind, net_allow_hosts: IPv4/IPv6 sockets of MPTCP, SCTP and DCCP fail
+    // with EPROTONOSUPPORT (they connect and listen outside Landlock's TCP hooks, and SCTP
+    // associates through setsockopt, never calling connect).
+    bool other_transports = false;
+    // net_allow_hosts: setsockopt of an IPv6 routing header or IPv4 options fails with EACCES
+    // (a packet addressed to an allowed host would be routed on to any other).
+    bool source_routing = false;
+
+    bool any() const { return fast_open || other_transports || source_routing; }
+};
+
 struct SyscallPlan {
     bool allowlist = false;              // true: default Deny, else default Allow
     std::map<int, Action> exceptions;    // syscalls whose action is not the default
-    // sendto/sendmsg/sendmmsg with MSG_FASTOPEN fail with EACCES: the implicit TCP Fast Open
-    // connect has no Landlock hook, so with net_connect it would reach any port.
-    bool deny_fast_open = false;
+    NetworkGuards net;
 
     Action default_action() const { return allowlist ? Action::Deny : Action::Allow; }
     Action action_for(int syscall_nr) const;

@@ -49,6 +49,30 @@ TEST(EscapeNetAllow, TheAttackProgramReachesAnAllowedAddress) {
     EXPECT_LE(received, succeeded);
 }
 
+// A routing header sends a packet addressed to an allowed host on to another: an IPv6 segment
+// routing header on a socket, then a datagram "to ::1", left with a foreign final destination
+// (before the fix; found by review). Such socket options are refused under the allowlist.
+const std::string kSourceRouting =
+    "import ipaddress\n"
+    "srh = bytes([0, 4, 4, 1, 1, 0, 0, 0]) + ipaddress.IPv6Address('::1').packed + ipaddress.IPv6Address('2001:db8::1').packed\n"
+    "s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+    "probe(s6.setsockopt, socket.IPPROTO_IPV6, 57, srh)\n"  // IPV6_RTHDR
+    "probe(s6.setsockopt, socket.IPPROTO_IPV6, 5, srh)\n"   // IPV6_2292RTHDR
+    "s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+    "probe(s4.setsockopt, socket.IPPROTO_IP, 4, bytes([1, 1, 1, 0]))\n"  // IP_OPTIONS: NOPs
+    "probe(s4.setsockopt, socket.IPPROTO_IP, socket.IP_TOS, 16)\n";      // other options still work
+
+TEST(EscapeNetAllow, SourceRoutingOptionsAreRefused) {
+    Result r = python(allowing_localhost(), kSourceRouting);
+    EXPECT_EQ(r.stdout_text, "EACCES\nEACCES\nEACCES\nok\n") << r.stderr_text;
+}
+
+TEST(EscapeNetAllow, WithoutTheAllowlistSourceRoutingOptionsAreTheKernels) {
+    Policy p = system_policy();
+    Result r = python(p, kSourceRouting);
+    EXPECT_EQ(r.stdout_text, "ok\nok\nok\nok\n") << r.stderr_text;
+}
+
 // The supervisor copies a sendmsg's control messages to forward them: a header claiming more
 // bytes than the copy holds must be EINVAL, as the kernel says, never read or written past the
 // copy (before the fix: sandlock aborted with "double free or corruption").

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <string>
 
 namespace sandlock::test {
@@ -54,6 +57,34 @@ TEST(EscapePortRules, FastOpenIsRefusedUnderNetConnectWhateverTheOtherFlagBits) 
                              "c = socket.socket(); probe(c.connect, ('127.0.0.1', " +
                              std::to_string(kAllowedPort) + "))\n");
     EXPECT_EQ(r.stdout_text, "[('EACCES', 20000)]\nEACCES\nECONNREFUSED\n") << r.stderr_text;
+}
+
+// MPTCP, SCTP and DCCP connect and listen outside Landlock's TCP hooks (before: with
+// --net-connect 80 an MPTCP socket connected to any port, with --net-bind 80 it listened on
+// any). Under a port rule such sockets cannot be made; TCP and UDP sockets still can.
+const std::string kTransports =
+    "for proto in (262, 132, 33, 0, socket.IPPROTO_TCP):\n"
+    "    try: socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto).close(); print(proto, 'ok')\n"
+    "    except OSError as e: print(proto, errno.errorcode.get(e.errno, e.errno))\n"
+    "socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close(); print('udp ok')\n";
+
+TEST(EscapePortRules, TransportsLandlockCannotSeeAreRefusedUnderPortRules) {
+    const std::string refused = "262 EPROTONOSUPPORT\n132 EPROTONOSUPPORT\n33 EPROTONOSUPPORT\n0 ok\n6 ok\nudp ok\n";
+    for (const bool bind_rule : {false, true}) {
+        Policy p = system_policy();
+        (bind_rule ? p.net_bind : p.net_connect) = {{kAllowedPort, kAllowedPort}};
+        Result r = python(p, kTransports);
+        EXPECT_EQ(r.stdout_text, refused) << (bind_rule ? "net_bind" : "net_connect") << r.stderr_text;
+    }
+}
+
+TEST(EscapePortRules, WithoutPortRulesMptcpSocketsCanBeMade) {
+    // Probed unconfined first: a kernel without MPTCP refuses it everywhere.
+    const int probe = ::socket(AF_INET, SOCK_STREAM, 262);
+    const std::string expected = probe >= 0 ? "262 ok\n" : "262 EPROTONOSUPPORT\n";
+    if (probe >= 0) ::close(probe);
+    Result r = python(system_policy(), kTransports);
+    EXPECT_EQ(r.stdout_text.substr(0, r.stdout_text.find('\n') + 1), expected) << r.stdout_text << r.stderr_text;
 }
 
 TEST(EscapePortRules, ListenOnAnUnboundSocketIsRefusedUnderNetBind) {
