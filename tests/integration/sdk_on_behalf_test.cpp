@@ -2,6 +2,7 @@
 // notif_probe test plugin): open + inject, connect and send on the socket the supervisor took.
 // Each answers with what the real call gave: data read through the injected fd, a connection
 // the listener accepts, a datagram that arrives, and the kernel's errno when the call fails.
+#include "feature_check.hpp"
 #include "sandbox_test.hpp"
 
 #include <gtest/gtest.h>
@@ -34,6 +35,15 @@ TEST(SdkOnBehalf, OpenForCallerInjectsTheFileItOpened) {
                              "fd = os.open('whatever', os.O_RDONLY, dir_fd=77); print(os.read(fd, 100))\n"
                              "probe(lambda: os.open('whatever', os.O_RDONLY, dir_fd=78))\n");
     EXPECT_EQ(r.stdout_text, "b'opened by the supervisor'\nEBADF\n") << r.stderr_text;
+}
+
+TEST(SdkOnBehalf, OpenForCallerSeesWhatTheCallerSees) {
+    // The supervisor's own view has /proc/kallsyms; the caller's has it masked (EACCES).
+    SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");
+    Result r = run_with_rule(R"({"syscall": )" + std::to_string(SYS_openat) +
+                                 R"(, "arg_index": 0, "arg_value": 77, "action": "open_for", "expected": "/proc/kallsyms"})",
+                             "probe(lambda: os.open('whatever', os.O_RDONLY, dir_fd=77))\n");
+    EXPECT_EQ(r.stdout_text, "EACCES\n") << r.stderr_text;
 }
 
 TEST(SdkOnBehalf, ConnectAndSendForCallerActOnTheTakenSocket) {

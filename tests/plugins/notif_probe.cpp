@@ -73,7 +73,7 @@ struct Rule {
             return sdk::Verdict::value(st.st_size);
         }
         if (action == "read_u32") return sdk::Verdict::value(call.read<std::uint32_t>(call.arg(0)));
-        if (action == "open_for") return sdk::open_for_caller(expected, static_cast<int>(call.arg(2)));
+        if (action == "open_for") return sdk::open_for_caller(call, expected, static_cast<int>(call.arg(2)));
         if (action == "connect_for" || action == "send_for") {
             const bool send = action == "send_for";
             sockaddr_storage address{};

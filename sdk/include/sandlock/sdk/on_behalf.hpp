@@ -9,16 +9,22 @@
 //       return sdk::connect_for_caller(call, static_cast<int>(call.arg(0)), address.data(), address.size());
 //   }
 //
-// These run on the supervisor thread with the supervisor's credentials and outside the caller's
-// Landlock domain: use them only for what the caller may do itself. They wait as the call
-// would (a blocking connect waits for the handshake), holding every other supervised call of
-// the sandbox meanwhile: prefer them for calls that answer at once.
+// These run on a supervisor thread: the caller's uid but no capabilities, and outside the
+// caller's Landlock domain — use them only for what the caller may do itself. open_for_caller
+// resolves the path in the caller's own view (its root, chroot and mount namespace, so the
+// sandbox's masks and read-only mounts apply); connect_for_caller does not apply Landlock's
+// port rules or scoping, which is yours to check. They wait as the call would (a blocking
+// connect waits for the handshake), holding every other supervised call of the sandbox
+// meanwhile: prefer them for calls that answer at once.
 #pragma once
 
 #include <sandlock/sdk/notif.hpp>
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/types.h>
 
 #include <cerrno>
@@ -27,10 +33,20 @@
 
 namespace sandlock::sdk {
 
-// Opens `path` (as the supervisor sees it) with the caller's `flags` and `mode` and answers
-// with the fd installed in the caller (keeping its O_CLOEXEC), or with open's errno.
-inline NotifVerdict open_for_caller(const std::string& path, int flags, mode_t mode = 0) {
-    const int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);  // ours is close-on-exec
+// Opens `path` — absolute, as the caller sees it (NotifContext::resolve_path gives that) —
+// inside the caller's root with the caller's `flags` and `mode`, and answers with the fd
+// installed in the caller (keeping its O_CLOEXEC), or with the open's errno. Symlinks cannot
+// lead out of the caller's root, and magic links (/proc/<pid>/fd/N) are refused (ELOOP).
+inline NotifVerdict open_for_caller(const NotifContext& call, const std::string& path, int flags, mode_t mode = 0) {
+    const std::string root_path = "/proc/" + std::to_string(call.pid()) + "/root";
+    OwnedFd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    // Checked after the open: the pid was the caller's, not a recycled one.
+    if (root.get() < 0 || !call.still_valid()) return Verdict::error(root.get() < 0 ? errno : ESRCH);
+    open_how how{};
+    how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);  // ours is close-on-exec
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) != 0 ? mode : 0;  // openat2 insists
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    const int fd = static_cast<int>(::syscall(SYS_openat2, root.get(), path.c_str(), &how, sizeof how));
     if (fd < 0) return Verdict::error(errno);
     return Verdict::inject(fd, static_cast<std::uint32_t>(flags & O_CLOEXEC));
 }
