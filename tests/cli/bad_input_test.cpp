@@ -1,5 +1,6 @@
 // Bad input as a user (or a script with an unset variable) gives it: every case exits 125 with
 // one line naming the input, quoted and bounded, and the command never runs.
+#include "cli_run.hpp"
 #include "sandbox_test.hpp"
 
 #include <gtest/gtest.h>
@@ -17,40 +18,11 @@
 namespace sandlock::test {
 namespace {
 
-struct Outcome {
-    int exit_code = -1;
-    std::string out, err;
-};
-
-std::string read_all(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
+// `sandlock ARGS...`, with XDG_CONFIG_HOME set to `xdg` when given (profile tests).
+CliResult sandlock_run(std::vector<std::string> args, const std::string& xdg = "") {
+    return sandlock(std::move(args), xdg.empty() ? std::vector<std::string>{} : std::vector<std::string>{"XDG_CONFIG_HOME=" + xdg});
 }
 
-Outcome sandlock_run(std::vector<std::string> args, const std::string& xdg = "") {
-    TempDir io;
-    const std::string out = io / "out", err = io / "err";
-    args.insert(args.begin(), sandlock_bin());
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        if (!xdg.empty()) ::setenv("XDG_CONFIG_HOME", xdg.c_str(), 1);
-        ::dup2(::open("/dev/null", O_RDONLY), 0);
-        ::dup2(::open(out.c_str(), O_WRONLY | O_CREAT, 0644), 1);
-        ::dup2(::open(err.c_str(), O_WRONLY | O_CREAT, 0644), 2);
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        ::_exit(99);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_all(out), read_all(err)};
-}
-
-const std::vector<std::string> kSystem = {"-r", "/usr", "-r", "/lib", "-r", "/lib64", "-r", "/bin", "-r", "/etc"};
 
 // `run` with the system readable, then `flags`, then `-- echo RAN`.
 std::vector<std::string> run_with(std::vector<std::string> flags) {
@@ -61,7 +33,7 @@ std::vector<std::string> run_with(std::vector<std::string> flags) {
     return args;
 }
 
-void expect_refused(const Outcome& r, const std::string& expected, const std::string& label) {
+void expect_refused(const CliResult& r, const std::string& expected, const std::string& label) {
     EXPECT_EQ(r.exit_code, 125) << label << ": " << r.err;
     EXPECT_EQ(r.out.find("RAN"), std::string::npos) << label << ": the command ran";
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << label << ": " << r.err;
@@ -134,7 +106,7 @@ TEST(CliBadInput, ATruncatedPluginIsRefusedNotACrash) {
     expect_refused(sandlock_run({"--plugin-path", dir.str(), "--plugins=landlock", "run", "--", "/bin/echo", "RAN"}),
                    "landlock.so: cannot load: truncated", "run");
     for (const char* command : {"check", "plugins"}) {
-        Outcome r = sandlock_run({"--plugin-path", dir.str(), command});
+        CliResult r = sandlock_run({"--plugin-path", dir.str(), command});
         EXPECT_EQ(r.exit_code, 0) << command << ": " << r.err;
         EXPECT_NE(r.out.find("truncated"), std::string::npos) << command << ": " << r.out;
     }
@@ -149,7 +121,7 @@ TEST(CliBadInput, AScriptWhoseInterpreterIsMissingNamesTheInterpreter) {
     std::vector<std::string> args{"run"};
     args.insert(args.end(), kSystem.begin(), kSystem.end());
     for (const std::string& word : {std::string("-r"), dir.str(), std::string("--"), script}) args.push_back(word);
-    Outcome r = sandlock_run(args);
+    CliResult r = sandlock_run(args);
     EXPECT_EQ(r.exit_code, 127) << r.err;
     EXPECT_NE(r.err.find("its interpreter \"/no/such/interpreter\""), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("command not found"), std::string::npos) << r.err;
@@ -157,7 +129,7 @@ TEST(CliBadInput, AScriptWhoseInterpreterIsMissingNamesTheInterpreter) {
     std::vector<std::string> missing_args{"run"};
     missing_args.insert(missing_args.end(), kSystem.begin(), kSystem.end());
     for (const char* word : {"--", "no-such-command-xyz"}) missing_args.emplace_back(word);
-    Outcome missing = sandlock_run(missing_args);
+    CliResult missing = sandlock_run(missing_args);
     EXPECT_EQ(missing.exit_code, 127) << missing.err;
     EXPECT_NE(missing.err.find("no-such-command-xyz: command not found"), std::string::npos) << missing.err;
 }
@@ -168,7 +140,7 @@ protected:
         std::filesystem::create_directories(config_ / "sandlock/profiles");
         std::ofstream(config_ / ("sandlock/profiles/" + name + ".toml")) << text;
     }
-    Outcome run_profile(const std::string& name) {
+    CliResult run_profile(const std::string& name) {
         return sandlock_run({"run", "-p", name, "--", "/bin/echo", "RAN"}, config_.str());
     }
     TempDir config_;
@@ -207,7 +179,7 @@ TEST(CliBadInput, MaxAbiZeroIsNotReportedAsAKernelWithoutLandlock) {
     TempDir config;
     std::filesystem::create_directories(config / "sandlock/profiles");
     std::ofstream(config / "sandlock/profiles/abi.toml") << "fs_readable = [\"/usr\"]\n[plugins.landlock]\nmax_abi = 0\n";
-    Outcome r = sandlock_run({"run", "-p", "abi", "--", "/bin/echo", "RAN"}, config.str());
+    CliResult r = sandlock_run({"run", "-p", "abi", "--", "/bin/echo", "RAN"}, config.str());
     expect_refused(r, "max_abi: 0 is not a Landlock ABI version", "max_abi");
     EXPECT_EQ(r.err.find("no Landlock"), std::string::npos) << r.err;
 }

@@ -1,5 +1,6 @@
 // The sandlock binary as a black box: exit codes, every bad input (exit 125, one line, the
 // command never runs), profiles, check and plugins listings.
+#include "cli_run.hpp"
 #include "process_scan.hpp"
 #include "sandbox_test.hpp"
 
@@ -18,49 +19,6 @@
 namespace sandlock::test {
 namespace {
 
-// The first words of the warning a run gives where the sandbox cannot have its own namespaces.
-constexpr std::string_view kFallbackWarning = "sandlock: warning: [sandlock] this system refuses new user/PID/mount namespaces";
-
-struct CliResult {
-    int exit_code = -1;
-    std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-// Runs `sandlock ARGS...` with extra environment variables, stdin from /dev/null.
-CliResult sandlock(std::vector<std::string> args, std::vector<std::string> env = {}) {
-    TempDir io;
-    std::string out = io / "out", err = io / "err";
-    args.insert(args.begin(), sandlock_bin());
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        for (auto& kv : env) ::putenv(kv.data());
-        int in = ::open("/dev/null", O_RDONLY);
-        ::dup2(in, 0);
-        ::dup2(::open(out.c_str(), O_WRONLY | O_CREAT, 0644), 1);
-        ::dup2(::open(err.c_str(), O_WRONLY | O_CREAT, 0644), 2);
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        ::_exit(99);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    // Without the sandbox namespaces every run starts with one warning saying so (the
-    // fallback `sandlock check` reports); the tests judge what follows it.
-    std::string errors = slurp(err);
-    if (errors.starts_with(kFallbackWarning)) errors.erase(0, errors.find('\n') + 1);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(out), errors};
-}
-
-const std::vector<std::string> kSystem = {"-r", "/usr", "-r", "/lib", "-r", "/lib64", "-r", "/bin", "-r", "/etc"};
 
 std::vector<std::string> run_args(std::vector<std::string> flags, std::vector<std::string> command) {
     std::vector<std::string> args{"run"};

@@ -65,6 +65,22 @@ std::vector<std::string> unique_sleeps() {
 
 #define REQUIRE_NAMESPACES() SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces")
 
+// Waits for the three sleepers `starter` started inside a sandbox, SIGKILLs `starter`, and
+// expects every sleeper gone within a second (the kernel ends the PID namespace with its init).
+void expect_sleepers_die_with(pid_t starter, const std::vector<std::string>& sleeps, const std::string& what) {
+    std::vector<pid_t> inside;
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (inside.size() < 3 && std::chrono::steady_clock::now() < give_up) {
+        inside = host_pids_running(sleeps);
+        std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_EQ(inside.size(), 3u) << "the three sleepers never appeared";
+    ASSERT_EQ(::kill(starter, SIGKILL), 0);
+    ::waitpid(starter, nullptr, 0);
+    EXPECT_TRUE(all_gone_within(inside, 1000ms)) << "processes outlived " << what;
+    for (pid_t pid : host_pids_running(sleeps)) ::kill(pid, SIGKILL);  // clean up after a failure
+}
+
 TEST(EscapeNamespace, SigkilledSandlockTakesDaemonsAndGrandchildrenWithIt) {
     REQUIRE_NAMESPACES();
     const std::vector<std::string> sleeps = unique_sleeps();
@@ -77,17 +93,7 @@ TEST(EscapeNamespace, SigkilledSandlockTakesDaemonsAndGrandchildrenWithIt) {
                 static_cast<char*>(nullptr));
         ::_exit(127);
     }
-    std::vector<pid_t> inside;
-    const auto give_up = std::chrono::steady_clock::now() + 10s;
-    while (inside.size() < 3 && std::chrono::steady_clock::now() < give_up) {
-        inside = host_pids_running(sleeps);
-        std::this_thread::sleep_for(5ms);
-    }
-    ASSERT_EQ(inside.size(), 3u) << "the three sleepers never appeared";
-    ASSERT_EQ(::kill(launcher, SIGKILL), 0);
-    ::waitpid(launcher, nullptr, 0);
-    EXPECT_TRUE(all_gone_within(inside, 1000ms)) << "processes outlived a SIGKILLed sandlock";
-    for (pid_t pid : host_pids_running(sleeps)) ::kill(pid, SIGKILL);  // clean up after a failure
+    expect_sleepers_die_with(launcher, sleeps, "a SIGKILLed sandlock");
 }
 
 // call() runs its function in the namespaces too (it used to fork without them): a process
@@ -104,17 +110,7 @@ TEST(EscapeNamespace, SigkilledCallerTakesTheFunctionsDaemonsWithIt) {
         });
         ::_exit(0);
     }
-    std::vector<pid_t> inside;
-    const auto give_up = std::chrono::steady_clock::now() + 10s;
-    while (inside.size() < 3 && std::chrono::steady_clock::now() < give_up) {
-        inside = host_pids_running(sleeps);
-        std::this_thread::sleep_for(5ms);
-    }
-    ASSERT_EQ(inside.size(), 3u) << "the three sleepers never appeared";
-    ASSERT_EQ(::kill(caller, SIGKILL), 0);
-    ::waitpid(caller, nullptr, 0);
-    EXPECT_TRUE(all_gone_within(inside, 1000ms)) << "processes outlived a SIGKILLed caller of call()";
-    for (pid_t pid : host_pids_running(sleeps)) ::kill(pid, SIGKILL);  // clean up after a failure
+    expect_sleepers_die_with(caller, sleeps, "a SIGKILLed caller of call()");
 }
 
 TEST(EscapeNamespace, KillMinusOneReachesOnlyTheSandbox) {
