@@ -62,12 +62,13 @@ TEST(NotifProcFs, KernelSecretsAreDeniedHoweverTheyAreNamed) {
                           "probe(os.open, '/proc/kcore', os.O_RDONLY)\n"
                           "os.chdir('/proc'); probe(os.open, 'sched_debug', os.O_RDONLY)\n"
                           "fd = os.open('/proc/kallsyms', os.O_PATH); probe(os.open, '/proc/self/fd/%d' % fd, os.O_RDONLY)\n"
+                          "probe(os.open, '/proc/kmsg', os.O_RDONLY | os.O_NONBLOCK)\n"  // item 9: readable as root before
                           "probe(os.open, '/proc/cpuinfo', os.O_RDONLY)\n",
                       notif_layers());
     EXPECT_EQ(r.stdout_text, masked("/proc/kallsyms") + masked("/proc/kallsyms") + masked("/proc/config.gz") +
                                  masked("/proc/keys") + masked("/proc/kallsyms") + masked("/proc/kallsyms") +
                                  masked("/proc/timer_list") + masked("/proc/kcore") + masked("/proc/sched_debug") +
-                                 masked("/proc/kallsyms") + "ok\n")
+                                 masked("/proc/kallsyms") + masked("/proc/kmsg") + "ok\n")
         << r.stderr_text;
 }
 
