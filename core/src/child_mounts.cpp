@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
@@ -52,17 +53,42 @@ bool exists(const char* path) noexcept {
 // bound on a nodev mount (the kernel refuses to open a device there, whatever the caller's
 // capabilities), a directory an empty read-only tmpfs of mode 000 (no search, no listing; a
 // `privileged` sandbox, which keeps its capabilities, sees it empty).
-int mask_secrets() noexcept {
+// Whether `path` lies below `dir` ("/proc" or "/sys").
+bool below(const char* path, const char* dir) noexcept {
+    const std::size_t n = std::strlen(dir);
+    return std::strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+// The masks under the parts of the tree the sandbox can reach.
+int mask_secrets(const ChildPlan& plan) noexcept {
+    auto wanted = [&](const char* path) {
+        return (plan.set_up_proc && below(path, "/proc")) || (plan.set_up_sys && below(path, "/sys"));
+    };
     constexpr unsigned long kLocked = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    // The first mask of each kind is made; the others are binds of it, which keep its mount
+    // flags: one mount each and no new superblock (start-up time). A path this kernel does not
+    // have (ENOENT) needs no mask.
+    const char* file_mask = nullptr;
     for (const char* const* file = kMaskedFiles; *file != nullptr; ++file) {
-        if (!exists(*file)) continue;
-        if (::mount("/dev/null", *file, nullptr, MS_BIND, nullptr) != 0 ||
-            ::mount(nullptr, *file, nullptr, MS_REMOUNT | MS_BIND | kLocked, nullptr) != 0)
+        if (!wanted(*file)) continue;
+        if (::mount(file_mask != nullptr ? file_mask : "/dev/null", *file, nullptr, MS_BIND, nullptr) != 0) {
+            if (errno == ENOENT) continue;
             return errno;
+        }
+        if (file_mask != nullptr) continue;
+        if (::mount(nullptr, *file, nullptr, MS_REMOUNT | MS_BIND | kLocked, nullptr) != 0) return errno;
+        file_mask = *file;
     }
+    const char* dir_mask = nullptr;
     for (const char* const* dir = kMaskedDirectories; *dir != nullptr; ++dir) {
-        if (!exists(*dir)) continue;
-        if (::mount("tmpfs", *dir, "tmpfs", kLocked, "size=0,mode=000") != 0) return errno;
+        if (!wanted(*dir)) continue;
+        const int rc = dir_mask != nullptr ? ::mount(dir_mask, *dir, nullptr, MS_BIND, nullptr)
+                                           : ::mount("tmpfs", *dir, "tmpfs", kLocked, "size=0,mode=000");
+        if (rc != 0) {
+            if (errno == ENOENT) continue;
+            return errno;
+        }
+        if (dir_mask == nullptr) dir_mask = *dir;
     }
     return 0;
 }
@@ -100,14 +126,17 @@ int make_read_only(const char* path) noexcept {
 
 int set_up_mounts(const ChildPlan& plan) noexcept {
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
-    if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) return errno;
-    if (int rc = mask_secrets(); rc != 0) return rc;
+    if (plan.set_up_proc && ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+        return errno;
+    if (int rc = mask_secrets(plan); rc != 0) return rc;
     if (plan.read_only_outside_writable)
         if (int rc = read_only_outside_writable(plan); rc != 0) return rc;
     // Last, so no writable tree can undo it.
-    for (const char* const* path = kReadOnlyKernelSettings; *path != nullptr; ++path)
-        if (exists(*path))
+    for (const char* const* path = kReadOnlyKernelSettings; *path != nullptr; ++path) {
+        const bool wanted = std::strcmp(*path, "/sys") == 0 ? plan.set_up_sys : plan.set_up_proc;
+        if (wanted && exists(*path))
             if (int rc = make_read_only(*path); rc != 0) return rc;
+    }
     return 0;
 }
 

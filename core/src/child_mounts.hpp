@@ -14,6 +14,8 @@
 //     fs_writable tree is bound onto itself read-write: chmod, chown, utimes, xattrs and
 //     writes outside the writable trees fail with EROFS, fd-based calls included.
 //  5. Always, last: the kernel's settings (/proc/sys, /sys) are read-only, fs_writable or not.
+// Steps 2, 3 and 5 happen only for /proc and /sys as far as the sandbox can reach them
+// (policy_reach.hpp): what Landlock refuses as a whole needs no mount, and mounts cost start-up.
 // The sandbox cannot undo any of this: seccomp refuses mount, umount2 and the new mount API,
 // Landlock refuses topology changes, and the main process has no capabilities.
 #pragma once

@@ -60,6 +60,8 @@ struct ChildPlan {
     int parent_pidfd = -1;             // sandlock's pidfd: the init checks it is still alive
     int status_fd = -1;
     bool read_only_outside_writable = false;
+    bool set_up_proc = true;           // a fresh /proc, its masks, /proc/sys read-only
+    bool set_up_sys = true;            // the masks under /sys, /sys read-only
     CStringArray writable_trees;       // resolved fs_writable paths, bound read-write
     std::unique_ptr<char[]> main_stack;  // left untouched until the main process runs on it
     std::size_t main_stack_size = 0;

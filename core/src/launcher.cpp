@@ -7,6 +7,7 @@
 #include "kernel.hpp"
 #include "logging.hpp"
 #include "plugin_set.hpp"
+#include "policy_reach.hpp"
 #include "process_tree.hpp"
 
 #include <sandlock/errors.hpp>
@@ -85,21 +86,6 @@ void plan_user_namespace(const Policy& policy, const PluginSet& plugins, ChildPl
     std::snprintf(plan.gid_map.data(), plan.gid_map.size(), "%u %u 1\n", inside_gid, gid);
 }
 
-bool covers_proc(const std::string& entry) {
-    const std::string path = std::filesystem::path(entry).lexically_normal().string();
-    return path == "/" || path == "/proc" || path == "/proc/";
-}
-
-// Whether the policy restricts the filesystem yet lets the sandbox read /proc.
-bool proc_is_granted(const Policy& policy) {
-    auto any = [](const std::vector<std::string>& list) { return std::any_of(list.begin(), list.end(), covers_proc); };
-    return (any(policy.fs_readable) || any(policy.fs_writable)) && !any(policy.fs_denied);
-}
-
-bool restricts_filesystem(const Policy& policy) {
-    return !policy.fs_readable.empty() || !policy.fs_writable.empty() || !policy.fs_denied.empty();
-}
-
 // The mount namespace's side of item "metadata outside the writable trees": which trees stay
 // writable once everything else is remounted read-only (child_mounts.hpp).
 void plan_mounts(const Policy& policy, ChildPlan& plan) {
@@ -114,6 +100,10 @@ void plan_mounts(const Policy& policy, ChildPlan& plan) {
     }
     plan.read_only_outside_writable = restricts_filesystem(policy) && !whole_root;
     plan.writable_trees = CStringArray(std::move(trees));
+    // What the sandbox cannot reach needs no fresh proc, masks or read-only settings: Landlock
+    // already refuses all of it (and each mount costs start-up time).
+    plan.set_up_proc = reaches(policy, "/proc");
+    plan.set_up_sys = reaches(policy, "/sys");
 }
 
 // Said once per process: what a sandbox without its own namespaces does not guarantee.
@@ -470,7 +460,7 @@ LaunchOutcome launch(const Policy& policy, const SandboxOptions& options, Launch
             warn_without_namespaces(fork_error);
         }
     }
-    if (!plan.pid_namespace && proc_is_granted(policy)) {
+    if (!plan.pid_namespace && lists_under(policy, "/proc")) {
         ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
         throw PolicyError("fs_readable: /proc is granted, but this system refuses the PID namespace that hides "
                           "other processes and the kernel's secrets under it (" + errno_text(fork_error) +

@@ -1,6 +1,7 @@
 #include "plugin_set.hpp"
 
 #include "logging.hpp"
+#include "policy_reach.hpp"
 
 #include <sandlock/errors.hpp>
 #include <sandlock/input_check.hpp>
@@ -46,19 +47,7 @@ fs::path find_plugin(std::string_view name, const std::vector<fs::path>& search_
 
 // Whether the policy makes /proc readable (directly, through "/", or through a symlink: Landlock
 // follows it, so the path is judged where it leads).
-bool exposes_proc(const Policy& policy) {
-    auto under_proc = [](const fs::path& path) {
-        const std::string normal = path.lexically_normal().string();
-        return normal == "/" || normal == "/proc" || normal == "/proc/" || normal.starts_with("/proc/");
-    };
-    auto exposes = [&](const std::string& path) {
-        std::error_code ec;
-        const fs::path resolved = fs::weakly_canonical(path, ec);
-        return under_proc(path) || (!ec && under_proc(resolved));
-    };
-    return std::any_of(policy.fs_readable.begin(), policy.fs_readable.end(), exposes) ||
-           std::any_of(policy.fs_writable.begin(), policy.fs_writable.end(), exposes);
-}
+bool exposes_proc(const Policy& policy) { return lists_under(policy, "/proc"); }
 
 // Why the policy needs the notif layer beyond the fields it owns, or nullptr. A readable /proc:
 // the core's namespaces hold its secrets and foreign pids, notif serves the mount tables

@@ -15,8 +15,7 @@
 namespace sandlock::test {
 namespace {
 
-Result run_with_rule(const std::string& rule, const std::string& code) {
-    Policy p = system_policy();
+Result run_with_rule(const std::string& rule, const std::string& code, Policy p = system_policy()) {
     p.plugin_options["notif_probe"] = R"({"rules": [)" + rule + "]}";
     SandboxOptions options;
     options.plugins = {"landlock", "seccomp", "notif", "notif_probe"};
@@ -38,11 +37,17 @@ TEST(SdkOnBehalf, OpenForCallerInjectsTheFileItOpened) {
 }
 
 TEST(SdkOnBehalf, OpenForCallerSeesWhatTheCallerSees) {
-    // The supervisor's own view has /proc/kallsyms; the caller's has it masked (EACCES).
+    // The supervisor's own view has /proc/kallsyms; the caller's, with /proc readable, has it
+    // masked (EACCES). (Where the policy does not reach /proc, Landlock alone keeps the caller
+    // out and nothing is mounted there: a helper acting outside Landlock must not open it then.)
     SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");
+    Policy p = system_policy();
+    p.fs_readable.push_back("/proc");
     Result r = run_with_rule(R"({"syscall": )" + std::to_string(SYS_openat) +
                                  R"(, "arg_index": 0, "arg_value": 77, "action": "open_for", "expected": "/proc/kallsyms"})",
-                             "probe(lambda: os.open('whatever', os.O_RDONLY, dir_fd=77))\n");
+                             // dirfd 77 must exist: the /proc module reads the path first.
+                             "os.dup2(os.open('/usr', os.O_RDONLY), 77)\n"
+                             "probe(lambda: os.open('whatever', os.O_RDONLY, dir_fd=77))\n", p);
     EXPECT_EQ(r.stdout_text, "EACCES\n") << r.stderr_text;
 }
 
