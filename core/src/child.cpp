@@ -102,8 +102,13 @@ void stage_user_namespace(const ChildPlan& plan) noexcept {
 // shrink, but there is nothing to regain either: no_new_privs stops set-user-ID programs.
 void stage_drop_capabilities(const ChildPlan& plan) noexcept {
     if (!plan.drop_capabilities) return;
-    for (unsigned long cap = 0; ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; ++cap)
-        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EPERM) fail(plan, Stage::Filesystem, kCoreIndex, errno);
+    // One call per capability until the kernel knows no more (EINVAL); EPERM means no
+    // CAP_SETPCAP, so none can be dropped (the kernel checks that first).
+    for (unsigned long cap = 0;; ++cap) {
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+        if (errno == EINVAL || errno == EPERM) break;
+        fail(plan, Stage::Filesystem, kCoreIndex, errno);
+    }
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         fail(plan, Stage::Filesystem, kCoreIndex, errno);
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
