@@ -1,0 +1,81 @@
+// An overlayfs upper layer ("the branch's own changes") read as a list of changes and applied
+// onto what lies below it: the workspace (the final commit) or another branch's upper layer
+// (a nested branch committing into its parent).
+//
+// An upper layer, as overlayfs writes it with the `userxattr` option:
+//   - a regular file, symlink, fifo or directory at a path: the branch's version of that path
+//     (a regular file carrying the xattr "user.overlay.origin", of any value, was copied up
+//     from the layer below: the branch modified a file that existed);
+//   - a character device 0/0: a whiteout, the path is deleted;
+//   - a directory with xattr "user.overlay.opaque" = "y": the directory replaces whatever was
+//     below it (its contents below are gone; only the layer's entries remain).
+// The layer is untrusted input (the sandbox wrote it): nothing in it is followed (symlinks are
+// copied as symlinks, never resolved), names are taken one component at a time.
+#pragma once
+
+#include <ctime>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sandlock::branchfs {
+
+enum class ChangeKind { Added, Modified, Deleted };
+
+// One path the layer changes, relative to the layer root ("src/main.c", no leading slash).
+struct Change {
+    ChangeKind kind;
+    std::string path;
+    friend bool operator==(const Change&, const Change&) = default;
+};
+
+// Where a layer is applied.
+enum class TargetKind {
+    Workspace,  // a plain directory: whiteouts delete, opaque directories replace
+    Layer,      // another upper layer: whiteouts and opaque markers are copied as such
+};
+
+// The commit would overwrite what changed in the target since the branch was created.
+class ConflictError : public std::runtime_error {
+public:
+    ConflictError(std::string message, std::vector<std::string> paths)
+        : std::runtime_error(std::move(message)), paths_(std::move(paths)) {}
+    const std::vector<std::string>& paths() const { return paths_; }
+
+private:
+    std::vector<std::string> paths_;
+};
+
+// Any other failure (I/O, an entry that cannot be applied); the message names the path.
+class LayerError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// What `upper` changes on `below` (a directory showing what the branch started from: the
+// workspace, or a merged view), sorted by path. A whiteout of a path that does not exist
+// below is no change; a directory that exists on both sides is not itself a change.
+std::vector<Change> diff_layer(const std::filesystem::path& upper, const std::filesystem::path& below);
+
+// The paths the layer changes whose target version changed at or after `since` (ctime >=
+// since: the host or another branch wrote there after this branch was created), including
+// files the layer modified that were deleted from the target since. Sorted, relative.
+std::vector<std::string> find_conflicts(const std::filesystem::path& upper, const std::filesystem::path& target,
+                                        TargetKind kind, timespec since);
+
+// Applies `upper` onto `target`, crash-safely: the new contents are staged in `journal_dir`
+// (which must be on the target's filesystem; created if missing) and a journal is written
+// and synced there; only then is the target changed, by idempotent steps. A crash before the
+// journal is complete leaves the target untouched (recover() removes the staging); a crash
+// after leaves it to recover(), which finishes the apply. Throws ConflictError, applying
+// nothing, when find_conflicts() finds any. Returns the changes applied.
+std::vector<Change> apply_layer(const std::filesystem::path& upper, const std::filesystem::path& target,
+                                TargetKind kind, const std::filesystem::path& journal_dir, timespec since);
+
+// Finishes (complete journal) or rolls back (incomplete staging) an apply interrupted in
+// `journal_dir`; afterwards journal_dir holds no journal or staging. Returns true when it
+// found something to do. Safe to call when nothing was interrupted.
+bool recover(const std::filesystem::path& journal_dir);
+
+}  // namespace sandlock::branchfs
