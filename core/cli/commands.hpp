@@ -21,6 +21,7 @@ std::function<int()> add_run_command(CLI::App& run, const GlobalOptions& global)
 std::function<int()> add_profile_command(CLI::App& profile, const GlobalOptions& global);
 std::function<int()> add_check_command(CLI::App& check, const GlobalOptions& global);
 std::function<int()> add_plugins_command(CLI::App& plugins, const GlobalOptions& global);
+std::function<int()> add_branch_command(CLI::App& branch, const GlobalOptions& global);
 
 // Throws PolicyError for an empty or valueless --plugins / --plugin-path (before CLI11 parses).
 void check_global_arguments(int argc, char** argv);

@@ -25,6 +25,7 @@ constexpr CommandSpec kCommands[] = {
     {"profile", "List and show saved profiles", &add_profile_command},
     {"check", "Report kernel features and the plugins found", &add_check_command},
     {"plugins", "List the plugins found and the policy fields each enforces", &add_plugins_command},
+    {"branch", "List, show, commit and abort the branches of fs_isolation = branchfs", &add_branch_command},
 };
 
 // The subcommand argv names (the first word that is not a global option or its value). Only

@@ -11,6 +11,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
+
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -26,8 +28,30 @@ struct RunFlags {
     bool allowlist = false, privileged = false, isolate_ipc = false, isolate_signals = false;
     bool clean_env = false, best_effort = false, keep_fds = false;
     std::vector<std::string> net_bind, net_connect, net_allow_hosts, env;
-    std::optional<std::string> fs_isolation, fs_mount, fs_storage, chroot;
+    std::optional<std::string> fs_isolation, fs_mount, fs_storage, chroot, on_exit, on_error;
+    std::optional<std::string> branch, branch_from;
+    bool dry_run = false, json = false;
 };
+
+BranchAction branch_action(std::string_view flag, const std::string& value) {
+    if (value == "commit") return BranchAction::Commit;
+    if (value == "abort") return BranchAction::Abort;
+    if (value == "keep") return BranchAction::Keep;
+    throw PolicyError(std::string(flag) + ": invalid value " + quote_value(value) + " (expected commit, abort or keep)");
+}
+
+// --branch, --branch-from and --dry-run are the branchfs plugin's options ([plugins.branchfs]).
+void set_branch_options(const RunFlags& f, Policy& p) {
+    if (f.json && !f.dry_run) throw PolicyError("--json: only with --dry-run (the listing of the changes)");
+    if (!f.branch && !f.branch_from && !f.dry_run) return;
+    boost::json::object options;
+    if (auto it = p.plugin_options.find("branchfs"); it != p.plugin_options.end())
+        options = boost::json::parse(it->second).as_object();
+    if (f.branch) options["branch"] = *f.branch;
+    if (f.branch_from) options["branch_from"] = *f.branch_from;
+    if (f.dry_run) options["dry_run"] = f.json ? "json" : "text";
+    p.plugin_options["branchfs"] = boost::json::serialize(options);
+}
 
 void append(std::vector<std::string>& to, const std::vector<std::string>& more) { to.insert(to.end(), more.begin(), more.end()); }
 
@@ -67,6 +91,9 @@ Policy build_policy(const RunFlags& f) {
     }
     if (f.fs_mount) p.fs_mount = *f.fs_mount;
     if (f.fs_storage) p.fs_storage = *f.fs_storage;
+    if (f.on_exit) p.on_exit = branch_action("--on-exit", *f.on_exit);
+    if (f.on_error) p.on_error = branch_action("--on-error", *f.on_error);
+    set_branch_options(f, p);
     if (f.chroot) p.chroot = *f.chroot;
     return p;
 }
@@ -116,6 +143,13 @@ std::function<int()> add_run_command(CLI::App& run_app, const GlobalOptions& glo
     run->add_option("--fs-mount", flags->fs_mount, "BranchFS mount point (plugin branchfs)");
     run->add_option("--fs-storage", flags->fs_storage, "BranchFS storage directory (plugin branchfs)");
     run->add_option("--max-disk", flags->max_disk, "Disk quota of the branch, e.g. 1G (plugin branchfs)");
+    run->add_option("--on-exit", flags->on_exit, "Branch action on exit code 0: commit (default), abort or keep");
+    run->add_option("--on-error", flags->on_error,
+                    "Branch action on failure, timeout or signal: abort (default), commit or keep");
+    run->add_option("--branch", flags->branch, "Run on a kept branch (its id) instead of a new one (plugin branchfs)");
+    run->add_option("--branch-from", flags->branch_from, "Nest a new branch on a kept one; it commits into it");
+    run->add_flag("--dry-run", flags->dry_run, "Print the branch's changes (A/M/D path) and discard them");
+    run->add_flag("--json", flags->json, "With --dry-run: the changes as JSON");
     run->add_option("--chroot", flags->chroot, "Change root before confinement (user namespace when not root)");
     run->add_flag("--best-effort", flags->best_effort, "Degrade with a warning when a kernel feature is missing");
     run->add_flag("--keep-fds", flags->keep_fds, "Do not close inherited file descriptors 3 and up");

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -39,6 +40,30 @@ void send_report(const ChildPlan& plan, ReportKind kind, Stage stage, int plugin
     ::_exit(125);
 }
 
+// The fd a plugin's stage left for its parent side travels with the report (SCM_RIGHTS).
+void hand_over_plugin_fd(const ChildPlan& plan, Stage stage, int plugin, sdk::ChildContext& ctx) noexcept {
+    ChildReport report{ReportKind::PluginFd, static_cast<std::uint32_t>(stage), plugin, 0};
+    iovec iov{&report, sizeof report};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &ctx.handover_fd, sizeof(int));
+    ssize_t n;
+    while ((n = ::sendmsg(plan.channel_fd, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+    }
+    const int error = n < 0 ? errno : 0;
+    ::close(ctx.handover_fd);
+    ctx.handover_fd = -1;
+    if (error != 0) fail(plan, stage, plugin, error);
+}
+
 // Runs the plugins registered for `stage`; the first failure ends the child.
 void run_plugins(const ChildPlan& plan, Stage stage, sdk::ChildContext& ctx) noexcept {
     for (std::size_t i = 0; i < plan.plugins.size(); ++i) {
@@ -46,6 +71,7 @@ void run_plugins(const ChildPlan& plan, Stage stage, sdk::ChildContext& ctx) noe
         if (!plugin->runs_in(stage)) continue;
         int rc = plugin->child_stage(stage, &ctx);
         if (rc != 0) fail(plan, stage, static_cast<int>(i), rc < 0 ? -rc : rc);
+        if (ctx.handover_fd >= 0) hand_over_plugin_fd(plan, stage, static_cast<int>(i), ctx);
     }
 }
 
@@ -218,7 +244,7 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
     if (!plan.pid_namespace && ::getppid() != plan.parent_pid) ::_exit(125);
     if (plan.pid_namespace) ::close(plan.status_fd);  // the init's line to sandlock, not ours
 
-    sdk::ChildContext ctx{-1, plan.landlock_abi};
+    sdk::ChildContext ctx{-1, plan.landlock_abi, -1};
     setup_stdio(plan);
 
     if (!plan.pid_namespace) stage_process_group(plan);

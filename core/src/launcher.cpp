@@ -220,7 +220,7 @@ private:
     bool read_channel() {
         ChildReport report{};
         iovec iov{&report, sizeof report};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int))];
         msghdr msg{};
         msg.msg_iov = &iov;
         msg.msg_iovlen = 1;
@@ -229,11 +229,16 @@ private:
         ssize_t n = ::recvmsg(fds_.channel_parent.get(), &msg, MSG_CMSG_CLOEXEC);
         if (n < 0 && errno == EINTR) return true;
         pid_t sender = 0;
+        Fd passed;
         for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
                 ucred cred{};
                 std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
                 sender = cred.pid;
+            } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
+                int fd = -1;
+                std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+                passed = Fd(fd);
             }
         }
         if (n != static_cast<ssize_t>(sizeof report)) {
@@ -244,6 +249,10 @@ private:
         }
         switch (report.kind) {
             case ReportKind::Listener: take_listener(report.value, sender); break;
+            case ReportKind::PluginFd:
+                if (passed && report.plugin >= 0 && static_cast<std::size_t>(report.plugin) < plugins_.plugins().size())
+                    plugins_.plugins()[report.plugin]->receive_fd(passed.release());
+                break;
             case ReportKind::StageFailed:
             case ReportKind::ExecFailed: failure_ = report; break;
         }
@@ -281,7 +290,10 @@ private:
     void run_on_exit(const sdk::ExitInfo& info) noexcept {
         if (on_exit_done_) return;
         on_exit_done_ = true;
-        for (const auto& plugin : plugins_.plugins()) plugin->on_exit(info);
+        for (const auto& plugin : plugins_.plugins()) {
+            std::string error = plugin->on_exit(info);
+            if (!error.empty() && exit_failure_.empty()) exit_failure_ = std::string(plugin->name()) + ": " + error;
+        }
     }
 
     int read_cancel_signal() {
@@ -355,7 +367,14 @@ private:
         // An aborted run fails whatever its command did: part of the policy stopped holding.
         if (std::string reason = plugins_.abort_reason(); !reason.empty())
             throw ConfinementError("the sandbox was killed: " + reason);
-        if (!failure_) return;
+        if (!failure_) {
+            // The command ran, but what a layer does at its end (a branch commit) did not.
+            if (!exit_failure_.empty()) {
+                outcome_.result.error = exit_failure_;
+                outcome_.result.exit_code = 125;
+            }
+            return;
+        }
         const ChildReport& f = *failure_;
         if (f.kind == ReportKind::ExecFailed) {
             const std::string& command = spec_.argv.at(0);
@@ -383,6 +402,7 @@ private:
     Fd pidfd_;
     Fd listener_;
     std::optional<ChildReport> failure_;
+    std::string exit_failure_;  // "plugin: reason" of the first on_exit hook that failed
     std::string function_bytes_;
     LaunchOutcome outcome_;
     int status_ = 0;

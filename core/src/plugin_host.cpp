@@ -225,8 +225,30 @@ void LoadedPlugin::after_fork(const sdk::ParentContext& ctx) {
         throw ConfinementError(std::string(name()) + ": " + err.message);
 }
 
-void LoadedPlugin::on_exit(const sdk::ExitInfo& info) noexcept {
-    if (vtable_->on_exit) vtable_->on_exit(instance_, &info);
+std::string LoadedPlugin::on_exit(const sdk::ExitInfo& info) noexcept {
+    sdk::ErrorSink err{};
+    if (vtable_->on_exit && vtable_->on_exit(instance_, &info, &err) != 0) return err.message;
+    return {};
+}
+
+void LoadedPlugin::receive_fd(int fd) noexcept {
+    if (vtable_->receive_fd) vtable_->receive_fd(instance_, fd);
+    else ::close(fd);
+}
+
+std::string LoadedPlugin::command(std::string_view request_json) {
+    if (vtable_->command == nullptr) throw PluginError("plugin " + std::string(name()) + " has no commands");
+    std::string output;
+    auto append = [](void* host, const char* data, std::size_t size) {
+        try {
+            static_cast<std::string*>(host)->append(data, size);
+        } catch (...) {  // out of memory: the output is cut short, nothing crosses the waist
+        }
+    };
+    const sdk::OutputSink sink{&output, append};
+    sdk::ErrorSink err{};
+    if (vtable_->command(instance_, request_json, &sink, &err) != 0) throw PluginError(err.message);
+    return output;
 }
 
 int LoadedPlugin::child_stage(sdk::Stage stage, sdk::ChildContext* ctx) noexcept {

@@ -79,7 +79,11 @@ public:
     void configure(std::string_view policy_json, std::string_view options_json);
     void prepare();
     void after_fork(const sdk::ParentContext& ctx);
-    void on_exit(const sdk::ExitInfo& info) noexcept;
+    // The reason the plugin's end-of-run work failed, or empty.
+    std::string on_exit(const sdk::ExitInfo& info) noexcept;
+    void receive_fd(int fd) noexcept;
+    // A plugin command (sdk::PluginVTable::command); throws PluginError with its reason.
+    std::string command(std::string_view request_json);
     // In the child: no allocation. Returns 0 or -errno.
     int child_stage(sdk::Stage stage, sdk::ChildContext* ctx) noexcept;
 

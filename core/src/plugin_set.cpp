@@ -109,6 +109,18 @@ std::string_view default_owner(std::string_view field) {
     return "core";
 }
 
+std::string run_plugin_command(std::string_view plugin, const std::string& request_json,
+                               const std::vector<std::string>& plugin_path) {
+    const std::vector<fs::path> search_path = plugin_search_path(plugin_path);
+    const fs::path file = find_plugin(plugin, search_path);
+    if (file.empty())
+        throw PluginError("plugin " + std::string(plugin) + " is not installed (searched: " + join(search_path, ", ") +
+                          ")");
+    HostServices host;
+    LoadedPlugin loaded(file, host);
+    return loaded.command(request_json);
+}
+
 PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
     check_policy_text(policy);  // library callers too: a NUL would cut a path short in a plugin
     const std::vector<fs::path> search_path = plugin_search_path(options.plugin_path);

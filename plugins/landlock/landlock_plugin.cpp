@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <optional>
 #include <string>
 
 namespace sandlock::landlock {
@@ -74,6 +75,7 @@ public:
         int abi = std::min(kernel_abi(), abi_limit(options));
         config_ = make_config(policy, abi);
         for (const auto& warning : config_.warnings) host().warning(warning);
+        if (policy.fs_isolation == FsIsolation::BranchFs && policy.fs_mount) branch_workspace_ = *policy.fs_mount;
     }
 
     void prepare() override {
@@ -88,14 +90,21 @@ public:
         }
         auto ports = plan_port_rules(config_.net_bind, config_.net_connect);
         std::vector<std::string> vanished;
-        std::vector<PathRule> proc_rules;
+        // What the sandbox sees under /proc and under a branch's workspace is mounted in its
+        // own namespace (a fresh proc, an overlay): a rule on the host's inode would not reach
+        // it, so those rules are added in the child, on what is mounted there.
+        std::vector<std::string> remounted{"/proc"};
+        if (branch_workspace_) remounted.push_back(resolve_path(*branch_workspace_));
+        std::vector<PathRule> child_rules;
         std::erase_if(plan.rules, [&](const PathRule& rule) {
-            const bool under_proc = rule.path == "/proc" || rule.path.starts_with("/proc/");
-            if (under_proc) proc_rules.push_back(rule);
-            return under_proc;
+            const bool under = std::any_of(remounted.begin(), remounted.end(), [&](const std::string& root) {
+                return rule.path == root || (rule.path.starts_with(root) && rule.path[root.size()] == '/');
+            });
+            if (under) child_rules.push_back(rule);
+            return under;
         });
         ruleset_ = Ruleset::build(config_.ruleset_attr(), plan.rules, ports, vanished);
-        ruleset_.add_in_child(std::move(proc_rules));
+        ruleset_.add_in_child(std::move(child_rules));
         for (const auto& path : vanished) host().debug(path + " vanished before its rule was added: skipped");
         host().debug("ruleset for ABI " + std::to_string(config_.abi) + ": " +
                      std::to_string(plan.rules.size()) + " path rules, " +
@@ -108,6 +117,7 @@ public:
 
 private:
     LandlockConfig config_;
+    std::optional<std::string> branch_workspace_;  // fs_mount, when branchfs overlays it
     Ruleset ruleset_;  // closes the fd when the plugin is destroyed
 };
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sandlock {
@@ -21,6 +22,12 @@ struct PluginInfo {
     std::vector<std::string> owned_fields;
     std::string error;  // why it cannot be loaded; empty when it can
 };
+
+// Runs a command of plugin `plugin` outside any run (`sandlock branch list` asks plugin
+// branchfs): `request_json` is a JSON object whose "command" names the action. Returns the
+// command's output; throws PluginError when the plugin is missing or the command fails.
+std::string run_plugin_command(std::string_view plugin, const std::string& request_json,
+                               const std::vector<std::string>& plugin_path);
 
 // Every NAME.so in the search path (the first of each name wins), with its manifest.
 std::vector<PluginInfo> discover_plugins(const std::vector<std::filesystem::path>& search_path);

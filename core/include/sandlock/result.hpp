@@ -14,7 +14,9 @@ struct Result {
     std::string stdout_text;  // captured output (Sandbox::run only), at most 64 MiB each
     std::string stderr_text;
     bool output_truncated = false;  // a captured stream went past 64 MiB; the rest was dropped
-    std::string error;        // why the command could not be run (exit 126/127), else empty
+    std::string error;        // why the command could not be run (exit 126/127), or why a
+                              // layer's end-of-run work failed (exit 125: a branch commit
+                              // refused for a conflict, say), else empty
 
     bool ok() const { return exit_code == 0 && !timed_out; }
 };

@@ -15,5 +15,6 @@ std::vector<Change> apply_layer(const std::filesystem::path&, const std::filesys
     throw LayerError("branchfs: the layer engine is not built yet");
 }
 bool recover(const std::filesystem::path&) { return false; }
+bool journal_complete(const std::filesystem::path&) { return false; }
 
 }  // namespace sandlock::branchfs

@@ -78,4 +78,8 @@ std::vector<Change> apply_layer(const std::filesystem::path& upper, const std::f
 // found something to do. Safe to call when nothing was interrupted.
 bool recover(const std::filesystem::path& journal_dir);
 
+// Whether `journal_dir` holds a complete journal: recover() will finish that apply (rather
+// than roll it back).
+bool journal_complete(const std::filesystem::path& journal_dir);
+
 }  // namespace sandlock::branchfs

@@ -12,7 +12,7 @@
 
 namespace sandlock::sdk {
 
-inline constexpr std::uint32_t kAbiVersion = 1;
+inline constexpr std::uint32_t kAbiVersion = 2;
 
 // Child stages, in the order they run between fork and exec. The numbers are part of the ABI.
 enum class Stage : std::uint32_t {
@@ -137,6 +137,10 @@ struct ChildContext {
     int listener_fd;
     // Landlock ABI version of the running kernel (0 when Landlock is unavailable).
     int landlock_abi;
+    // Set by a child stage to hand an fd to this plugin in the parent (its receive_fd hook),
+    // e.g. a mount that must outlive the sandbox's namespace. The host sends it once the stage
+    // returns, closes it in the child and resets this to -1.
+    int handover_fd;
 };
 
 // Handed to after_fork(), in the parent, once the child exists.
@@ -144,6 +148,12 @@ struct ParentContext {
     int child_pid;
     int child_pidfd;
     int listener_fd;  // seccomp user-notification listener, or -1; owned by the host
+};
+
+// Where a plugin command writes its output (text for the terminal, or JSON).
+struct OutputSink {
+    void* host;
+    void (*write)(void* host, const char* data, std::size_t size);
 };
 
 // Handed to on_exit(), after the whole process tree has been killed and reaped.
@@ -180,7 +190,14 @@ struct PluginVTable {
     // In the child, once per stage in child_stages; returns 0 or -errno.
     int (*child_stage)(void* self, Stage stage, ChildContext* ctx);
     int (*after_fork)(void* self, const ParentContext* ctx, ErrorSink* err);
-    void (*on_exit)(void* self, const ExitInfo* info);
+    // Non-zero: what the plugin had to do at the end (a branch commit, say) failed; the run
+    // then fails with exit 125 and the reason, whatever the command's own status was.
+    int (*on_exit)(void* self, const ExitInfo* info, ErrorSink* err);
+    // In the parent: the fd a child stage left in ChildContext::handover_fd; the plugin owns it.
+    void (*receive_fd)(void* self, int fd);
+    // `sandlock NAME ...` subcommands and library calls that act outside a run (list, commit,
+    // ...): `request_json` is an object whose "command" names the action. Output goes to `out`.
+    int (*command)(void* self, std::string_view request_json, const OutputSink* out, ErrorSink* err);
 };
 
 }  // namespace sandlock::sdk

@@ -69,13 +69,22 @@ struct Adapter {
     static int after_fork(void* p, const ParentContext* ctx, ErrorSink* err) noexcept {
         return guarded(err, [&] { self(p).after_fork(*ctx); });
     }
-    static void on_exit(void* p, const ExitInfo* info) noexcept { self(p).on_exit(*info); }
+    static int on_exit(void* p, const ExitInfo* info, ErrorSink* err) noexcept {
+        return guarded(err, [&] { self(p).on_exit(*info); });
+    }
+    static void receive_fd(void* p, int fd) noexcept { self(p).receive_fd(fd); }
+    static int command(void* p, std::string_view request_json, const OutputSink* out, ErrorSink* err) noexcept {
+        return guarded(err, [&] {
+            Output output(out);
+            self(p).command(boost::json::parse(request_json).as_object(), output);
+        });
+    }
 
     static inline const PluginVTable vtable = {
         kAbiVersion,        M.name,       M.description, M.owned_fields.data(),
         M.owned_fields.size(), M.child_stages, M.flags,    &create,
         &destroy,           &configure,   &prepare,      &child_stage,
-        &after_fork,        &on_exit,
+        &after_fork,        &on_exit,     &receive_fd,   &command,
     };
 };
 

@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -74,6 +76,19 @@ struct Manifest {
     std::uint32_t flags = 0;                         // PluginFlags
 };
 
+// A plugin command's output, written through to the host.
+class Output {
+public:
+    explicit Output(const OutputSink* sink) : sink_(sink) {}
+    Output& operator<<(std::string_view text) {
+        sink_->write(sink_->host, text.data(), text.size());
+        return *this;
+    }
+
+private:
+    const OutputSink* sink_;
+};
+
 class Plugin {
 public:
     Plugin(const HostApi* api, std::string_view name) : host_(api, name) {}
@@ -92,8 +107,16 @@ public:
     virtual int child_stage(Stage /*stage*/, ChildContext& /*ctx*/) noexcept { return 0; }
     // In the parent, once the child exists; ctx.listener_fd is the notify listener or -1.
     virtual void after_fork(const ParentContext& /*ctx*/) {}
-    // In the parent, after the whole tree has been killed and reaped.
-    virtual void on_exit(const ExitInfo& /*info*/) noexcept {}
+    // In the parent, after the whole tree has been killed and reaped. Throw Error when what
+    // the plugin must do at the end fails: the run then fails (exit 125) with the message.
+    virtual void on_exit(const ExitInfo& /*info*/) {}
+    // In the parent: the fd a child stage left in ChildContext::handover_fd; yours to close.
+    virtual void receive_fd(int fd) noexcept { ::close(fd); }
+    // An action outside a run (`sandlock NAME ...`): request["command"] names it. Throw Error
+    // to fail with a one-line message.
+    virtual void command(const boost::json::object& /*request*/, Output& /*out*/) {
+        throw Error(std::string(host_.plugin_name()) + " has no commands");
+    }
 
 protected:
     const Host& host() const { return host_; }

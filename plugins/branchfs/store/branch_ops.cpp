@@ -1,0 +1,115 @@
+#include "store/branch_ops.hpp"
+
+#include <sandlock/sdk/plugin.hpp>
+
+#include <sys/stat.h>
+
+#include <climits>
+
+namespace sandlock::branchfs {
+namespace fs = std::filesystem;
+namespace {
+
+std::string join_paths(const std::vector<std::string>& paths, std::size_t most) {
+    std::string out;
+    for (std::size_t i = 0; i < paths.size() && i < most; ++i) out += (i ? ", " : "") + paths[i];
+    if (paths.size() > most) out += ", ... (" + std::to_string(paths.size() - most) + " more)";
+    return out;
+}
+
+dev_t device_of(const fs::path& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? st.st_dev : 0;
+}
+
+// Where the commit stages its files and journal: in the branch's directory when that is on
+// the target's filesystem (rename(2) must reach the target), else in a hidden directory of
+// the target itself.
+fs::path journal_dir_for(const BranchStore& store, const BranchMeta& meta, const fs::path& target) {
+    if (device_of(store.dir(meta.id)) == device_of(target)) return store.dir(meta.id) / "journal";
+    return target / (".sandlock-commit-" + meta.id);
+}
+
+}  // namespace
+
+std::vector<Change> commit_branch(const BranchStore& store, BranchMeta meta) {
+    if (meta.state == BranchState::Committing)
+        throw sdk::Error("branch " + meta.id + ": an earlier commit was interrupted; `sandlock branch list` finishes it");
+    if (auto children = store.children(meta.id); !children.empty())
+        throw sdk::Error("branch " + meta.id + " has nested branches (" + join_paths(children, 5) +
+                         "); commit or abort them first");
+    const bool into_parent = meta.parent.has_value();
+    const fs::path target = into_parent ? store.upper(*meta.parent) : fs::path(meta.workspace);
+    meta.journal_dir = journal_dir_for(store, meta, target).string();
+    meta.state = BranchState::Committing;
+    store.save(meta);
+    std::vector<Change> applied;
+    try {
+        applied = apply_layer(store.upper(meta.id), target, into_parent ? TargetKind::Layer : TargetKind::Workspace,
+                              meta.journal_dir, meta.created);
+    } catch (const ConflictError& e) {
+        keep_branch(store, meta);
+        throw sdk::Error("branch " + meta.id + " not committed: " +
+                         (into_parent ? "its parent branch " + *meta.parent : std::string("the workspace")) +
+                         " changed since the branch was made in " + join_paths(e.paths(), 10) +
+                         "; kept (`sandlock branch show " + meta.id + "`, then commit or abort it)");
+    } catch (const std::exception& e) {
+        recover(meta.journal_dir);
+        keep_branch(store, meta);
+        throw sdk::Error("branch " + meta.id + " not committed: " + e.what() + "; kept");
+    }
+    store.remove(meta.id);
+    return applied;
+}
+
+void abort_branch(const BranchStore& store, const BranchMeta& meta) {
+    if (auto children = store.children(meta.id); !children.empty())
+        throw sdk::Error("branch " + meta.id + " has nested branches (" + join_paths(children, 5) +
+                         "); abort them first");
+    if (!meta.journal_dir.empty()) recover(meta.journal_dir);
+    store.remove(meta.id);
+}
+
+void keep_branch(const BranchStore& store, BranchMeta meta) {
+    meta.state = BranchState::Kept;
+    meta.journal_dir.clear();
+    store.save(meta);
+}
+
+std::vector<Change> branch_changes(const BranchStore& store, const BranchMeta& meta) {
+    return diff_layer(store.upper(meta.id), meta.workspace);
+}
+
+std::string snapshot_branch(const BranchStore& store, const BranchMeta& meta) {
+    BranchMeta copy = store.create(meta.workspace, meta.parent);
+    try {
+        // A layer onto an empty layer: every entry, whiteouts and opaque markers included.
+        const timespec never{LONG_MAX, 0};
+        apply_layer(store.upper(meta.id), store.upper(copy.id), TargetKind::Layer, store.dir(copy.id) / "journal", never);
+        copy.created = meta.created;
+        copy.frozen = true;
+        keep_branch(store, copy);
+    } catch (...) {
+        store.remove(copy.id);
+        throw;
+    }
+    return copy.id;
+}
+
+void recover_interrupted(const BranchStore& store) {
+    for (BranchMeta meta : store.list()) {
+        BranchLock lock = store.lock(meta.id, true);
+        if (!lock) continue;  // a live sandlock runs or commits it
+        recover(store.fold_journal(meta.id));
+        if (meta.state != BranchState::Committing) continue;
+        if (journal_complete(meta.journal_dir)) {
+            recover(meta.journal_dir);
+            store.remove(meta.id);
+        } else {
+            recover(meta.journal_dir);
+            keep_branch(store, meta);
+        }
+    }
+}
+
+}  // namespace sandlock::branchfs
