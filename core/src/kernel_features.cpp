@@ -9,11 +9,14 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
+#include <string>
 
 namespace sandlock {
 namespace {
@@ -42,6 +45,42 @@ bool sandbox_namespaces_available() {
         // As the sandbox's init does: private mounts, then a proc of its own.
         const bool ok = ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
                         ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0;
+        ::_exit(ok ? 0 : 1);
+    }
+    if (pid < 0) return false;
+    int status = 0;
+    while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// What the branchfs layer mounts: an overlay in a user + mount namespace, userxattr, one
+// lower layer per fsconfig call ("lowerdir+"), its layers on a tmpfs of the namespace's own.
+bool branch_overlay_available() {
+    const uid_t uid = ::geteuid();
+    const gid_t gid = ::getegid();
+    const long pid = ::syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD, nullptr, nullptr, nullptr, 0);
+    if (pid == 0) {
+        // Our own ids mapped, as in a sandbox: files made on the tmpfs need an owner.
+        auto write_map = [](const char* path, const std::string& text) {
+            std::ofstream out(path);
+            out << text;
+            out.close();
+            return out.good();
+        };
+        bool ok = write_map("/proc/self/setgroups", "deny") &&
+                  write_map("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1\n") &&
+                  write_map("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1\n");
+        ok = ok && ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+                  ::mount("tmpfs", "/tmp", "tmpfs", 0, "size=64k") == 0;
+        for (const char* dir : {"/tmp/lower", "/tmp/upper", "/tmp/work", "/tmp/merged"}) ok = ok && ::mkdir(dir, 0700) == 0;
+        const int fs = ok ? static_cast<int>(::syscall(SYS_fsopen, "overlay", 0)) : -1;
+        ok = fs >= 0 && ::syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", "/tmp/lower", 0) == 0 &&
+             ::syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", "/tmp/upper", 0) == 0 &&
+             ::syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", "/tmp/work", 0) == 0 &&
+             ::syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "userxattr", nullptr, 0) == 0 &&
+             ::syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0 &&
+             ::syscall(SYS_fsmount, fs, 0, 0) >= 0;
         ::_exit(ok ? 0 : 1);
     }
     if (pid < 0) return false;
@@ -81,6 +120,8 @@ SystemReport check_system(const std::vector<std::string>& plugin_path) {
          "user + PID + mount namespaces and a proc mount: the tree dies with sandlock, own /proc, read-only "
          "mounts; without them a SIGKILLed sandlock can leave "
          "processes behind, metadata calls outside fs_writable are not refused, and /proc cannot be granted"},
+        {"branch overlay", branch_overlay_available(),
+         "overlayfs in a user namespace with userxattr and lowerdir+ (Linux 6.8): fs_isolation = branchfs"},
     };
     report.plugin_dirs = plugin_search_path(plugin_path);
     report.plugins = discover_plugins(report.plugin_dirs);

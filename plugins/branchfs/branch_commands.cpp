@@ -68,7 +68,7 @@ void run_branch_command(const json::object& request, sdk::Output& out) {
     const std::string command = text_of(request, "command");
     const std::string storage_text = text_of(request, "fs_storage");
     const bool as_json = request.if_contains("json") != nullptr && request.at("json").as_bool();
-    const BranchStore store(open_storage(storage_text.empty() ? std::nullopt : std::optional(storage_text)));
+    const BranchStore store(open_storage(storage_path(storage_text.empty() ? std::nullopt : std::optional(storage_text))));
     recover_interrupted(store);
 
     if (command == "list") {

@@ -48,12 +48,12 @@ public:
 
     void configure(const Policy& policy, const boost::json::object& options) override {
         config_ = make_run_config(policy, options);
+        if (config_) check_storage_outside(storage_path(config_->storage), config_->workspace);
     }
 
     void prepare() override {
         if (!config_) return;
-        store_.emplace(open_storage(config_->storage));
-        check_storage_outside(store_->root(), config_->workspace);
+        store_.emplace(open_storage(storage_path(config_->storage)));
         recover_interrupted(*store_);
         meta_ = open_branch();
         plan_overlay();
@@ -154,7 +154,7 @@ private:
         if (::stat(config_->workspace.c_str(), &st) != 0)
             throw sdk::Error("fs_mount: " + config_->workspace + ": " + std::strerror(errno));
         plan_.root_mode = st.st_mode & 07777;
-        if (::chmod(store_->upper(meta_->id).c_str(), plan_.root_mode) != 0)
+        if (!config_->branch && ::chmod(store_->upper(meta_->id).c_str(), plan_.root_mode) != 0)
             throw sdk::Error("branchfs: cannot set up " + store_->upper(meta_->id).string() + ": " + std::strerror(errno));
         const bool quota = config_->max_disk.has_value();
         // With a quota the branch's own layer (empty when new) is read-only below the run's

@@ -47,6 +47,8 @@ TEST(CliBadInput, EmptyValuesAreRefusedNotIgnored) {
         {"-m", "--max-memory"},   {"-P", "--max-processes"}, {"-c", "--max-cpu"},    {"-t", "--timeout"},
         {"--chroot", "--chroot"}, {"-p", "--profile"},       {"--max-disk", "--max-disk"},
         {"--fs-isolation", "--fs-isolation"}, {"--fs-mount", "--fs-mount"}, {"--fs-storage", "--fs-storage"},
+        {"--on-exit", "--on-exit"}, {"--on-error", "--on-error"}, {"--branch", "--branch"},
+        {"--branch-from", "--branch-from"},
         {"-w", "--fs-writable"},  {"-r", "--fs-readable"},   {"--fs-deny", "--fs-deny"},
         {"--net-bind", "--net-bind"}, {"--net-connect", "--net-connect"},
         {"--net-allow-host", "--net-allow-host"}, {"--env", "--env"}};

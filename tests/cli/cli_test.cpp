@@ -113,8 +113,9 @@ TEST(Cli, FieldWhosePluginIsDisabled) {
     expect_refused(sandlock({"--plugins=seccomp", "run", "-r", "/usr", "--", "echo", "RAN"}),
                    "fs_readable needs plugin 'landlock', which is not enabled");
 }
-TEST(Cli, FlagWhosePluginIsNotBuilt) {
-    expect_refused(sandlock(run_args({"--max-disk", "1G"}, {"echo", "RAN"})), "max_disk needs plugin 'branchfs'");
+TEST(Cli, BranchFieldWithoutBranchIsolation) {
+    expect_refused(sandlock(run_args({"--max-disk", "1G"}, {"echo", "RAN"})),
+                   "max_disk is set but fs_isolation is not branchfs");
 }
 TEST(Cli, UnknownFlag) { expect_refused(sandlock(run_args({"--no-such-flag"}, {"echo", "RAN"})), "--no-such-flag"); }
 TEST(Cli, MissingCommand) { expect_refused(sandlock({"run", "-r", "/usr"}), "command"); }

@@ -39,18 +39,22 @@ void make_private_dir(const fs::path& dir) {
 
 }  // namespace
 
-fs::path open_storage(const std::optional<std::string>& fs_storage) {
+fs::path storage_path(const std::optional<std::string>& fs_storage) {
     fs::path dir = fs_storage ? fs::path(*fs_storage) : default_storage();
     if (!dir.is_absolute())
         throw sdk::Error("fs_storage: " + dir.string() + " is not an absolute path; give one such as /var/tmp/branches");
     dir = dir.lexically_normal();
     if (!dir.has_filename()) dir = dir.parent_path();
-    // In a shared temp dir the level above is checked too: whoever owns it could swap ours.
-    if (!fs_storage && dir.string().starts_with("/tmp/")) make_private_dir(dir.parent_path());
-    make_private_dir(dir);
     std::error_code ec;
-    fs::path real = fs::canonical(dir, ec);
-    return ec ? dir : real;
+    fs::path resolved = fs::weakly_canonical(dir, ec);
+    return ec ? dir : resolved;
+}
+
+fs::path open_storage(const fs::path& dir) {
+    // In a shared temp dir the level above is checked too: whoever owns it could swap ours.
+    if (dir.string().starts_with("/tmp/sandlock-")) make_private_dir(dir.parent_path());
+    make_private_dir(dir);
+    return dir;
 }
 
 }  // namespace sandlock::branchfs

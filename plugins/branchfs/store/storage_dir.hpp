@@ -10,9 +10,12 @@
 
 namespace sandlock::branchfs {
 
-// The storage directory for `fs_storage` (nullopt: the default), created if missing and
-// checked (owned by us, a directory, not a symlink, mode 0700). Throws sdk::Error naming the
-// path and the fix.
-std::filesystem::path open_storage(const std::optional<std::string>& fs_storage);
+// Where the storage directory for `fs_storage` (nullopt: the default) is, absolute and
+// normalized; nothing is created. Throws sdk::Error for a relative fs_storage.
+std::filesystem::path storage_path(const std::optional<std::string>& fs_storage);
+
+// The storage directory at `path`, created if missing and checked (owned by us, a
+// directory, not a symlink, mode 0700). Throws sdk::Error naming the path and the fix.
+std::filesystem::path open_storage(const std::filesystem::path& path);
 
 }  // namespace sandlock::branchfs
