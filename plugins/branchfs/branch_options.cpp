@@ -59,14 +59,24 @@ std::string resolved_workspace(const std::string& fs_mount) {
 
 }  // namespace
 
-void check_storage_outside(const fs::path& storage, const std::string& workspace) {
+void check_storage_outside(const fs::path& storage, const std::string& workspace,
+                           const std::vector<std::string>& writable) {
     const std::string root = storage.string();
     auto inside = [](const std::string& path, const std::string& dir) {
-        return path == dir || path.starts_with(dir + "/");
+        return path == dir || dir == "/" || path.starts_with(dir + "/");
     };
     if (inside(root, workspace) || inside(workspace, root))
         throw sdk::Error("fs_storage: " + root + " overlaps the workspace " + workspace +
                          "; keep branch data outside the directory it branches (--fs-storage DIR)");
+    // A sandbox that can write the store could rewrite another branch's layer or journal,
+    // which a later commit applies outside any sandbox.
+    for (const std::string& path : writable) {
+        std::error_code ec;
+        fs::path tree = fs::weakly_canonical(path, ec);
+        if (!ec && inside(root, tree.string()))
+            throw sdk::Error("fs_storage: " + root + " is inside fs_writable " + path +
+                             ", so the sandbox could rewrite branch data; give --fs-storage outside it");
+    }
 }
 
 std::optional<RunConfig> make_run_config(const Policy& policy, const boost::json::object& options) {

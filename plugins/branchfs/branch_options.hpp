@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sandlock::branchfs {
 
@@ -30,7 +31,8 @@ struct RunConfig {
 std::optional<RunConfig> make_run_config(const Policy& policy, const boost::json::object& options);
 
 // Refuses a storage directory inside the workspace or around it (an overlay's layers must not
-// overlap, and a commit would copy the branch into itself).
-void check_storage_outside(const std::filesystem::path& storage, const std::string& workspace);
+// overlap, and a commit would copy the branch into itself), or inside a writable tree.
+void check_storage_outside(const std::filesystem::path& storage, const std::string& workspace,
+                           const std::vector<std::string>& writable);
 
 }  // namespace sandlock::branchfs

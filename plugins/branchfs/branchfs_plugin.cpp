@@ -48,7 +48,7 @@ public:
 
     void configure(const Policy& policy, const boost::json::object& options) override {
         config_ = make_run_config(policy, options);
-        if (config_) check_storage_outside(storage_path(config_->storage), config_->workspace);
+        if (config_) check_storage_outside(storage_path(config_->storage), config_->workspace, policy.fs_writable);
     }
 
     void prepare() override {
