@@ -19,9 +19,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -93,7 +93,8 @@ void make_whiteout(const fs::path& path) {
 }
 
 void set_marker(const fs::path& path, const char* name, const std::string& value) {
-    ASSERT_EQ(::lsetxattr(path.c_str(), name, value.data(), value.size(), 0), 0) << path << ": " << std::strerror(errno);
+    ASSERT_EQ(::lsetxattr(path.c_str(), name, value.data(), value.size(), 0), 0)
+        << path << ": " << std::strerror(errno);
 }
 void make_opaque_dir(const fs::path& path) {
     fs::create_directories(path);
@@ -112,16 +113,22 @@ std::string xattr_of(const fs::path& path, const char* name) {
 std::map<std::string, std::string> listing(const fs::path& root, bool with_mtime = false) {
     std::map<std::string, std::string> out;
     for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-        struct stat st{};
+        struct stat st {};
         EXPECT_EQ(::lstat(it->path().c_str(), &st), 0);
         std::ostringstream line;
         line << std::oct << (st.st_mode & 07777) << std::dec << ' ';
-        if (S_ISDIR(st.st_mode)) line << "dir";
-        else if (S_ISLNK(st.st_mode)) line << "-> " << fs::read_symlink(it->path()).string();
-        else if (S_ISREG(st.st_mode)) line << "file " << read_file(it->path());
-        else if (S_ISFIFO(st.st_mode)) line << "fifo";
-        else if (S_ISCHR(st.st_mode)) line << "chr " << major(st.st_rdev) << "/" << minor(st.st_rdev);
-        else line << "other";
+        if (S_ISDIR(st.st_mode))
+            line << "dir";
+        else if (S_ISLNK(st.st_mode))
+            line << "-> " << fs::read_symlink(it->path()).string();
+        else if (S_ISREG(st.st_mode))
+            line << "file " << read_file(it->path());
+        else if (S_ISFIFO(st.st_mode))
+            line << "fifo";
+        else if (S_ISCHR(st.st_mode))
+            line << "chr " << major(st.st_rdev) << "/" << minor(st.st_rdev);
+        else
+            line << "other";
         if (with_mtime) line << " @" << st.st_mtim.tv_sec << "." << st.st_mtim.tv_nsec;
         out[fs::relative(it->path(), root).string()] = line.str();
     }
@@ -144,14 +151,20 @@ constexpr timespec kNoConflicts{std::numeric_limits<time_t>::max(), 0};
 std::vector<Change> changes(std::initializer_list<std::pair<char, std::string>> list) {
     std::vector<Change> out;
     for (auto [kind, path] : list)
-        out.push_back({kind == 'A' ? ChangeKind::Added : kind == 'M' ? ChangeKind::Modified : ChangeKind::Deleted, path});
+        out.push_back({kind == 'A'   ? ChangeKind::Added
+                       : kind == 'M' ? ChangeKind::Modified
+                                     : ChangeKind::Deleted,
+                       path});
     return out;
 }
 
 std::string show(const std::vector<Change>& list) {
     std::string out;
     for (const auto& c : list)
-        out += std::string(c.kind == ChangeKind::Added ? "A " : c.kind == ChangeKind::Modified ? "M " : "D ") + c.path + "\n";
+        out += std::string(c.kind == ChangeKind::Added      ? "A "
+                           : c.kind == ChangeKind::Modified ? "M "
+                                                            : "D ") +
+               c.path + "\n";
     return out;
 }
 
@@ -365,7 +378,7 @@ TEST(BranchfsLayerApply, AppliesEveryKindOfChangeOntoWorkspace) {
     };
     // Directory modes come from the layer (the umask shaped them): read them back from there.
     for (auto& [path, line] : expected) {
-        struct stat st{};
+        struct stat st {};
         if (::lstat((upper / path).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
             std::ostringstream mode;
             mode << std::oct << (st.st_mode & 07777);
@@ -373,7 +386,7 @@ TEST(BranchfsLayerApply, AppliesEveryKindOfChangeOntoWorkspace) {
         }
     }
     EXPECT_EQ(got, expected);
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::lstat((target / "mod").c_str(), &st), 0);
     EXPECT_EQ(st.st_mtim.tv_sec, 5000);
     EXPECT_EQ(st.st_mtim.tv_nsec, 7);
@@ -429,6 +442,41 @@ TEST(BranchfsLayerApply, RefusesSocketsAndDevicesNamingThePath) {
         EXPECT_THROW(apply_layer(upper, target, TargetKind::Workspace, dir / "journal", {}), LayerError);
         EXPECT_TRUE(fs::is_empty(target));
     }
+}
+
+TEST(BranchfsLayerApply, RefusesOverlayFeaturesItCannotApply) {
+    ScratchDir dir;
+    auto target = dir / "target", upper = dir / "upper";
+    fs::create_directories(target);
+    write_file(upper / "meta", "");
+    set_marker(upper / "meta", "user.overlay.metacopy", "");
+    EXPECT_THROW(apply_layer(upper, target, TargetKind::Workspace, dir / "journal", kNoConflicts), LayerError);
+    fs::remove(upper / "meta");
+    fs::create_directories(upper / "moved");
+    set_marker(upper / "moved", "user.overlay.redirect", "/old");
+    EXPECT_THROW(diff_layer(upper, target), LayerError);
+    EXPECT_TRUE(fs::is_empty(target));
+}
+
+TEST(BranchfsLayerApply, HardLinksBecomeSeparateFilesAndReadOnlyDirsKeepTheirMode) {
+    ScratchDir dir;
+    auto target = dir / "target", upper = dir / "upper";
+    fs::create_directories(target / "ro");
+    ::chmod((target / "ro").c_str(), 0555);
+    write_file(upper / "h1", "same");
+    fs::create_hard_link(upper / "h1", upper / "h2");
+    write_file(upper / "ro/added", "a");
+    ::chmod((upper / "ro").c_str(), 0555);  // the branch opened it, wrote, closed it again
+    apply_layer(upper, target, TargetKind::Workspace, dir / "journal", kNoConflicts);
+    struct stat one {
+    }, two{}, ro{};
+    ASSERT_EQ(::lstat((target / "h1").c_str(), &one), 0);
+    ASSERT_EQ(::lstat((target / "h2").c_str(), &two), 0);
+    EXPECT_NE(one.st_ino, two.st_ino);
+    EXPECT_EQ(read_file(target / "h2"), "same");
+    EXPECT_EQ(read_file(target / "ro/added"), "a");
+    ASSERT_EQ(::lstat((target / "ro").c_str(), &ro), 0);
+    EXPECT_EQ(ro.st_mode & 07777, 0555u);
 }
 
 TEST(BranchfsLayerApply, NeverWritesThroughSymlinks) {
@@ -502,11 +550,13 @@ TEST(BranchfsLayerJournal, RoundTripsArbitraryNames) {
     Journal journal;
     journal.target = "/work/space";
     journal.kind = TargetKind::Layer;
-    journal.steps.push_back({.op = Step::Op::MakeDir, .path = "d\xff\n\"q\"", .opaque = true, .origin = std::string("\0\x01\xfe", 3)});
+    journal.steps.push_back(
+        {.op = Step::Op::MakeDir, .path = "d\xff\n\"q\"", .opaque = true, .origin = std::string("\0\x01\xfe", 3)});
     journal.steps.push_back({.op = Step::Op::Prune, .path = "d", .keep = {"a", "\xc3("}});
     journal.steps.push_back({.op = Step::Op::Place, .path = "d/a", .staged = 42});
     journal.steps.push_back({.op = Step::Op::Remove, .path = "gone"});
-    journal.steps.push_back({.op = Step::Op::DirAttrs, .path = "d", .mode = 0750, .mtime = {123, 456}, .uid = 7, .gid = 8});
+    journal.steps.push_back(
+        {.op = Step::Op::DirAttrs, .path = "d", .mode = 0750, .mtime = {123, 456}, .uid = 7, .gid = 8});
     Journal back = parse_journal(serialize_journal(journal));
     ASSERT_EQ(back.steps.size(), 5u);
     EXPECT_EQ(back.target, journal.target);
@@ -655,11 +705,11 @@ TEST(BranchfsLayerCrash, KilledAnywhereTheTargetIsOldOrNewNeverMixed) {
         (now == old_listing ? old_count : new_count)++;
         EXPECT_TRUE(fs::is_empty(journal));
     }
-    std::printf("[crash] %d kills: %d left the old tree, %d the new one (%d during replay, finished by recover);"
-                " apply %.0f ms, commit point at %.0f ms\n",
-                kTries, old_count, new_count, killed_in_replay,
-                std::chrono::duration<double, std::milli>(total).count(),
-                std::chrono::duration<double, std::milli>(committed).count());
+    std::printf(
+        "[crash] %d kills: %d left the old tree, %d the new one (%d during replay, finished by recover);"
+        " apply %.0f ms, commit point at %.0f ms\n",
+        kTries, old_count, new_count, killed_in_replay, std::chrono::duration<double, std::milli>(total).count(),
+        std::chrono::duration<double, std::milli>(committed).count());
     EXPECT_GT(killed_in_replay, 0) << "no kill reached the replay";
     EXPECT_GT(old_count, 0) << "no kill landed before the commit point";
 }

@@ -63,7 +63,8 @@ UniqueFd open_journal_dir(const std::filesystem::path& journal_dir, int target_f
     if (::mkdir(journal_dir.c_str(), 0700) != 0 && errno != EEXIST)
         throw_errno("cannot create the journal directory", journal_dir.string(), errno);
     UniqueFd fd = open_trusted_dir(journal_dir);
-    struct stat journal_st{}, target_st{};
+    struct stat journal_st {
+    }, target_st{};
     if (::fstat(fd.get(), &journal_st) != 0 || ::fstat(target_fd, &target_st) != 0)
         throw_errno("cannot stat", journal_dir.string(), errno);
     if (journal_st.st_dev != target_st.st_dev)

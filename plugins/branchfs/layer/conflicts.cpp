@@ -27,21 +27,21 @@ public:
         for (const auto& node : dir.children) {
             auto st = target >= 0 ? lstat_at(target, node.name) : std::nullopt;
             switch (node.type) {
-            case EntryType::Whiteout:
-                // Both deleted it: agreement, not a conflict.
-                if (st && !is_whiteout(*st) && changed_below(target, node.name, *st)) conflict(node.path);
-                break;
-            case EntryType::Dir:
-                check_subdir(node, target, st, anchor);
-                break;
-            default:
-                if (st) {
-                    if (changed_below(target, node.name, *st)) conflict(node.path);
-                } else if (kind_ == TargetKind::Workspace && node.origin && at_or_after(anchor, since_)) {
-                    // The branch modified a file that is gone from the workspace: the host
-                    // deleted it (its directory's ctime says when).
-                    conflict(node.path);
-                }
+                case EntryType::Whiteout:
+                    // Both deleted it: agreement, not a conflict.
+                    if (st && !is_whiteout(*st) && changed_below(target, node.name, *st)) conflict(node.path);
+                    break;
+                case EntryType::Dir:
+                    check_subdir(node, target, st, anchor);
+                    break;
+                default:
+                    if (st) {
+                        if (changed_below(target, node.name, *st)) conflict(node.path);
+                    } else if (kind_ == TargetKind::Workspace && node.origin && at_or_after(anchor, since_)) {
+                        // The branch modified a file that is gone from the workspace: the host
+                        // deleted it (its directory's ctime says when).
+                        conflict(node.path);
+                    }
             }
         }
     }
@@ -83,7 +83,7 @@ private:
     }
 
     static timespec ctime_of(int fd) {
-        struct stat st{};
+        struct stat st {};
         if (::fstat(fd, &st) != 0) throw_errno("cannot stat", "", errno);
         return st.st_ctim;
     }

@@ -56,9 +56,7 @@ public:
         }
         if (hidden && below >= 0) {
             for (const auto& name : list_names(below)) {
-                if (std::any_of(dir.children.begin(), dir.children.end(),
-                                [&](const LayerNode& n) { return n.name == name; }))
-                    continue;
+                if (has_child(dir, name)) continue;
                 auto st = lstat_at(below, name);
                 if (!st || is_whiteout(*st)) continue;
                 std::string path = join_path(dir.path, name);
@@ -70,6 +68,12 @@ public:
     }
 
 private:
+    static bool has_child(const LayerNode& dir, const std::string& name) {
+        auto it = std::lower_bound(dir.children.begin(), dir.children.end(), name,
+                                   [](const LayerNode& node, const std::string& n) { return node.name < n; });
+        return it != dir.children.end() && it->name == name;
+    }
+
     void add(ChangeKind kind, const std::string& path, size_t& direct) {
         out_.push_back({kind, path});
         ++direct;
@@ -107,4 +111,3 @@ std::vector<Change> diff_layer(const std::filesystem::path& upper, const std::fi
 }
 
 }  // namespace sandlock::branchfs
-

@@ -1,11 +1,10 @@
 #include "layer/journal.hpp"
-
 #include "layer/safe_fs.hpp"
 
-#include <boost/json.hpp>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <cerrno>
 
 namespace sandlock::branchfs {
@@ -49,27 +48,27 @@ json::object step_to_json(const Step& step) {
         if (op == step.op) out["op"] = name;
     out["path"] = step.path;
     switch (step.op) {
-    case Step::Op::MakeDir:
-        if (step.opaque) out["opaque"] = true;
-        if (step.origin) out["origin"] = to_hex(*step.origin);
-        break;
-    case Step::Op::Prune: {
-        json::array keep;
-        for (const auto& name : step.keep) keep.emplace_back(name);
-        out["keep"] = std::move(keep);
-        break;
-    }
-    case Step::Op::Place:
-        out["staged"] = step.staged;
-        break;
-    case Step::Op::Remove:
-        break;
-    case Step::Op::DirAttrs:
-        out["mode"] = step.mode;
-        out["mtime"] = json::array{step.mtime.tv_sec, step.mtime.tv_nsec};
-        if (step.uid) out["uid"] = *step.uid;
-        if (step.gid) out["gid"] = *step.gid;
-        break;
+        case Step::Op::MakeDir:
+            if (step.opaque) out["opaque"] = true;
+            if (step.origin) out["origin"] = to_hex(*step.origin);
+            break;
+        case Step::Op::Prune: {
+            json::array keep;
+            for (const auto& name : step.keep) keep.emplace_back(name);
+            out["keep"] = std::move(keep);
+            break;
+        }
+        case Step::Op::Place:
+            out["staged"] = step.staged;
+            break;
+        case Step::Op::Remove:
+            break;
+        case Step::Op::DirAttrs:
+            out["mode"] = step.mode;
+            out["mtime"] = json::array{step.mtime.tv_sec, step.mtime.tv_nsec};
+            if (step.uid) out["uid"] = *step.uid;
+            if (step.gid) out["gid"] = *step.gid;
+            break;
     }
     return out;
 }
@@ -133,7 +132,8 @@ Journal parse_journal(std::string_view text) {
         Journal journal;
         journal.target = object.at("target").as_string();
         journal.kind = object.at("kind").as_string() == "layer" ? TargetKind::Layer : TargetKind::Workspace;
-        for (const auto& step : object.at("steps").as_array()) journal.steps.push_back(step_from_json(step.as_object()));
+        for (const auto& step : object.at("steps").as_array())
+            journal.steps.push_back(step_from_json(step.as_object()));
         return journal;
     } catch (const LayerError&) {
         throw;
@@ -149,7 +149,8 @@ void commit_journal(int dirfd, const Journal& journal) {
     write_all(fd, serialize_journal(journal));
     if (::fsync(fd) != 0) throw_errno("cannot sync", kJournalTempName, errno);
     file.reset();
-    if (::renameat(dirfd, kJournalTempName, dirfd, kJournalName) != 0) throw_errno("cannot commit", kJournalName, errno);
+    if (::renameat(dirfd, kJournalTempName, dirfd, kJournalName) != 0)
+        throw_errno("cannot commit", kJournalName, errno);
     if (::fsync(dirfd) != 0) throw_errno("cannot sync the journal directory", "", errno);
 }
 

@@ -23,20 +23,20 @@ inline constexpr const char* kStagingName = "staging";
 struct Step {
     enum class Op {
         MakeDir,   // ensure a directory at path (a non-directory there is removed first)
-        Prune,     // remove every entry of the directory at path whose name is not in keep
+        Prune,     // remove every entry of the directory at path whose name is not in keep (sorted)
         Place,     // rename staging/<staged> to path (skipped when already moved)
         Remove,    // remove path and everything below it
         DirAttrs,  // set the directory's mode, mtime (and owner, as root)
     };
     Op op = Op::MakeDir;
     std::string path;
-    std::uint64_t staged = 0;            // Place
-    bool opaque = false;                 // MakeDir onto a layer: set the opaque marker
-    std::optional<std::string> origin;   // MakeDir onto a layer: the origin marker to set
-    std::vector<std::string> keep;       // Prune
-    mode_t mode = 0;                     // DirAttrs
-    timespec mtime{};                    // DirAttrs
-    std::optional<uid_t> uid;            // DirAttrs, when applied as root
+    std::uint64_t staged = 0;           // Place
+    bool opaque = false;                // MakeDir onto a layer: set the opaque marker
+    std::optional<std::string> origin;  // MakeDir onto a layer: the origin marker to set
+    std::vector<std::string> keep;      // Prune
+    mode_t mode = 0;                    // DirAttrs
+    timespec mtime{};                   // DirAttrs
+    std::optional<uid_t> uid;           // DirAttrs, when applied as root
     std::optional<gid_t> gid;
 };
 

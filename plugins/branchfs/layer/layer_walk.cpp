@@ -1,5 +1,4 @@
 #include "layer/layer_walk.hpp"
-
 #include "layer/layer.hpp"
 #include "layer/safe_fs.hpp"
 
@@ -25,11 +24,17 @@ UniqueFd open_entry(int dirfd, const LayerNode& node, int flags) {
     int fd = ::openat(dirfd, node.name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) throw_errno("cannot open the branch's", node.path, errno);
     UniqueFd entry(fd);
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0) throw_errno("cannot stat the branch's", node.path, errno);
     if (st.st_ino != node.st.st_ino || st.st_dev != node.st.st_dev)
         throw LayerError("branchfs: the branch's " + node.path + " changed while it was read");
     return entry;
+}
+
+void refuse_marker(int fd, const char* xattr, const std::string& path) {
+    if (get_xattr(fd, xattr))
+        throw LayerError("branchfs: the branch's " + path + " carries " + xattr +
+                         " (an overlay feature a commit cannot apply)");
 }
 
 void read_dir(int dirfd, LayerNode& dir) {
@@ -45,10 +50,12 @@ void read_dir(int dirfd, LayerNode& dir) {
             UniqueFd sub = open_entry(dirfd, node, O_RDONLY | O_DIRECTORY);
             node.opaque = get_xattr(sub.get(), kOpaqueXattr) == std::optional<std::string>("y");
             node.origin = get_xattr(sub.get(), kOriginXattr);
+            refuse_marker(sub.get(), kRedirectXattr, node.path);
             read_dir(sub.get(), node);
         } else if (node.type == EntryType::File) {
             UniqueFd file = open_entry(dirfd, node, O_RDONLY | O_NONBLOCK | O_NOCTTY);
             node.origin = get_xattr(file.get(), kOriginXattr);
+            refuse_marker(file.get(), kMetacopyXattr, node.path);
         }
         dir.children.push_back(std::move(node));
     }

@@ -28,21 +28,21 @@ public:
     void run(const Step& step) {
         auto [parent_path, name] = split_parent(step.path);
         switch (step.op) {
-        case Step::Op::MakeDir:
-            make_dir(step, parent(parent_path), name);
-            break;
-        case Step::Op::Prune:
-            prune(step);
-            break;
-        case Step::Op::Place:
-            place(step, parent(parent_path), name);
-            break;
-        case Step::Op::Remove:
-            if (int dir = parent_if_present(parent_path); dir >= 0) remove_tree_at(dir, name);
-            break;
-        case Step::Op::DirAttrs:
-            set_dir_attrs(step, parent(parent_path), name);
-            break;
+            case Step::Op::MakeDir:
+                make_dir(step, parent(parent_path), name);
+                break;
+            case Step::Op::Prune:
+                prune(step);
+                break;
+            case Step::Op::Place:
+                place(step, parent(parent_path), name);
+                break;
+            case Step::Op::Remove:
+                if (int dir = parent_if_present(parent_path); dir >= 0) remove_tree_at(dir, name);
+                break;
+            case Step::Op::DirAttrs:
+                set_dir_attrs(step, parent(parent_path), name);
+                break;
         }
     }
 
@@ -51,11 +51,13 @@ private:
         auto st = lstat_at(dir, name);
         if (st && !S_ISDIR(st->st_mode)) {
             // A file, link or whiteout where the branch has a directory: replaced, never entered.
-            if (::unlinkat(dir, name.c_str(), 0) != 0 && errno != ENOENT) throw_errno("cannot remove", step.path, errno);
+            if (::unlinkat(dir, name.c_str(), 0) != 0 && errno != ENOENT)
+                throw_errno("cannot remove", step.path, errno);
             st.reset();
         }
         if (!st) {
-            if (::mkdirat(dir, name.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("cannot create", step.path, errno);
+            if (::mkdirat(dir, name.c_str(), 0700) != 0 && errno != EEXIST)
+                throw_errno("cannot create", step.path, errno);
         } else if ((st->st_mode & 0700) != 0700) {
             // The branch may have written into a directory it made read-only again: make room
             // until DirAttrs sets the final mode.
@@ -69,10 +71,10 @@ private:
         }
     }
 
-    void prune(const Step& step) {
+    void prune(const Step& step) {  // keep is sorted (the layer lists names sorted)
         UniqueFd dir = open_dir_beneath(target_, step.path);
         for (const auto& name : list_names(dir.get()))
-            if (std::find(step.keep.begin(), step.keep.end(), name) == step.keep.end()) remove_tree_at(dir.get(), name);
+            if (!std::binary_search(step.keep.begin(), step.keep.end(), name)) remove_tree_at(dir.get(), name);
     }
 
     void place(const Step& step, int dir, const std::string& name) {
@@ -80,7 +82,8 @@ private:
         if (!lstat_at(staging_, staged)) return;  // moved by an earlier run
         // rename(2) does not replace a directory by a file.
         if (auto st = lstat_at(dir, name); st && S_ISDIR(st->st_mode)) remove_tree_at(dir, name);
-        if (::renameat(staging_, staged.c_str(), dir, name.c_str()) != 0) throw_errno("cannot move into place", step.path, errno);
+        if (::renameat(staging_, staged.c_str(), dir, name.c_str()) != 0)
+            throw_errno("cannot move into place", step.path, errno);
     }
 
     void set_dir_attrs(const Step& step, int dir, const std::string& name) {
@@ -88,7 +91,8 @@ private:
         if (!st || !S_ISDIR(st->st_mode)) throw LayerError("branchfs: " + step.path + " is no longer a directory");
         if (step.uid && ::fchownat(dir, name.c_str(), *step.uid, *step.gid, AT_SYMLINK_NOFOLLOW) != 0)
             throw_errno("cannot chown", step.path, errno);
-        if (::fchmodat(dir, name.c_str(), step.mode, AT_SYMLINK_NOFOLLOW) != 0) throw_errno("cannot chmod", step.path, errno);
+        if (::fchmodat(dir, name.c_str(), step.mode, AT_SYMLINK_NOFOLLOW) != 0)
+            throw_errno("cannot chmod", step.path, errno);
         const timespec times[2] = {{.tv_sec = 0, .tv_nsec = UTIME_OMIT}, step.mtime};
         if (::utimensat(dir, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
             throw_errno("cannot set the mtime of", step.path, errno);

@@ -1,5 +1,4 @@
 #include "layer/safe_fs.hpp"
-
 #include "layer/layer.hpp"
 
 #include <dirent.h>
@@ -57,7 +56,8 @@ int open_by_components(int root, std::string_view rel, int flags) {
             return -EINVAL;
         }
         bool last = slash == std::string_view::npos;
-        int next = ::openat(dir, name.c_str(), last ? (flags | O_NOFOLLOW) : (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        int next =
+            ::openat(dir, name.c_str(), last ? (flags | O_NOFOLLOW) : (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         int err = errno;
         ::close(dir);
         if (next < 0) return -err;
@@ -95,7 +95,7 @@ UniqueFd open_dir_beneath(int root, std::string_view rel) {
 }
 
 std::optional<struct stat> lstat_at(int dirfd, const std::string& name) {
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return st;
     if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
     throw_errno("cannot stat", name, errno);
@@ -131,7 +131,7 @@ void remove_tree_at(int dirfd, const std::string& name) {
         int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0 && errno == EACCES) {
             // A directory the branch made unreadable: it is ours to delete, so open it up first.
-            ::fchmodat(dirfd, name.c_str(), 0700, 0);
+            ::fchmodat(dirfd, name.c_str(), 0700, AT_SYMLINK_NOFOLLOW);
             fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         }
         if (fd < 0) throw_errno("cannot open for removal", name, errno);
@@ -178,8 +178,6 @@ std::pair<std::string, std::string> split_parent(const std::string& rel) {
     return {rel.substr(0, slash), rel.substr(slash + 1)};
 }
 
-std::string join_path(const std::string& dir, const std::string& name) {
-    return dir.empty() ? name : dir + "/" + name;
-}
+std::string join_path(const std::string& dir, const std::string& name) { return dir.empty() ? name : dir + "/" + name; }
 
 }  // namespace sandlock::branchfs

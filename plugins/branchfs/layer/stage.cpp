@@ -45,27 +45,27 @@ public:
         for (const auto& node : dir.children) {
             auto target_st = target_dir >= 0 ? lstat_at(target_dir, node.name) : std::nullopt;
             switch (node.type) {
-            case EntryType::Dir:
-                stage_subdir(node, layer_dir, target_dir, target_st, hidden);
-                break;
-            case EntryType::Whiteout:
-                if (kind_ == TargetKind::Workspace) {
-                    journal_.steps.push_back({.op = Step::Op::Remove, .path = node.path});
-                } else {
-                    if (::mknodat(staging_, next_name().c_str(), S_IFCHR | 0, makedev(0, 0)) != 0)
-                        throw_errno("cannot stage the whiteout", node.path, errno);
-                    place(node.path);
-                }
-                break;
-            case EntryType::File:
-                stage_file(node, layer_dir, target_dir, target_st);
-                break;
-            case EntryType::Symlink:
-                stage_symlink(node, layer_dir);
-                break;
-            case EntryType::Fifo:
-                stage_fifo(node);
-                break;
+                case EntryType::Dir:
+                    stage_subdir(node, layer_dir, target_dir, target_st, hidden);
+                    break;
+                case EntryType::Whiteout:
+                    if (kind_ == TargetKind::Workspace) {
+                        journal_.steps.push_back({.op = Step::Op::Remove, .path = node.path});
+                    } else {
+                        if (::mknodat(staging_, next_name().c_str(), S_IFCHR | 0, makedev(0, 0)) != 0)
+                            throw_errno("cannot stage the whiteout", node.path, errno);
+                        place(node.path);
+                    }
+                    break;
+                case EntryType::File:
+                    stage_file(node, layer_dir, target_dir, target_st);
+                    break;
+                case EntryType::Symlink:
+                    stage_symlink(node, layer_dir);
+                    break;
+                case EntryType::Fifo:
+                    stage_fifo(node);
+                    break;
             }
         }
     }
@@ -108,7 +108,7 @@ private:
         int in = ::openat(layer_dir, node.name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         if (in < 0) throw_errno("cannot open the branch's", node.path, errno);
         UniqueFd from(in);
-        struct stat st{};
+        struct stat st {};
         if (::fstat(in, &st) != 0 || !S_ISREG(st.st_mode) || st.st_ino != node.st.st_ino)
             throw LayerError("branchfs: the branch's " + node.path + " changed while it was committed");
         std::string name = next_name();
@@ -116,7 +116,8 @@ private:
         if (out < 0) throw_errno("cannot stage", node.path, errno);
         UniqueFd to(out);
         copy_contents(in, out, node.path);
-        if (as_root_ && ::fchown(out, st.st_uid, st.st_gid) != 0) throw_errno("cannot chown the staged", node.path, errno);
+        if (as_root_ && ::fchown(out, st.st_uid, st.st_gid) != 0)
+            throw_errno("cannot chown the staged", node.path, errno);
         if (::fchmod(out, kept_mode(st)) != 0) throw_errno("cannot chmod the staged", node.path, errno);
         if (kind_ == TargetKind::Layer) {
             if (auto origin = origin_onto_layer(node, target_dir, target_st))
@@ -156,7 +157,8 @@ private:
         std::string name = next_name();
         if (::mkfifoat(staging_, name.c_str(), 0600) != 0) throw_errno("cannot stage", node.path, errno);
         finish_special(node, name);
-        if (::fchmodat(staging_, name.c_str(), kept_mode(node.st), 0) != 0) throw_errno("cannot chmod", node.path, errno);
+        if (::fchmodat(staging_, name.c_str(), kept_mode(node.st), 0) != 0)
+            throw_errno("cannot chmod", node.path, errno);
     }
 
     // Owner and times of a staged link or fifo (set through the name, never followed).
