@@ -55,21 +55,37 @@ public:
 
 // What `upper` changes on `below` (a directory showing what the branch started from: the
 // workspace, or a merged view), sorted by path. A whiteout of a path that does not exist
-// below is no change; a directory that exists on both sides is not itself a change.
+// below is no change. Every path that disappears is listed, directories included: a deleted
+// directory gives D for itself and for each path below it; an opaque directory gives D for
+// each path below it that the layer does not have (and A/M for what it has). A non-directory
+// replacing a directory (or the reverse) is M of the path. A directory on both sides is M
+// only when its mode differs, or its mtime differs while none of its own entries changed.
 std::vector<Change> diff_layer(const std::filesystem::path& upper, const std::filesystem::path& below);
 
 // The paths the layer changes whose target version changed at or after `since` (ctime >=
 // since: the host or another branch wrote there after this branch was created), including
-// files the layer modified that were deleted from the target since. Sorted, relative.
+// files the layer modified that were deleted from the target since (their nearest existing
+// directory's ctime >= since). A whiteout, an opaque directory or a file over a directory
+// conflicts when anything below that path in the target changed since. Both deleted, and
+// disjoint changes in one directory, are no conflict. Onto a Layer, a whiteout there is an
+// entry with its own ctime, and a path it does not have is one it did not change. Sorted.
+// Take `since` from CLOCK_REALTIME_COARSE (or a file's ctime) when the branch is created:
+// timestamps come from the coarse clock, which lags CLOCK_REALTIME by up to a tick.
 std::vector<std::string> find_conflicts(const std::filesystem::path& upper, const std::filesystem::path& target,
                                         TargetKind kind, timespec since);
 
 // Applies `upper` onto `target`, crash-safely: the new contents are staged in `journal_dir`
-// (which must be on the target's filesystem; created if missing) and a journal is written
-// and synced there; only then is the target changed, by idempotent steps. A crash before the
-// journal is complete leaves the target untouched (recover() removes the staging); a crash
-// after leaves it to recover(), which finishes the apply. Throws ConflictError, applying
-// nothing, when find_conflicts() finds any. Returns the changes applied.
+// (which must be on the target's filesystem; created if missing, LayerError if elsewhere)
+// and a journal is written and synced there; only then is the target changed, by idempotent
+// steps. A crash before the journal is complete leaves the target untouched (recover()
+// removes the staging); a crash after leaves it to recover(), which finishes the apply. An
+// interrupted earlier apply found in `journal_dir` is finished first. Throws ConflictError,
+// applying nothing, when find_conflicts() finds any, and LayerError, applying nothing, for a
+// device node or socket in the layer. Returns diff_layer(upper, target) as it was before.
+// Symlinks are applied as links and never followed, on either side. Hard links in the layer
+// become separate files. As root entries keep the layer's owner; otherwise they belong to
+// the caller and set-id bits of files owned by someone else are dropped. The target root's
+// own mode and mtime are left alone (the upper root is the store's directory).
 std::vector<Change> apply_layer(const std::filesystem::path& upper, const std::filesystem::path& target,
                                 TargetKind kind, const std::filesystem::path& journal_dir, timespec since);
 
