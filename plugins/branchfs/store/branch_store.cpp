@@ -64,6 +64,38 @@ void write_file_atomically(const fs::path& path, const std::string& text) {
         throw sdk::Error("branchfs: cannot write " + path.string() + ": " + std::strerror(ok ? errno : error));
 }
 
+bool before(const timespec& a, const timespec& b) {
+    return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+// The timestamp the kernel gives a file changed now, once it has moved past the one it gave a
+// moment ago: every file changed before this call has a ctime below the result, every file
+// changed after it one at or above it, so conflicts are exact, ties included. Read off a file
+// (touching `dir`), not off CLOCK_REALTIME_COARSE: with multigrain timestamps a file's ctime
+// can be ahead of that clock. Waits at most one timer tick.
+timespec next_file_timestamp(const fs::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw sdk::Error("branchfs: cannot open " + dir.string() + ": " + std::strerror(errno));
+    auto stamp = [&] {
+        struct stat st {};
+        if (::futimens(fd, nullptr) != 0 || ::fstat(fd, &st) != 0) {
+            const int error = errno;
+            ::close(fd);
+            throw sdk::Error("branchfs: cannot stamp " + dir.string() + ": " + std::strerror(error));
+        }
+        return st.st_ctim;
+    };
+    const timespec first = stamp();
+    timespec now = first;
+    while (!before(first, now)) {
+        const timespec pause{0, 100'000};
+        ::nanosleep(&pause, nullptr);
+        now = stamp();
+    }
+    ::close(fd);
+    return now;
+}
+
 }  // namespace
 
 bool valid_branch_id(const std::string& id) {
@@ -102,8 +134,7 @@ BranchMeta BranchStore::create(const std::string& workspace, const std::optional
             throw sdk::Error("branchfs: cannot create " + sub.string() + ": " + std::strerror(errno));
     meta.workspace = workspace;
     meta.parent = parent;
-    // The coarse clock is the one file timestamps use: anything written after this reads >=.
-    ::clock_gettime(CLOCK_REALTIME_COARSE, &meta.created);
+    meta.created = next_file_timestamp(dir(meta.id));
     meta.state = BranchState::Running;
     save(meta);
     return meta;
