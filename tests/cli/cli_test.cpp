@@ -117,6 +117,20 @@ TEST(Cli, BranchFieldWithoutBranchIsolation) {
     expect_refused(sandlock(run_args({"--max-disk", "1G"}, {"echo", "RAN"})),
                    "max_disk is set but fs_isolation is not branchfs");
 }
+TEST(Cli, FieldWhosePluginIsNotInstalled) {
+    // An installation with only the landlock and seccomp layers: a branchfs field names the
+    // package to add.
+    TempDir install;
+    namespace fs = std::filesystem;
+    fs::create_directories(install.path() / "bin");
+    fs::create_directories(install.path() / "lib/sandlock/plugins");
+    fs::copy_file(sandlock_bin(), install.path() / "bin/sandlock");
+    for (const char* plugin : {"landlock.so", "seccomp.so"})
+        fs::copy_file(bin_dir() / "../lib/sandlock/plugins" / plugin, install.path() / "lib/sandlock/plugins" / plugin);
+    std::vector<std::string> args{(install.path() / "bin/sandlock").string(), "run", "--max-disk", "1G", "--", "echo", "RAN"};
+    CliResult r = sandlock_at(args);
+    expect_refused(r, "max_disk needs plugin 'branchfs', which is not installed");
+}
 TEST(Cli, UnknownFlag) { expect_refused(sandlock(run_args({"--no-such-flag"}, {"echo", "RAN"})), "--no-such-flag"); }
 TEST(Cli, MissingCommand) { expect_refused(sandlock({"run", "-r", "/usr"}), "command"); }
 TEST(Cli, UnknownSyscallName) {

@@ -299,18 +299,6 @@ TEST(Core, FieldWhosePluginIsNotEnabledIsRefused) {
     }
 }
 
-TEST(Core, FieldWhosePluginIsNotInstalledIsRefused) {
-    Policy p;
-    p.max_disk = 1 << 20;  // branchfs is not built yet
-    try {
-        run(p, {"/bin/true"});
-        FAIL() << "expected PolicyError";
-    } catch (const PolicyError& e) {
-        EXPECT_EQ(std::string(e.what()).rfind("max_disk needs plugin 'branchfs', which is not installed", 0), 0u)
-            << e.what();
-    }
-}
-
 TEST(Core, PluginOptionsArriveAsJson) {
     Policy p = system_policy();
     p.plugin_options["reads_options"] = R"({"greeting":"hello"})";

@@ -35,13 +35,12 @@ inline std::string slurp(const std::string& path) {
     return s.str();
 }
 
-// Runs `sandlock ARGS...` with extra environment variables ("NAME=value"). Without the sandbox
-// namespaces every run starts with one warning saying so (the fallback `sandlock check`
-// reports); `err` is what follows it.
-inline CliResult sandlock(std::vector<std::string> args, std::vector<std::string> env = {}) {
+// Runs ARGS (the executable first: a sandlock installed elsewhere, say) with extra environment
+// variables ("NAME=value"). Without the sandbox namespaces every run starts with one warning
+// saying so (the fallback `sandlock check` reports); `err` is what follows it.
+inline CliResult sandlock_at(std::vector<std::string> args, std::vector<std::string> env = {}) {
     TempDir io;
     const std::string out = io / "out", err = io / "err";
-    args.insert(args.begin(), sandlock_bin());
     pid_t pid = ::fork();
     if (pid == 0) {
         for (auto& kv : env) ::putenv(kv.data());
@@ -59,6 +58,12 @@ inline CliResult sandlock(std::vector<std::string> args, std::vector<std::string
     std::string errors = slurp(err);
     if (errors.starts_with(kFallbackWarning)) errors.erase(0, errors.find('\n') + 1);
     return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(out), errors};
+}
+
+// Runs `sandlock ARGS...` (the one next to the test executable).
+inline CliResult sandlock(std::vector<std::string> args, std::vector<std::string> env = {}) {
+    args.insert(args.begin(), sandlock_bin());
+    return sandlock_at(std::move(args), std::move(env));
 }
 
 }  // namespace sandlock::test
