@@ -255,6 +255,30 @@ TEST_F(Branchfs, AParentWithNestedBranchesIsNotCommitted) {
     EXPECT_FALSE(fs::exists(ws / "p.txt"));
 }
 
+TEST_F(Branchfs, SnapshotsAreFrozenCopiesToNestOn) {
+    Policy p = policy();
+    p.on_exit = BranchAction::Keep;
+    ASSERT_EQ(sh(p, "echo one > s.txt && rm a.txt").exit_code, 0);
+    const std::string id = only_branch_id();
+    std::string snap = branch_command("snapshot", id);
+    snap.erase(snap.find_last_not_of('\n') + 1);
+    // The branch goes on; the snapshot keeps what it had.
+    p.plugin_options["branchfs"] = R"({"branch": ")" + id + R"("})";
+    ASSERT_EQ(sh(p, "echo two > s.txt").exit_code, 0);
+    auto show = boost::json::parse(branch_command("show", snap)).as_object();
+    EXPECT_TRUE(show.at("snapshot").as_bool());
+    EXPECT_EQ(show.at("changes").as_array().size(), 2u);  // D a.txt, A s.txt
+    // A snapshot is never run on, only nested on.
+    p.plugin_options["branchfs"] = R"({"branch": ")" + snap + R"("})";
+    EXPECT_THROW(sh(p, "true"), Error);
+    Policy child = policy();
+    child.plugin_options["branchfs"] = R"({"branch_from": ")" + snap + R"("})";
+    child.on_exit = BranchAction::Abort;
+    Result r = sh(child, "cat s.txt && test ! -e a.txt");
+    EXPECT_EQ(r.stdout_text, "one\n") << r.stderr_text << r.error;
+    EXPECT_EQ(r.exit_code, 0);
+}
+
 TEST_F(Branchfs, QuotaFailsWritesWithEnospcAndCommitsNothing) {
     Policy p = policy();
     p.max_disk = 1u << 20;

@@ -39,6 +39,11 @@ std::vector<Change> commit_branch(const BranchStore& store, BranchMeta meta) {
         throw sdk::Error("branch " + meta.id + " has nested branches (" + join_paths(children, 5) +
                          "); commit or abort them first");
     const bool into_parent = meta.parent.has_value();
+    if (into_parent && store.load(*meta.parent).frozen) {
+        keep_branch(store, meta);
+        throw sdk::Error("branch " + meta.id + " sits on snapshot " + *meta.parent +
+                         ", which is never written: keep or abort it (a snapshot only seeds branches); kept");
+    }
     const fs::path target = into_parent ? store.upper(*meta.parent) : fs::path(meta.workspace);
     meta.journal_dir = journal_dir_for(store, meta, target).string();
     meta.state = BranchState::Committing;

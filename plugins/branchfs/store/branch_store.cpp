@@ -201,11 +201,26 @@ std::vector<BranchMeta> BranchStore::list() const {
     return out;
 }
 
+namespace {
+
+// Directories of ours that we cannot list (overlayfs leaves its work/work at mode 000, and a
+// sandbox may chmod its own directories so) are opened up before they are removed. Symlinks
+// are never followed.
+void open_up_directories(const fs::path& dir) {
+    std::error_code ec;
+    ::chmod(dir.c_str(), 0700);
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+        if (entry.symlink_status(ec).type() == fs::file_type::directory) open_up_directories(entry.path());
+}
+
+}  // namespace
+
 void BranchStore::remove(const std::string& id) const {
     if (!valid_branch_id(id)) return;
     std::error_code ec;
     // Meta first: a crash half-way leaves no half-branch that looks whole.
     fs::remove(dir(id) / "meta.json", ec);
+    open_up_directories(dir(id));
     fs::remove_all(dir(id), ec);
     if (ec) throw sdk::Error("branch " + id + ": cannot remove " + dir(id).string() + ": " + ec.message());
 }
