@@ -36,11 +36,12 @@ for d in range(1000):
 "
 
 branch=(--fs-isolation branchfs --fs-storage "$storage")
-extract="rm -rf $work/ws/* && tar -C $work/ws -xf $work/tree.tar"
-hyperfine -N --style none --warmup 2 --runs "$runs" --export-json "$work/write.json" \
-  "$sandlock run ${system[*]} -r $work/tree.tar -w $work/ws -- /bin/sh -c '$extract'" \
-  "$sandlock run ${system[*]} -r $work/tree.tar -w $work/ws ${branch[*]} --fs-mount $work/ws --on-exit abort -- /bin/sh -c '$extract'" \
-  "$sandlock run ${system[*]} -r $work/tree.tar -w $work/ws ${branch[*]} --fs-mount $work/ws -- /bin/sh -c '$extract'" \
+extract="tar -C $work/ws -xf $work/tree.tar"
+# Each run extracts into an empty workspace (emptied before it, untimed).
+hyperfine -N --style none --warmup 2 --runs "$runs" --export-json "$work/write.json" --prepare "/bin/sh -c 'rm -rf $work/ws/*'" \
+  "$sandlock run ${system[*]} -r $work/tree.tar -w $work/ws -- $extract" \
+  "$sandlock run ${system[*]} -r $work/tree.tar -w $work/ws ${branch[*]} --fs-mount $work/ws --on-exit abort -- $extract" \
+  "$sandlock run ${system[*]} -r $work/tree.tar -w $work/ws ${branch[*]} --fs-mount $work/ws -- $extract" \
   >/dev/null
 hyperfine -N --style none --warmup 3 --runs $((runs * 4)) --export-json "$work/create.json" \
   "$sandlock run ${system[*]} -r $work/small ${branch[*]} --fs-mount $work/small --on-exit abort -- /bin/true" \

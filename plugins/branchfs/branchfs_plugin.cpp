@@ -103,8 +103,16 @@ public:
         run_branch_command(request, out);
     }
 
+    // A run that never reached on_exit (a later layer refused before fork): a branch made for
+    // it goes, a kept one it was to run on stays kept.
     ~BranchfsPlugin() override {
         if (quota_fd_ >= 0) ::close(quota_fd_);
+        if (!run_started_) return;
+        try {
+            if (config_->branch) keep_branch(*store_, *meta_);
+            else abort_branch(*store_, *meta_);
+        } catch (...) {  // left for `sandlock branch list`, as a killed run would be
+        }
     }
 
 private:
