@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace sandlock::branchfs {
 namespace fs = std::filesystem;
@@ -45,6 +46,35 @@ void check_user_namespaces() {
         throw sdk::Error("fs_isolation = branchfs needs user namespaces: set sysctl user.max_user_namespaces above 0");
 }
 
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape_mount_path(const std::string& text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\\' && i + 3 < text.size()) {
+            out += static_cast<char>((text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 + (text[i + 3] - '0'));
+            i += 3;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
+// overlayfs takes the workspace's own filesystem only: what is mounted below it would vanish
+// from the branch (the kernel refuses with a bare EINVAL in a user namespace). Say so first.
+void refuse_mounts_inside(const std::string& workspace) {
+    std::ifstream mountinfo("/proc/self/mountinfo");
+    for (std::string line; std::getline(mountinfo, line);) {
+        std::istringstream fields(line);
+        std::string id, parent, device, root, mount_point;
+        fields >> id >> parent >> device >> root >> mount_point;
+        const std::string path = unescape_mount_path(mount_point);
+        if (path.starts_with(workspace + "/"))
+            throw sdk::Error("fs_mount: " + workspace + " has a filesystem mounted inside it (" + path +
+                             "); a branch covers one filesystem: give a workspace without mounts below it");
+    }
+}
+
 std::string resolved_workspace(const std::string& fs_mount) {
     if (fs_mount.empty() || fs_mount[0] != '/')
         throw sdk::Error("fs_mount: \"" + fs_mount + "\" is not an absolute path; give the workspace directory, "
@@ -54,6 +84,7 @@ std::string resolved_workspace(const std::string& fs_mount) {
     if (ec || !fs::is_directory(real))
         throw sdk::Error("fs_mount: \"" + fs_mount + "\" is not an existing directory; give the workspace to branch");
     if (real == "/") throw sdk::Error("fs_mount: \"/\" cannot be branched; give the project directory");
+    refuse_mounts_inside(real.string());
     return real.string();
 }
 

@@ -15,6 +15,7 @@
 
 #include <cstring>
 
+#include <algorithm>
 #include <climits>
 #include <optional>
 
@@ -144,6 +145,7 @@ private:
         if (meta.workspace != config_->workspace)
             throw sdk::Error("branch " + meta.id + " is a branch of " + meta.workspace + ", not of fs_mount " +
                              config_->workspace + "; give --fs-mount " + meta.workspace);
+        ::close(open_workspace(meta));
     }
 
     // A nested branch holds its parent shared: the parent can neither run nor be committed
@@ -172,7 +174,10 @@ private:
         plan_.lowers.push_back(config_->workspace);
         if (quota) {
             plan_.quota_dir = store_->quota(meta_->id).string();
-            plan_.quota_options = "size=" + std::to_string(*config_->max_disk) + ",mode=0700";
+            // Files cost kernel memory and disk inodes beyond their bytes: one per 4 KiB of quota.
+            const std::uint64_t inodes = std::max<std::uint64_t>(*config_->max_disk / 4096, 64);
+            plan_.quota_options =
+                "size=" + std::to_string(*config_->max_disk) + ",nr_inodes=" + std::to_string(inodes) + ",mode=0700";
             plan_.upper = plan_.quota_dir + "/upper";
             plan_.work = plan_.quota_dir + "/work";
         } else {

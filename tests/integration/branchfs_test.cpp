@@ -315,6 +315,40 @@ TEST_F(Branchfs, QuotaRunsOnAKeptBranchKeepItsData) {
     EXPECT_EQ(read_text(ws / "two.txt"), "two\n");
 }
 
+TEST_F(Branchfs, QuotaCapsTheNumberOfFilesToo) {
+    Policy p = policy();
+    p.max_disk = 256u << 10;  // room for 64 files
+    Result r = python(p, "n = 0\n"
+                         "try:\n"
+                         "    for n in range(1000):\n"
+                         "        open('" + ws.string() + "/f%d' % n, 'w').close()\n"
+                         "except OSError as e:\n"
+                         "    print(errno.errorcode[e.errno], n < 100); sys.exit(1)\n");
+    EXPECT_EQ(r.stdout_text, "ENOSPC True\n") << r.stderr_text << r.error;
+    EXPECT_FALSE(fs::exists(ws / "f0"));
+}
+
+TEST_F(Branchfs, ACommitNeverFollowsAWorkspaceSwappedForASymlink) {
+    // The sandbox may write the workspace's parent: it moves the workspace away and leaves a
+    // symlink to another directory at its path. The commit, run outside any sandbox (maybe as
+    // root), must not land there.
+    const fs::path area = root.path() / "area", proj = area / "proj", victim = root.path() / "victim";
+    fs::create_directories(proj / "ws");
+    fs::create_directories(victim);
+    write_text(victim / "passwd", "root\n");
+    Policy p = policy();
+    p.fs_mount = (proj / "ws").string();
+    p.fs_writable = {area.string()};
+    Result r = run(p, {"/bin/sh", "-c",
+                       "echo evil > " + (proj / "ws/passwd").string() + " && mv " + proj.string() + " " +
+                           proj.string() + ".old && mkdir " + proj.string() + " && ln -s " + victim.string() + " " +
+                           (proj / "ws").string()});
+    EXPECT_EQ(r.exit_code, 125) << r.stderr_text;
+    EXPECT_NE(r.error.find("no longer the directory"), std::string::npos) << r.error;
+    EXPECT_EQ(read_text(victim / "passwd"), "root\n");
+    EXPECT_EQ(branches().size(), 1u) << "the refused branch is kept";
+}
+
 TEST_F(Branchfs, ReadOnlyWorkspaceStaysReadOnly) {
     Policy p = policy();
     p.fs_writable.clear();

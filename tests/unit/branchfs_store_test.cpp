@@ -19,17 +19,29 @@ namespace {
 namespace fs = std::filesystem;
 using test::TempDir;
 
-TEST(BranchfsStore, CreatedBranchesRoundTripAndList) {
+// A store in `dir`/store for the workspace `dir`/ws.
+struct StoreFixture {
     TempDir dir;
-    BranchStore store(dir.path());
-    BranchMeta a = store.create("/work/ws", std::nullopt);
-    BranchMeta b = store.create("/work/ws", a.id);
+    std::string ws = [this] {
+        fs::create_directories(dir.path() / "ws");
+        fs::create_directories(dir.path() / "store");
+        return (dir.path() / "ws").string();
+    }();
+    BranchStore store{dir.path() / "store"};
+};
+
+TEST(BranchfsStore, CreatedBranchesRoundTripAndList) {
+    StoreFixture f;
+    BranchStore& store = f.store;
+    BranchMeta a = store.create(f.ws, std::nullopt);
+    BranchMeta b = store.create(f.ws, a.id);
     EXPECT_TRUE(valid_branch_id(a.id));
     EXPECT_NE(a.id, b.id);
     EXPECT_TRUE(fs::is_directory(store.upper(a.id)));
     EXPECT_TRUE(fs::is_directory(store.work(a.id)));
     BranchMeta loaded = store.load(b.id);
-    EXPECT_EQ(loaded.workspace, "/work/ws");
+    EXPECT_EQ(loaded.workspace, f.ws);
+    EXPECT_EQ(loaded.workspace_ino, a.workspace_ino);
     EXPECT_EQ(loaded.parent, a.id);
     EXPECT_EQ(loaded.created.tv_sec, b.created.tv_sec);
     EXPECT_EQ(loaded.created.tv_nsec, b.created.tv_nsec);
@@ -42,11 +54,11 @@ TEST(BranchfsStore, CreatedBranchesRoundTripAndList) {
 }
 
 TEST(BranchfsStore, BadIdsAndDamagedMetadataAreRefusedByName) {
-    TempDir dir;
-    BranchStore store(dir.path());
+    StoreFixture f;
+    BranchStore& store = f.store;
     EXPECT_THROW(store.load("../../etc/x"), sdk::Error);
     EXPECT_THROW(store.load("0123456789ab"), sdk::Error);
-    BranchMeta a = store.create("/w", std::nullopt);
+    BranchMeta a = store.create(f.ws, std::nullopt);
     std::ofstream(store.dir(a.id) / "meta.json") << "{\"version\": 99}";
     try {
         store.load(a.id);
@@ -58,9 +70,9 @@ TEST(BranchfsStore, BadIdsAndDamagedMetadataAreRefusedByName) {
 }
 
 TEST(BranchfsStore, LocksExcludeEachOther) {
-    TempDir dir;
-    BranchStore store(dir.path());
-    BranchMeta a = store.create("/w", std::nullopt);
+    StoreFixture f;
+    BranchStore& store = f.store;
+    BranchMeta a = store.create(f.ws, std::nullopt);
     EXPECT_FALSE(store.in_use(a.id));
     {
         BranchLock shared = store.lock(a.id, false);
@@ -72,6 +84,18 @@ TEST(BranchfsStore, LocksExcludeEachOther) {
     }
     EXPECT_FALSE(store.in_use(a.id));
     EXPECT_EQ(state_name(store.load(a.id), false), "interrupted");
+}
+
+TEST(BranchfsStore, AWorkspaceMovedOrSwappedIsNotTheBranchs) {
+    StoreFixture f;
+    BranchMeta a = f.store.create(f.ws, std::nullopt);
+    ::close(open_workspace(a));
+    fs::rename(f.ws, f.ws + ".old");
+    fs::create_directories(f.ws);
+    EXPECT_THROW(open_workspace(a), sdk::Error) << "another directory at the same path";
+    fs::remove(f.ws);
+    fs::create_directory_symlink(f.ws + ".old", f.ws);
+    EXPECT_THROW(open_workspace(a), sdk::Error) << "the same directory through a symlink";
 }
 
 TEST(BranchfsStore, StorageIsPrivateAndOurs) {

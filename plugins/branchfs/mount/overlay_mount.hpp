@@ -19,7 +19,7 @@ struct OverlayPlan {
     // With a quota (max_disk) the upper and work directories are on a tmpfs of that size
     // mounted here; the mount is handed to the parent, which keeps it past the sandbox.
     std::string quota_dir;
-    std::string quota_options;  // "size=N,mode=0700"
+    std::string quota_options;  // "size=N,nr_inodes=M,mode=0700"
     // The working directory, re-entered once the overlay is there when it lies in the
     // workspace (a cwd taken before the mount still points below the overlay, at the host's
     // files). Empty when outside.

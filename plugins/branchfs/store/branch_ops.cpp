@@ -2,7 +2,13 @@
 
 #include <sandlock/sdk/plugin.hpp>
 
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <climits>
 
@@ -23,12 +29,25 @@ dev_t device_of(const fs::path& path) {
 }
 
 // Where the commit stages its files and journal: in the branch's directory when that is on
-// the target's filesystem (rename(2) must reach the target), else in a hidden directory of
-// the target itself.
+// the target's filesystem (rename(2) must reach the target), else in a directory of the
+// target's root made now under a name nobody could know before (the engine refuses a layer
+// that names such a directory, and recover() only replays onto the target meta.json names).
 fs::path journal_dir_for(const BranchStore& store, const BranchMeta& meta, const fs::path& target) {
     if (device_of(store.dir(meta.id)) == device_of(target)) return store.dir(meta.id) / "journal";
-    return target / (".sandlock-commit-" + meta.id);
+    unsigned char bytes[4];
+    if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
+        throw sdk::Error("branchfs: no random bytes for the commit's journal: " + std::string(std::strerror(errno)));
+    char suffix[9];
+    std::snprintf(suffix, sizeof suffix, "%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3]);
+    const fs::path dir = target / (".sandlock-commit-" + meta.id + "-" + suffix);
+    if (::mkdir(dir.c_str(), 0700) != 0)
+        throw sdk::Error("branchfs: cannot make the commit's journal " + dir.string() + ": " + std::strerror(errno));
+    return dir;
 }
+
+// The workspace, checked to be the directory the branch was made of (not moved, swapped or
+// reached through a symlink since).
+void check_workspace(const BranchMeta& meta) { ::close(open_workspace(meta)); }
 
 }  // namespace
 
@@ -45,6 +64,12 @@ std::vector<Change> commit_branch(const BranchStore& store, BranchMeta meta) {
                          ", which is never written: keep or abort it (a snapshot only seeds branches); kept");
     }
     const fs::path target = into_parent ? store.upper(*meta.parent) : fs::path(meta.workspace);
+    try {
+        check_workspace(meta);
+    } catch (const sdk::Error& e) {
+        keep_branch(store, meta);
+        throw sdk::Error("branch " + meta.id + " not committed: " + e.what() + "; kept");
+    }
     meta.journal_dir = journal_dir_for(store, meta, target).string();
     meta.state = BranchState::Committing;
     store.save(meta);

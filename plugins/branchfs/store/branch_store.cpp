@@ -5,7 +5,9 @@
 #include <boost/json.hpp>
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,7 +98,28 @@ timespec next_file_timestamp(const fs::path& dir) {
     return now;
 }
 
+// Canonical paths hold no symlink: one found means a component was swapped.
+int open_no_symlinks(const std::string& path) {
+    open_how how{};
+    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    return static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how));
+}
+
 }  // namespace
+
+int open_workspace(const BranchMeta& meta) {
+    const int fd = open_no_symlinks(meta.workspace);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0 || st.st_dev != meta.workspace_dev || st.st_ino != meta.workspace_ino) {
+        const int error = errno;
+        if (fd >= 0) ::close(fd);
+        throw sdk::Error("the workspace " + meta.workspace + " is no longer the directory branch " + meta.id +
+                         " was made of (" + (fd < 0 ? std::string(std::strerror(error)) : "moved or replaced") +
+                         "); nothing applied");
+    }
+    return fd;
+}
 
 bool valid_branch_id(const std::string& id) {
     return id.size() == 12 && std::all_of(id.begin(), id.end(), [](char c) {
@@ -134,6 +157,16 @@ BranchMeta BranchStore::create(const std::string& workspace, const std::optional
             throw sdk::Error("branchfs: cannot create " + sub.string() + ": " + std::strerror(errno));
     meta.workspace = workspace;
     meta.parent = parent;
+    {
+        const int fd = open_no_symlinks(workspace);
+        struct stat st {};
+        const bool ok = fd >= 0 && ::fstat(fd, &st) == 0;
+        const int error = errno;
+        if (fd >= 0) ::close(fd);
+        if (!ok) throw sdk::Error("fs_mount: cannot open " + workspace + ": " + std::strerror(error));
+        meta.workspace_dev = st.st_dev;
+        meta.workspace_ino = st.st_ino;
+    }
     meta.created = next_file_timestamp(dir(meta.id));
     meta.state = BranchState::Running;
     save(meta);
@@ -145,6 +178,8 @@ void BranchStore::save(const BranchMeta& meta) const {
     o["version"] = kMetaVersion;
     o["id"] = meta.id;
     o["workspace"] = meta.workspace;
+    o["workspace_dev"] = meta.workspace_dev;
+    o["workspace_ino"] = meta.workspace_ino;
     o["parent"] = meta.parent ? json::value(*meta.parent) : json::value(nullptr);
     o["created_sec"] = static_cast<std::int64_t>(meta.created.tv_sec);
     o["created_nsec"] = static_cast<std::int64_t>(meta.created.tv_nsec);
@@ -170,6 +205,8 @@ BranchMeta BranchStore::load(const std::string& id) const {
         meta.id = json::value_to<std::string>(o.at("id"));
         if (meta.id != id) throw sdk::Error("id does not match its directory");
         meta.workspace = json::value_to<std::string>(o.at("workspace"));
+        meta.workspace_dev = o.at("workspace_dev").to_number<std::uint64_t>();
+        meta.workspace_ino = o.at("workspace_ino").to_number<std::uint64_t>();
         if (!o.at("parent").is_null()) meta.parent = json::value_to<std::string>(o.at("parent"));
         meta.created.tv_sec = o.at("created_sec").to_number<std::int64_t>();
         meta.created.tv_nsec = o.at("created_nsec").to_number<long>();

@@ -4,6 +4,7 @@
 // runs on the branch or it is committed, shared while a nested branch sits on it).
 #pragma once
 
+#include <cstdint>
 #include <ctime>
 #include <filesystem>
 #include <optional>
@@ -21,6 +22,8 @@ enum class BranchState {
 struct BranchMeta {
     std::string id;
     std::string workspace;              // the directory the branch overlays (absolute)
+    std::uint64_t workspace_dev = 0;    // its identity: a commit refuses a workspace path that
+    std::uint64_t workspace_ino = 0;    // now names another directory (moved, swapped, a symlink)
     std::optional<std::string> parent;  // the branch it was forked from (--branch-from)
     timespec created{};                 // conflicts: target entries changed at or after this
     BranchState state = BranchState::Running;
@@ -77,6 +80,10 @@ public:
 private:
     std::filesystem::path root_;
 };
+
+// The workspace directory at `path`, opened without following any symlink, and checked to
+// be the one `meta` was made of. Throws sdk::Error naming what changed.
+int open_workspace(const BranchMeta& meta);
 
 // "running", "kept", "interrupted" (Running or Committing but nobody holds the lock).
 std::string state_name(const BranchMeta& meta, bool in_use);
