@@ -10,6 +10,7 @@
 
 #include <sandlock/sdk/export.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -191,10 +192,16 @@ private:
     }
 
     void fold_quota_layer() {
-        const fs::path quota_root = "/proc/self/fd/" + std::to_string(quota_fd_);
+        const int upper = ::openat(quota_fd_, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (upper < 0) throw sdk::Error("branchfs: the run's layer is gone: " + std::string(std::strerror(errno)));
         const timespec never{LONG_MAX, 0};  // nothing else wrote the branch: no conflicts
-        apply_layer(quota_root / "upper", store_->upper(meta_->id), TargetKind::Layer,
-                    store_->fold_journal(meta_->id), never);
+        try {
+            apply_layer(upper, store_->upper(meta_->id), TargetKind::Layer, store_->fold_journal(meta_->id), never);
+        } catch (...) {
+            ::close(upper);
+            throw;
+        }
+        ::close(upper);
     }
 
     std::optional<RunConfig> config_;

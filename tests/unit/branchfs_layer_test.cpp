@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -394,8 +395,7 @@ TEST(BranchfsLayerApply, AppliesEveryKindOfChangeOntoWorkspace) {
     EXPECT_EQ(st.st_mtim.tv_sec, 5000);
     ASSERT_EQ(::lstat((target / "added/deep").c_str(), &st), 0);
     EXPECT_EQ(st.st_mtim.tv_sec, 5000);
-    EXPECT_FALSE(fs::exists(journal / "journal.json"));
-    EXPECT_FALSE(fs::exists(journal / "staging"));
+    EXPECT_FALSE(fs::exists(journal));  // journal, staging and the directory made for them
 }
 
 TEST(BranchfsLayerApply, ConflictRefusesAndAppliesNothing) {
@@ -575,12 +575,13 @@ TEST(BranchfsLayerJournal, RoundTripsArbitraryNames) {
 
 TEST(BranchfsLayerRecover, RemovesStagingWithoutJournalAndIsIdempotent) {
     ScratchDir dir;
-    EXPECT_FALSE(recover(dir / "absent"));
+    fs::create_directories(dir / "target");
+    EXPECT_FALSE(recover(dir / "absent", dir / "target"));
     write_file(dir / "journal/staging/0", "half");
     write_file(dir / "journal/journal.json.tmp", "{\"ver");
-    EXPECT_TRUE(recover(dir / "journal"));
-    EXPECT_TRUE(fs::is_empty(dir / "journal"));
-    EXPECT_FALSE(recover(dir / "journal"));
+    EXPECT_TRUE(recover(dir / "journal", dir / "target"));
+    EXPECT_FALSE(fs::exists(dir / "journal"));  // made for that apply: gone with it
+    EXPECT_FALSE(recover(dir / "journal", dir / "target"));
 }
 
 TEST(BranchfsLayerRecover, FinishesACommittedJournal) {
@@ -599,10 +600,10 @@ TEST(BranchfsLayerRecover, FinishesACommittedJournal) {
     j.steps.push_back({.op = Step::Op::Remove, .path = "d"});
     UniqueFd jfd(::open(journal.c_str(), O_RDONLY | O_DIRECTORY));
     commit_journal(jfd.get(), j);
-    EXPECT_TRUE(recover(journal));
+    EXPECT_TRUE(recover(journal, target.string() + "/"));  // the same target, spelled differently
     EXPECT_EQ(listing(target), (std::map<std::string, std::string>{{"a", "644 file new a"}, {"b", "644 file new b"}}));
-    EXPECT_TRUE(fs::is_empty(journal));
-    EXPECT_FALSE(recover(journal));
+    EXPECT_FALSE(fs::exists(journal));
+    EXPECT_FALSE(recover(journal, target));
 }
 
 // ---- crash safety -----------------------------------------------------------------------
@@ -699,11 +700,11 @@ TEST(BranchfsLayerCrash, KilledAnywhereTheTargetIsOldOrNewNeverMixed) {
         ::kill(pid, SIGKILL);
         ASSERT_EQ(::waitpid(pid, &status, 0), pid);
         if (fs::exists(journal / "journal.json")) ++killed_in_replay;
-        recover(journal);
+        recover(journal, target);
         auto now = listing(target);
         ASSERT_TRUE(now == old_listing || now == new_listing) << "try " << i << ": the target is half-applied";
         (now == old_listing ? old_count : new_count)++;
-        EXPECT_TRUE(fs::is_empty(journal));
+        EXPECT_FALSE(fs::exists(journal));
     }
     std::printf(
         "[crash] %d kills: %d left the old tree, %d the new one (%d during replay, finished by recover);"
@@ -712,6 +713,314 @@ TEST(BranchfsLayerCrash, KilledAnywhereTheTargetIsOldOrNewNeverMixed) {
         std::chrono::duration<double, std::milli>(committed).count());
     EXPECT_GT(killed_in_replay, 0) << "no kill reached the replay";
     EXPECT_GT(old_count, 0) << "no kill landed before the commit point";
+}
+
+// ---- hardening (an attacker review) -----------------------------------------------------
+
+TEST(BranchfsLayerRecover, RefusesAJournalRecordedForAnotherTarget) {
+    ScratchDir dir;
+    auto target = dir / "target", victim = dir / "victim", journal = dir / "journal";
+    write_file(target / "a", "target's a");
+    write_file(victim / "a", "victim's a");
+    write_file(journal / "staging/0", "planted");
+    Journal j;
+    j.target = victim.string();  // the journal names another directory than the caller's target
+    j.steps.push_back({.op = Step::Op::Place, .path = "a", .staged = 0});
+    UniqueFd jfd(::open(journal.c_str(), O_RDONLY | O_DIRECTORY));
+    commit_journal(jfd.get(), j);
+    try {
+        recover(journal, target);
+        FAIL() << "a journal for another target was replayed";
+    } catch (const LayerError& e) {
+        EXPECT_NE(std::string(e.what()).find(victim.string()), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(read_file(victim / "a"), "victim's a");
+    EXPECT_EQ(read_file(target / "a"), "target's a");
+    EXPECT_TRUE(fs::exists(journal / "journal.json"));  // nothing done
+    EXPECT_TRUE(fs::exists(journal / "staging/0"));
+    // apply_layer recovers with its own target too: refused before anything is applied.
+    auto upper = dir / "upper";
+    write_file(upper / "b", "b");
+    EXPECT_THROW(apply_layer(upper, target, TargetKind::Workspace, journal, kNoConflicts), LayerError);
+    EXPECT_EQ(read_file(victim / "a"), "victim's a");
+    EXPECT_FALSE(fs::exists(target / "b"));
+}
+
+TEST(BranchfsLayerApply, RefusesALayerNamingTheEnginesOwnFiles) {
+    ScratchDir dir;
+    auto target = dir / "target", upper = dir / "upper";
+    write_file(target / "kept", "k");
+    write_file(upper / "fine", "f");
+    write_file(upper / ".sandlock-commit-0123456789ab-01234567/journal.json", "{}");
+    try {
+        apply_layer(upper, target, TargetKind::Workspace, dir / "journal", kNoConflicts);
+        FAIL() << "a layer holding .sandlock-commit-* was applied";
+    } catch (const LayerError& e) {
+        EXPECT_NE(std::string(e.what()).find(".sandlock-commit-0123456789ab-01234567"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(listing(target), (std::map<std::string, std::string>{{"kept", "644 file k"}}));
+    EXPECT_FALSE(fs::exists(dir / "journal"));
+    // A whiteout of such a name is refused just the same; below the root the name is anyone's.
+    fs::remove_all(upper / ".sandlock-commit-0123456789ab-01234567");
+    make_whiteout(upper / ".sandlock-commit-ffffffffffff-ffffffff");
+    EXPECT_THROW(diff_layer(upper, target), LayerError);
+    fs::remove(upper / ".sandlock-commit-ffffffffffff-ffffffff");
+    write_file(upper / "sub/.sandlock-commit-x", "x");
+    apply_layer(upper, target, TargetKind::Workspace, dir / "journal", kNoConflicts);
+    EXPECT_EQ(read_file(target / "sub/.sandlock-commit-x"), "x");
+}
+
+TEST(BranchfsLayerApply, JournalAtTheTargetRootIsIgnoredAndRemoved) {
+    ScratchDir dir;
+    auto target = dir / "target", upper = dir / "upper";
+    write_file(target / "a", "old");
+    auto since = branch_created_now();
+    // Another branch's commit in flight at the root, written after this branch was made.
+    write_file(target / ".sandlock-commit-ffffffffffff-ffffffff/staging/0", "theirs");
+    write_file(upper / "a", "new");
+    mark_origin(upper / "a");
+    write_file(upper / "b", "b");
+    auto journal = target / ".sandlock-commit-0123456789ab-01234567";
+    EXPECT_TRUE(find_conflicts(upper, target, TargetKind::Workspace, since).empty());
+    auto applied = apply_layer(upper, target, TargetKind::Workspace, journal, since);
+    EXPECT_EQ(applied, changes({{'M', "a"}, {'A', "b"}})) << show(applied);
+    EXPECT_FALSE(fs::exists(journal)) << "the journal directory stays in the workspace";
+    EXPECT_EQ(read_file(target / ".sandlock-commit-ffffffffffff-ffffffff/staging/0"), "theirs");
+    EXPECT_EQ(read_file(target / "a"), "new");
+}
+
+TEST(BranchfsLayerApply, RefusesATargetOrLayerBehindASymlink) {
+    ScratchDir dir;
+    auto real = dir / "real", upper = dir / "upper";
+    write_file(real / "target/kept", "k");
+    write_file(upper / "new", "n");
+    fs::create_directory_symlink(real, dir / "link");  // a parent component swapped for a link
+    auto journal = dir / "journal";
+    try {
+        apply_layer(upper, dir / "link/target", TargetKind::Workspace, journal, kNoConflicts);
+        FAIL() << "a target behind a symlink was written";
+    } catch (const LayerError& e) {
+        EXPECT_NE(std::string(e.what()).find((dir / "link/target").string()), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(listing(real / "target"), (std::map<std::string, std::string>{{"kept", "644 file k"}}));
+    EXPECT_FALSE(fs::exists(journal));
+    fs::create_directory_symlink(upper, dir / "upper-link");
+    EXPECT_THROW(apply_layer(dir / "upper-link", real / "target", TargetKind::Workspace, journal, kNoConflicts),
+                 LayerError);
+    EXPECT_THROW(diff_layer(upper, dir / "link/target"), LayerError);
+    EXPECT_THROW(find_conflicts(upper, dir / "link/target", TargetKind::Workspace, kNoConflicts), LayerError);
+    EXPECT_FALSE(fs::exists(real / "target/new"));
+    // A layer held by fd (the quota tmpfs): /proc/self/fd/N is a magic link, the fd form is not.
+    UniqueFd upper_fd(::open(upper.c_str(), O_RDONLY | O_DIRECTORY));
+    EXPECT_THROW(apply_layer("/proc/self/fd/" + std::to_string(upper_fd.get()), real / "target",
+                             TargetKind::Workspace, journal, kNoConflicts),
+                 LayerError);
+    apply_layer(upper_fd.get(), real / "target", TargetKind::Workspace, journal, kNoConflicts);
+    EXPECT_EQ(read_file(real / "target/new"), "n");
+}
+
+TEST(BranchfsLayerApply, SparseFilesKeepTheirHoles) {
+    ScratchDir dir;
+    auto target = dir / "target", upper = dir / "upper";
+    fs::create_directories(target);
+    fs::create_directories(upper);
+    constexpr off_t kSize = off_t{1} << 30;
+    const std::string data(4096, 'x');
+    {
+        UniqueFd fd(::open((upper / "sparse").c_str(), O_WRONLY | O_CREAT, 0644));
+        ASSERT_TRUE(fd);
+        ASSERT_EQ(::ftruncate(fd.get(), kSize), 0);
+        ASSERT_EQ(::pwrite(fd.get(), data.data(), data.size(), kSize / 2), static_cast<ssize_t>(data.size()));
+    }
+    auto start = Clock::now();
+    apply_layer(upper, target, TargetKind::Workspace, dir / "journal", kNoConflicts);
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    struct stat st {};
+    ASSERT_EQ(::stat((target / "sparse").c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, kSize);
+    EXPECT_LT(st.st_blocks * 512, 1 << 20) << "the holes were filled in";
+    EXPECT_LT(seconds, 2.0);
+    UniqueFd fd(::open((target / "sparse").c_str(), O_RDONLY));
+    std::string back(data.size(), '\0'), zeros(4096, '\0'), expect_zeros(4096, '\0');
+    ASSERT_EQ(::pread(fd.get(), back.data(), back.size(), kSize / 2), static_cast<ssize_t>(back.size()));
+    EXPECT_EQ(back, data);
+    ASSERT_EQ(::pread(fd.get(), zeros.data(), zeros.size(), kSize - 4096), 4096);
+    EXPECT_EQ(zeros, expect_zeros);
+}
+
+// A chain of `levels` directories named "d" below `root`, made from a dirfd (relative), with a
+// file at the bottom.
+void make_chain(const fs::path& root, int levels, const std::string& bottom = "") {
+    fs::create_directories(root);
+    int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(fd, 0);
+    for (int i = 0; i < levels; ++i) {
+        ASSERT_EQ(::mkdirat(fd, "d", 0755), 0) << "level " << i << ": " << std::strerror(errno);
+        int next = ::openat(fd, "d", O_RDONLY | O_DIRECTORY);
+        ASSERT_GE(next, 0);
+        ::close(fd);
+        fd = next;
+    }
+    if (!bottom.empty()) {
+        int file = ::openat(fd, "bottom", O_WRONLY | O_CREAT, 0644);
+        ASSERT_GE(file, 0);
+        ASSERT_EQ(::write(file, bottom.data(), bottom.size()), static_cast<ssize_t>(bottom.size()));
+        ::close(file);
+    }
+    ::close(fd);
+}
+
+// How many "d" levels below `root`, and the content of the file at the bottom.
+std::pair<int, std::string> measure_chain(const fs::path& root) {
+    int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY);
+    int levels = 0;
+    while (true) {
+        int next = ::openat(fd, "d", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (next < 0) break;
+        ::close(fd);
+        fd = next;
+        ++levels;
+    }
+    std::string content;
+    int file = ::openat(fd, "bottom", O_RDONLY);
+    if (file >= 0) {
+        char buffer[64];
+        ssize_t n = ::read(file, buffer, sizeof buffer);
+        if (n > 0) content.assign(buffer, static_cast<size_t>(n));
+        ::close(file);
+    }
+    ::close(fd);
+    return {levels, content};
+}
+
+// Runs `work` in a child with at most `fds` open files (the walks must hold a bounded number
+// whatever the depth) and returns its exit status (0: done, 1: LayerError, 2: other).
+template <typename Work>
+int in_child_with_fds(rlim_t fds, Work work) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        rlimit limit{fds, fds};
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+        try {
+            work();
+            ::_exit(0);
+        } catch (const LayerError& e) {
+            std::fprintf(stderr, "child: %s\n", std::string(e.what()).substr(0, 300).c_str());
+            ::_exit(1);
+        } catch (...) {
+            ::_exit(2);
+        }
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+TEST(BranchfsLayerDepth, RefusesALayerDeeperThan1024LevelsCleanly) {
+    ScratchDir dir(bulk_base());
+    auto target = dir / "target", upper = dir / "upper";
+    write_file(target / "kept", "k");
+    write_file(upper / "a", "a");
+    make_chain(upper, 30000, "deep");
+    for (auto run : {0, 1, 2}) {
+        try {
+            if (run == 0) apply_layer(upper, target, TargetKind::Workspace, dir / "journal", kNoConflicts);
+            if (run == 1) diff_layer(upper, target);
+            if (run == 2) find_conflicts(upper, target, TargetKind::Workspace, kNoConflicts);
+            FAIL() << "a 30,000-level layer was read (" << run << ")";
+        } catch (const LayerError& e) {
+            EXPECT_NE(std::string(e.what()).find("1024"), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_EQ(listing(target), (std::map<std::string, std::string>{{"kept", "644 file k"}}));
+    EXPECT_FALSE(fs::exists(dir / "journal"));
+    // One level past the limit is refused as well.
+    remove_tree(upper / "d");
+    make_chain(upper, 1025);
+    EXPECT_THROW(apply_layer(upper, target, TargetKind::Workspace, dir / "journal", kNoConflicts), LayerError);
+    EXPECT_FALSE(fs::exists(target / "a"));
+}
+
+TEST(BranchfsLayerDepth, A1024LevelLayerAppliesWithFewFds) {
+    ScratchDir dir(bulk_base());
+    auto target = dir / "target", upper = dir / "upper", journal = dir / "journal";
+    fs::create_directories(target);
+    make_chain(upper, 1024, "bottom of the layer");
+    auto since = branch_created_now();
+    int status = in_child_with_fds(64, [&] {
+        if (diff_layer(upper, target).size() != 1025) throw std::runtime_error("diff");
+        if (!find_conflicts(upper, target, TargetKind::Workspace, since).empty()) throw std::runtime_error("conflict");
+        apply_layer(upper, target, TargetKind::Workspace, journal, since);
+    });
+    ASSERT_EQ(status, 0);
+    EXPECT_EQ(measure_chain(target), (std::pair<int, std::string>{1024, "bottom of the layer"}));
+    EXPECT_FALSE(fs::exists(journal));
+}
+
+TEST(BranchfsLayerDepth, DeletingADeepTargetTreeWithFewFds) {
+    ScratchDir dir(bulk_base());
+    auto target = dir / "target", upper = dir / "upper";
+    make_chain(target / "deep", 3000, "host's");
+    write_file(target / "kept", "k");
+    auto since = branch_created_now();
+    make_whiteout(upper / "deep");
+    std::vector<Change> listed;
+    int status = in_child_with_fds(64, [&] {
+        auto changes = diff_layer(upper, target);
+        if (changes.size() != 3002) throw std::runtime_error("diff: " + std::to_string(changes.size()));
+        if (!find_conflicts(upper, target, TargetKind::Workspace, since).empty()) throw std::runtime_error("conflict");
+        apply_layer(upper, target, TargetKind::Workspace, dir / "journal", since);
+    });
+    ASSERT_EQ(status, 0);
+    EXPECT_EQ(listing(target), (std::map<std::string, std::string>{{"kept", "644 file k"}}));
+}
+
+TEST(BranchfsLayerDepth, RemoveTreeAtAnyDepthAndModeZero) {
+    ScratchDir dir(bulk_base());
+    auto doomed = dir / "branch";
+    make_chain(doomed / "upper", 30000, "deep");
+    write_file(doomed / "upper/d/d/file", "f");
+    write_file(dir / "outside/victim", "v");
+    fs::create_directory_symlink(dir / "outside", doomed / "upper/d/link");
+    write_file(doomed / "work/work/inner/f", "x");  // overlayfs leaves work/work at mode 000
+    ::chmod((doomed / "work/work/inner").c_str(), 0);
+    ::chmod((doomed / "work/work").c_str(), 0);
+    fs::create_directories(doomed / "ro/sub/subsub");
+    ::chmod((doomed / "ro/sub").c_str(), 0555);
+    ::chmod((doomed / "ro").c_str(), 0500);
+    int status = in_child_with_fds(32, [&] { remove_tree(doomed); });
+    EXPECT_EQ(status, 0);
+    EXPECT_FALSE(fs::exists(fs::symlink_status(doomed)));
+    EXPECT_EQ(read_file(dir / "outside/victim"), "v");
+    EXPECT_NO_THROW(remove_tree(doomed));  // absent is fine
+}
+
+TEST(BranchfsLayerApply, ConflictsAreCheckedAgainRightBeforeTheCommitPoint) {
+    ScratchDir dir(bulk_base());
+    auto target = dir / "target", upper = dir / "upper", journal = dir / "journal";
+    write_file(target / "host-edits", "old");
+    write_many(target, 3000, 10, "old ", false);
+    auto since = branch_created_now();
+    write_many(upper, 3000, 10, "new ", true);
+    write_file(upper / "host-edits", "branch");
+    mark_origin(upper / "host-edits");
+    // The host writes while the branch is being staged (after the first check).
+    std::thread host([&] {
+        if (wait_for_file(journal / "staging/0", std::chrono::seconds(20))) write_file(target / "host-edits", "host");
+    });
+    try {
+        apply_layer(upper, target, TargetKind::Workspace, journal, since);
+        host.join();
+        FAIL() << "the host's write during staging was overwritten";
+    } catch (const ConflictError& e) {
+        host.join();
+        EXPECT_EQ(e.paths(), std::vector<std::string>{"host-edits"});
+    }
+    EXPECT_EQ(read_file(target / "host-edits"), "host");
+    EXPECT_EQ(read_file(target / "d0/0"), "old 0");
+    EXPECT_FALSE(fs::exists(journal));  // staging discarded
 }
 
 // ---- a real overlay ---------------------------------------------------------------------

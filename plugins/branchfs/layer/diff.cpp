@@ -15,32 +15,32 @@ namespace {
 
 class Differ {
 public:
-    explicit Differ(std::vector<Change>& out) : out_(out) {}
+    Differ(int below_fd, std::vector<Change>& out) : below_(below_fd, "directory"), out_(out) {}
 
-    // Lists `dir`'s changes against `below` (-1: nothing below). `hidden`: below's entries
-    // are hidden (an opaque directory here or above). Returns how many of dir's own entries
-    // were listed.
-    size_t diff_dir(const LayerNode& dir, int below, bool hidden) {
+    // Lists `dir`'s changes against below's directory at dir.path (`has_below`: it has one
+    // there). `hidden`: below's entries are hidden (an opaque directory here or above). Returns
+    // how many of dir's own entries were listed. Directories of below are reopened by path
+    // after each subdirectory (a bounded number stays open); the recursion is the layer's depth.
+    size_t diff_dir(const LayerNode& dir, bool has_below, bool hidden) {
         size_t direct = 0;
         for (const auto& node : dir.children) {
-            auto st = below >= 0 ? lstat_at(below, node.name) : std::nullopt;
+            auto st = has_below ? lstat_at(below(dir), node.name) : std::nullopt;
             if (st && is_whiteout(*st)) st.reset();
             if (node.type == EntryType::Whiteout) {
                 if (!st) continue;  // deleting what is not there is no change
                 add(ChangeKind::Deleted, node.path, direct);
-                if (S_ISDIR(st->st_mode)) list_deleted(below, node.name, node.path);
+                if (S_ISDIR(st->st_mode)) list_deleted(below(dir), node.name, node.path);
             } else if (node.type == EntryType::Dir) {
                 bool opaque = hidden || node.opaque;
                 if (!st) {
                     add(ChangeKind::Added, node.path, direct);
-                    diff_dir(node, -1, opaque);
+                    diff_dir(node, false, opaque);
                 } else if (!S_ISDIR(st->st_mode)) {
                     add(ChangeKind::Modified, node.path, direct);
-                    diff_dir(node, -1, opaque);
+                    diff_dir(node, false, opaque);
                 } else {
                     size_t at = out_.size();
-                    UniqueFd sub = open_dir_beneath(below, node.name);
-                    size_t inner = diff_dir(node, sub.get(), opaque);
+                    size_t inner = diff_dir(node, true, opaque);
                     bool mode_changed = (node.st.st_mode & 07777) != (st->st_mode & 07777);
                     bool touched = inner == 0 && (node.st.st_mtim.tv_sec != st->st_mtim.tv_sec ||
                                                   node.st.st_mtim.tv_nsec != st->st_mtim.tv_nsec);
@@ -51,23 +51,27 @@ public:
                 }
             } else {
                 add(st ? ChangeKind::Modified : ChangeKind::Added, node.path, direct);
-                if (st && S_ISDIR(st->st_mode)) list_deleted(below, node.name, node.path);
+                if (st && S_ISDIR(st->st_mode)) list_deleted(below(dir), node.name, node.path);
             }
         }
-        if (hidden && below >= 0) {
-            for (const auto& name : list_names(below)) {
+        if (hidden && has_below) {
+            for (const auto& name : list_names(below(dir))) {
                 if (has_child(dir, name)) continue;
-                auto st = lstat_at(below, name);
+                // The engine's own journal directory at the target's root is not the target's.
+                if (dir.path.empty() && is_engine_name(name)) continue;
+                auto st = lstat_at(below(dir), name);
                 if (!st || is_whiteout(*st)) continue;
                 std::string path = join_path(dir.path, name);
                 add(ChangeKind::Deleted, path, direct);
-                if (S_ISDIR(st->st_mode)) list_deleted(below, name, path);
+                if (S_ISDIR(st->st_mode)) list_deleted(below(dir), name, path);
             }
         }
         return direct;
     }
 
 private:
+    int below(const LayerNode& dir) { return below_.get(dir.path); }
+
     static bool has_child(const LayerNode& dir, const std::string& name) {
         auto it = std::lower_bound(dir.children.begin(), dir.children.end(), name,
                                    [](const LayerNode& node, const std::string& n) { return node.name < n; });
@@ -80,18 +84,15 @@ private:
     }
 
     // D for every path below the directory `name` in `parent` (the directory itself is listed
-    // by the caller).
+    // by the caller), at any depth.
     void list_deleted(int parent, const std::string& name, const std::string& path) {
-        UniqueFd dir = open_dir_beneath(parent, name);
-        for (const auto& child : list_names(dir.get())) {
-            auto st = lstat_at(dir.get(), child);
-            if (!st || is_whiteout(*st)) continue;
-            std::string child_path = join_path(path, child);
-            out_.push_back({ChangeKind::Deleted, child_path});
-            if (S_ISDIR(st->st_mode)) list_deleted(dir.get(), child, child_path);
-        }
+        walk_below(parent, name, [&](const std::string& rel, const struct stat& st) {
+            if (!is_whiteout(st)) out_.push_back({ChangeKind::Deleted, join_path(path, rel)});
+            return true;
+        });
     }
 
+    DirCache below_;
     std::vector<Change>& out_;
 };
 
@@ -99,14 +100,14 @@ private:
 
 std::vector<Change> diff_tree(const LayerNode& layer, int below_fd) {
     std::vector<Change> changes;
-    Differ(changes).diff_dir(layer, below_fd, false);
+    Differ(below_fd, changes).diff_dir(layer, true, false);
     std::sort(changes.begin(), changes.end(), [](const Change& a, const Change& b) { return a.path < b.path; });
     return changes;
 }
 
 std::vector<Change> diff_layer(const std::filesystem::path& upper, const std::filesystem::path& below) {
-    UniqueFd upper_fd = open_trusted_dir(upper);
-    UniqueFd below_fd = open_trusted_dir(below);
+    UniqueFd upper_fd = open_dir_no_symlinks(upper, "the branch's layer");
+    UniqueFd below_fd = open_dir_no_symlinks(below, "the target");
     return diff_tree(read_layer(upper_fd.get()), below_fd.get());
 }
 

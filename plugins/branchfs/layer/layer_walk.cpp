@@ -37,36 +37,55 @@ void refuse_marker(int fd, const char* xattr, const std::string& path) {
                          " (an overlay feature a commit cannot apply)");
 }
 
-void read_dir(int dirfd, LayerNode& dir) {
-    for (auto& name : list_names(dirfd)) {
-        LayerNode node;
-        node.path = join_path(dir.path, name);
-        node.name = std::move(name);
-        auto st = lstat_at(dirfd, node.name);
-        if (!st) continue;  // gone between readdir and stat: nothing to apply
-        node.st = *st;
-        node.type = classify(node.st, node.path);
-        if (node.type == EntryType::Dir) {
-            UniqueFd sub = open_entry(dirfd, node, O_RDONLY | O_DIRECTORY);
-            node.opaque = get_xattr(sub.get(), kOpaqueXattr) == std::optional<std::string>("y");
-            node.origin = get_xattr(sub.get(), kOriginXattr);
-            refuse_marker(sub.get(), kRedirectXattr, node.path);
-            read_dir(sub.get(), node);
-        } else if (node.type == EntryType::File) {
-            UniqueFd file = open_entry(dirfd, node, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-            node.origin = get_xattr(file.get(), kOriginXattr);
-            refuse_marker(file.get(), kMetacopyXattr, node.path);
+// Reads the layer's directories by path from the root, a bounded number open at a time (the
+// layer may be kMaxLayerDepth deep); the recursion is as deep as the layer, which is capped.
+class Reader {
+public:
+    explicit Reader(int root_fd) : dirs_(root_fd, "the branch's directory") {}
+
+    void read_dir(LayerNode& dir, size_t depth) {
+        for (auto& name : list_names(dirs_.get(dir.path, &dir.st))) {
+            LayerNode node;
+            node.path = join_path(dir.path, name);
+            node.name = std::move(name);
+            if (depth == 0 && is_engine_name(node.name))
+                throw LayerError("branchfs: the branch holds " + node.path + ", a name the commit keeps for its own " +
+                                 "journal (" + std::string(kEnginePrefix) + "*); refused, nothing applied");
+            int dirfd = dirs_.get(dir.path, &dir.st);  // reopened if a sibling's subtree closed it
+            auto st = lstat_at(dirfd, node.name);
+            if (!st) continue;  // gone between readdir and stat: nothing to apply
+            node.st = *st;
+            node.type = classify(node.st, node.path);
+            if (node.type == EntryType::Dir) {
+                if (depth + 1 > kMaxLayerDepth)
+                    throw LayerError("branchfs: the branch's " + node.path.substr(0, 200) + "... lies deeper than " +
+                                     std::to_string(kMaxLayerDepth) + " directory levels; refused, nothing applied");
+                {
+                    UniqueFd sub = open_entry(dirfd, node, O_RDONLY | O_DIRECTORY);
+                    node.opaque = get_xattr(sub.get(), kOpaqueXattr) == std::optional<std::string>("y");
+                    node.origin = get_xattr(sub.get(), kOriginXattr);
+                    refuse_marker(sub.get(), kRedirectXattr, node.path);
+                }
+                read_dir(node, depth + 1);
+            } else if (node.type == EntryType::File) {
+                UniqueFd file = open_entry(dirfd, node, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+                node.origin = get_xattr(file.get(), kOriginXattr);
+                refuse_marker(file.get(), kMetacopyXattr, node.path);
+            }
+            dir.children.push_back(std::move(node));
         }
-        dir.children.push_back(std::move(node));
     }
-}
+
+private:
+    DirCache dirs_;
+};
 
 }  // namespace
 
 LayerNode read_layer(int root_fd) {
     LayerNode root;
     if (::fstat(root_fd, &root.st) != 0) throw_errno("cannot stat the branch's", "", errno);
-    read_dir(root_fd, root);
+    Reader(root_fd).read_dir(root, 0);
     return root;
 }
 

@@ -29,11 +29,14 @@ struct LayerNode {
 
 // Reads the layer below the open directory `root_fd`. Devices other than the 0/0 whiteout
 // and sockets cannot be applied: LayerError naming the path; so are a redirected directory
-// and a metacopy file (their contents live in the layer below, not in this one). Symlinks are entries, not
-// followed. The root's own xattrs (uuid, impure) are overlay bookkeeping and are ignored.
+// and a metacopy file (their contents live in the layer below, not in this one), an entry of
+// the root named like the engine's own files (.sandlock-commit-*), and a directory deeper than
+// kMaxLayerDepth levels. Symlinks are entries, not followed. The root's own xattrs (uuid,
+// impure) are overlay bookkeeping and are ignored.
 LayerNode read_layer(int root_fd);
 
-// Calls fn(node) for every entry below the root, parents before their children.
+// Calls fn(node) for every entry below the root, parents before their children (as deep as
+// read_layer allows: kMaxLayerDepth).
 template <typename Fn>
 void for_each_preorder(const LayerNode& dir, Fn&& fn) {
     for (const auto& child : dir.children) {

@@ -10,6 +10,8 @@
 #include "layer/safe_fs.hpp"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -20,13 +22,26 @@
 namespace sandlock::branchfs {
 namespace {
 
-void copy_contents(int from, int to, const std::string& path) {
+// Copies [offset, offset + length) of `from` to the same offset of `to`.
+void copy_range(int from, int to, off_t offset, off_t length, const std::string& path) {
+    loff_t in = offset, out = offset;
     bool use_sendfile = false;
-    while (true) {
-        ssize_t n = use_sendfile ? ::sendfile(to, from, nullptr, 1 << 30)
-                                 : ::copy_file_range(from, nullptr, to, nullptr, 1 << 30, 0);
-        if (n > 0) continue;
-        if (n == 0) return;
+    while (length > 0) {
+        size_t chunk = static_cast<size_t>(std::min<off_t>(length, off_t{1} << 30));
+        ssize_t n;
+        if (use_sendfile) {
+            if (::lseek(to, out, SEEK_SET) < 0) throw_errno("cannot seek in the staged", path, errno);
+            off_t from_offset = in;
+            n = ::sendfile(to, from, &from_offset, chunk);
+            if (n > 0) in = from_offset, out += n;
+        } else {
+            n = ::copy_file_range(from, &in, to, &out, chunk, 0);
+        }
+        if (n > 0) {
+            length -= n;
+            continue;
+        }
+        if (n == 0) return;  // the file is shorter than it was: ftruncate sets the size
         if (errno == EINTR) continue;
         // Different filesystems (or no support): plain in-kernel copy instead.
         if (!use_sendfile && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
@@ -37,16 +52,50 @@ void copy_contents(int from, int to, const std::string& path) {
     }
 }
 
+// Copies a file of `size` bytes keeping its holes: a clone where the filesystem shares
+// extents, else the data ranges (SEEK_DATA/SEEK_HOLE) only, and the size set by ftruncate. A
+// sparse file the branch made (1 GiB of nothing) stays that small.
+void copy_contents(int from, int to, off_t size, const std::string& path) {
+    if (size == 0) return;
+    if (::ioctl(to, FICLONE, from) == 0) return;
+    off_t offset = 0;
+    while (offset < size) {
+        off_t data = ::lseek(from, offset, SEEK_DATA);
+        off_t hole = size;
+        if (data < 0) {
+            if (errno == ENXIO) break;  // nothing but a hole up to the end
+            if (errno != EINVAL && errno != EOPNOTSUPP) throw_errno("cannot read the branch's", path, errno);
+            data = offset;  // no SEEK_DATA here: all data
+        } else {
+            hole = ::lseek(from, data, SEEK_HOLE);
+            if (hole < 0) throw_errno("cannot read the branch's", path, errno);
+        }
+        if (data >= size) break;
+        hole = std::min(hole, size);
+        copy_range(from, to, data, hole - data, path);
+        offset = hole;
+    }
+    if (::ftruncate(to, size) != 0) throw_errno("cannot size the staged", path, errno);
+}
+
 class Stager {
 public:
-    Stager(TargetKind kind, int staging_fd) : kind_(kind), staging_(staging_fd), as_root_(::geteuid() == 0) {}
+    Stager(int layer_fd, int target_fd, TargetKind kind, int staging_fd)
+        : layer_(layer_fd, "the branch's directory"),
+          target_(target_fd, "the target's directory"),
+          kind_(kind),
+          staging_(staging_fd),
+          as_root_(::geteuid() == 0) {}
 
-    void stage_dir(const LayerNode& dir, int layer_dir, int target_dir, bool hidden) {
+    // `has_target`: the target has a directory at dir.path. The layer's and the target's
+    // directories are reopened by path (a bounded number stays open); the recursion is the
+    // layer's depth.
+    void stage_dir(const LayerNode& dir, bool has_target, bool hidden) {
         for (const auto& node : dir.children) {
-            auto target_st = target_dir >= 0 ? lstat_at(target_dir, node.name) : std::nullopt;
+            auto target_st = has_target ? lstat_at(target_.get(dir.path), node.name) : std::nullopt;
             switch (node.type) {
                 case EntryType::Dir:
-                    stage_subdir(node, layer_dir, target_dir, target_st, hidden);
+                    stage_subdir(node, target_st, hidden);
                     break;
                 case EntryType::Whiteout:
                     if (kind_ == TargetKind::Workspace) {
@@ -58,10 +107,11 @@ public:
                     }
                     break;
                 case EntryType::File:
-                    stage_file(node, layer_dir, target_dir, target_st);
+                    stage_file(node, layer_.get(dir.path, &dir.st), has_target ? target_.get(dir.path) : -1,
+                               target_st);
                     break;
                 case EntryType::Symlink:
-                    stage_symlink(node, layer_dir);
+                    stage_symlink(node, layer_.get(dir.path, &dir.st));
                     break;
                 case EntryType::Fifo:
                     stage_fifo(node);
@@ -77,8 +127,7 @@ public:
     }
 
 private:
-    void stage_subdir(const LayerNode& node, int layer_dir, int target_dir, const std::optional<struct stat>& target_st,
-                      bool hidden) {
+    void stage_subdir(const LayerNode& node, const std::optional<struct stat>& target_st, bool hidden) {
         bool target_is_dir = target_st && S_ISDIR(target_st->st_mode);
         Step make{.op = Step::Op::MakeDir, .path = node.path};
         if (kind_ == TargetKind::Layer) {
@@ -98,10 +147,7 @@ private:
         if (as_root_) attrs.uid = node.st.st_uid, attrs.gid = node.st.st_gid;
         dir_attrs_.push_back(std::move(attrs));
 
-        UniqueFd layer_sub = open_dir_beneath(layer_dir, node.name);
-        UniqueFd target_sub;
-        if (target_is_dir) target_sub = open_dir_beneath(target_dir, node.name);
-        stage_dir(node, layer_sub.get(), target_is_dir ? target_sub.get() : -1, opaque);
+        stage_dir(node, target_is_dir, opaque);
     }
 
     void stage_file(const LayerNode& node, int layer_dir, int target_dir, const std::optional<struct stat>& target_st) {
@@ -115,7 +161,7 @@ private:
         int out = ::openat(staging_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (out < 0) throw_errno("cannot stage", node.path, errno);
         UniqueFd to(out);
-        copy_contents(in, out, node.path);
+        copy_contents(in, out, st.st_size, node.path);
         if (as_root_ && ::fchown(out, st.st_uid, st.st_gid) != 0)
             throw_errno("cannot chown the staged", node.path, errno);
         if (::fchmod(out, kept_mode(st)) != 0) throw_errno("cannot chmod the staged", node.path, errno);
@@ -183,6 +229,7 @@ private:
         journal_.steps.push_back({.op = Step::Op::Place, .path = path, .staged = next_++});
     }
 
+    DirCache layer_, target_;
     TargetKind kind_;
     int staging_;
     bool as_root_;
@@ -194,8 +241,8 @@ private:
 }  // namespace
 
 Journal stage_layer(const LayerNode& layer, int layer_fd, int target_fd, TargetKind kind, int staging_fd) {
-    Stager stager(kind, staging_fd);
-    stager.stage_dir(layer, layer_fd, target_fd, false);
+    Stager stager(layer_fd, target_fd, kind, staging_fd);
+    stager.stage_dir(layer, true, false);
     Journal journal = stager.finish();
     journal.kind = kind;
     return journal;

@@ -49,6 +49,11 @@ fs::path journal_dir_for(const BranchStore& store, const BranchMeta& meta, const
 // reached through a symlink since).
 void check_workspace(const BranchMeta& meta) { ::close(open_workspace(meta)); }
 
+// Where the branch's commit applies: its parent's layer, or the workspace.
+fs::path commit_target(const BranchStore& store, const BranchMeta& meta) {
+    return meta.parent ? store.upper(*meta.parent) : fs::path(meta.workspace);
+}
+
 }  // namespace
 
 std::vector<Change> commit_branch(const BranchStore& store, BranchMeta meta) {
@@ -63,7 +68,7 @@ std::vector<Change> commit_branch(const BranchStore& store, BranchMeta meta) {
         throw sdk::Error("branch " + meta.id + " sits on snapshot " + *meta.parent +
                          ", which is never written: keep or abort it (a snapshot only seeds branches); kept");
     }
-    const fs::path target = into_parent ? store.upper(*meta.parent) : fs::path(meta.workspace);
+    const fs::path target = commit_target(store, meta);
     try {
         check_workspace(meta);
     } catch (const sdk::Error& e) {
@@ -84,7 +89,7 @@ std::vector<Change> commit_branch(const BranchStore& store, BranchMeta meta) {
                          " changed since the branch was made in " + join_paths(e.paths(), 10) +
                          "; kept (`sandlock branch show " + meta.id + "`, then commit or abort it)");
     } catch (const std::exception& e) {
-        recover(meta.journal_dir);
+        recover(meta.journal_dir, target);
         keep_branch(store, meta);
         throw sdk::Error("branch " + meta.id + " not committed: " + e.what() + "; kept");
     }
@@ -96,7 +101,7 @@ void abort_branch(const BranchStore& store, const BranchMeta& meta) {
     if (auto children = store.children(meta.id); !children.empty())
         throw sdk::Error("branch " + meta.id + " has nested branches (" + join_paths(children, 5) +
                          "); abort them first");
-    if (!meta.journal_dir.empty()) recover(meta.journal_dir);
+    if (!meta.journal_dir.empty()) recover(meta.journal_dir, commit_target(store, meta));
     store.remove(meta.id);
 }
 
@@ -127,16 +132,17 @@ std::string snapshot_branch(const BranchStore& store, const BranchMeta& meta) {
 }
 
 void recover_interrupted(const BranchStore& store) {
+    store.clear_trash();
     for (BranchMeta meta : store.list()) {
         BranchLock lock = store.lock(meta.id, true);
         if (!lock) continue;  // a live sandlock runs or commits it
-        recover(store.fold_journal(meta.id));
+        recover(store.fold_journal(meta.id), store.upper(meta.id));
         if (meta.state != BranchState::Committing) continue;
         if (journal_complete(meta.journal_dir)) {
-            recover(meta.journal_dir);
+            recover(meta.journal_dir, commit_target(store, meta));
             store.remove(meta.id);
         } else {
-            recover(meta.journal_dir);
+            recover(meta.journal_dir, commit_target(store, meta));
             keep_branch(store, meta);
         }
     }

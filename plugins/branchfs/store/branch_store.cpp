@@ -1,5 +1,7 @@
 #include "store/branch_store.hpp"
 
+#include "layer/layer.hpp"
+
 #include <sandlock/sdk/plugin.hpp>
 
 #include <boost/json.hpp>
@@ -238,28 +240,25 @@ std::vector<BranchMeta> BranchStore::list() const {
     return out;
 }
 
-namespace {
-
-// Directories of ours that we cannot list (overlayfs leaves its work/work at mode 000, and a
-// sandbox may chmod its own directories so) are opened up before they are removed. Symlinks
-// are never followed.
-void open_up_directories(const fs::path& dir) {
-    std::error_code ec;
-    ::chmod(dir.c_str(), 0700);
-    for (const auto& entry : fs::directory_iterator(dir, ec))
-        if (entry.symlink_status(ec).type() == fs::file_type::directory) open_up_directories(entry.path());
-}
-
-}  // namespace
-
 void BranchStore::remove(const std::string& id) const {
     if (!valid_branch_id(id)) return;
+    // Out of the listing at once (a rename), then deleted: a crash or a failure half-way leaves
+    // trash that the next look at the store clears, never a half-branch that looks whole.
+    const fs::path trash = root_ / (".trash-" + id);
+    if (::rename(dir(id).c_str(), trash.c_str()) != 0 && errno != ENOENT)
+        throw sdk::Error("branch " + id + ": cannot remove " + dir(id).string() + ": " + std::strerror(errno));
+    remove_tree(trash);
+}
+
+void BranchStore::clear_trash() const {
     std::error_code ec;
-    // Meta first: a crash half-way leaves no half-branch that looks whole.
-    fs::remove(dir(id) / "meta.json", ec);
-    open_up_directories(dir(id));
-    fs::remove_all(dir(id), ec);
-    if (ec) throw sdk::Error("branch " + id + ": cannot remove " + dir(id).string() + ": " + ec.message());
+    for (const auto& entry : fs::directory_iterator(root_, ec))
+        if (entry.path().filename().string().starts_with(".trash-")) {
+            try {
+                remove_tree(entry.path());
+            } catch (const std::exception&) {  // another sandlock is clearing it; the next look retries
+            }
+        }
 }
 
 std::vector<std::string> BranchStore::children(const std::string& id) const {

@@ -65,6 +65,7 @@ public:
     void save(const BranchMeta& meta) const;  // atomically (write, fsync, rename)
     std::vector<BranchMeta> list() const;     // skips entries that are not branches
     void remove(const std::string& id) const;
+    void clear_trash() const;  // what removals cut short left behind
     std::vector<std::string> children(const std::string& id) const;
 
     // The layers a sandbox on `meta` sees below its upper layer, top first: the parent's
