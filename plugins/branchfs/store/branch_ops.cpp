@@ -54,6 +54,13 @@ fs::path commit_target(const BranchStore& store, const BranchMeta& meta) {
     return meta.parent ? store.upper(*meta.parent) : fs::path(meta.workspace);
 }
 
+// The engine's message without its "branchfs: " (the host names the plugin already).
+std::string reason(const std::exception& e) {
+    std::string_view text = e.what();
+    if (text.starts_with("branchfs: ")) text.remove_prefix(10);
+    return std::string(text);
+}
+
 }  // namespace
 
 std::vector<Change> commit_branch(const BranchStore& store, BranchMeta meta) {
@@ -73,7 +80,7 @@ std::vector<Change> commit_branch(const BranchStore& store, BranchMeta meta) {
         check_workspace(meta);
     } catch (const sdk::Error& e) {
         keep_branch(store, meta);
-        throw sdk::Error("branch " + meta.id + " not committed: " + e.what() + "; kept");
+        throw sdk::Error("branch " + meta.id + " not committed: " + reason(e) + "; kept");
     }
     meta.journal_dir = journal_dir_for(store, meta, target).string();
     meta.state = BranchState::Committing;
@@ -91,7 +98,7 @@ std::vector<Change> commit_branch(const BranchStore& store, BranchMeta meta) {
     } catch (const std::exception& e) {
         recover(meta.journal_dir, target);
         keep_branch(store, meta);
-        throw sdk::Error("branch " + meta.id + " not committed: " + e.what() + "; kept");
+        throw sdk::Error("branch " + meta.id + " not committed: " + reason(e) + "; kept");
     }
     store.remove(meta.id);
     return applied;
