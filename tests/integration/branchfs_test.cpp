@@ -225,6 +225,36 @@ TEST_F(Branchfs, AnotherBranchCommittingFirstIsAConflict) {
     EXPECT_EQ(read_text(ws / "a.txt"), "two\n");
 }
 
+TEST_F(Branchfs, ConcurrentCommitsOfOverlappingBranchesNeverMix) {
+    // Two branches rewrite the same files; committed at the same moment, one lands whole and
+    // the other is refused whole (the commits take the workspace in turn).
+    Policy p = policy();
+    p.on_exit = BranchAction::Keep;
+    const std::string script = "i=0; while [ $i -lt 300 ]; do echo $B > f$i; i=$((i+1)); done";
+    ASSERT_EQ(sh(p, "B=one; " + script).exit_code, 0);
+    ASSERT_EQ(sh(p, "B=two; " + script).exit_code, 0);
+    auto all = branches();
+    ASSERT_EQ(all.size(), 2u);
+    std::atomic<int> committed{0}, refused{0};
+    std::vector<std::thread> committers;
+    for (const auto& b : all) {
+        std::string id(b.at("id").as_string());
+        committers.emplace_back([&, id] {
+            try {
+                branch_command("commit", id);
+                ++committed;
+            } catch (const PluginError&) {
+                ++refused;
+            }
+        });
+    }
+    for (auto& t : committers) t.join();
+    EXPECT_EQ(committed, 1);
+    EXPECT_EQ(refused, 1);
+    const std::string first = read_text(ws / "f0");
+    for (int i = 0; i < 300; ++i) ASSERT_EQ(read_text(ws / ("f" + std::to_string(i))), first) << i;
+}
+
 TEST_F(Branchfs, NestedBranchCommitsIntoItsParent) {
     Policy p = policy();
     p.on_exit = BranchAction::Keep;

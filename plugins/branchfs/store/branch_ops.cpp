@@ -2,6 +2,8 @@
 
 #include <sandlock/sdk/plugin.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include <cstring>
 
 #include <climits>
+#include <optional>
 
 namespace sandlock::branchfs {
 namespace fs = std::filesystem;
@@ -45,9 +48,25 @@ fs::path journal_dir_for(const BranchStore& store, const BranchMeta& meta, const
     return dir;
 }
 
-// The workspace, checked to be the directory the branch was made of (not moved, swapped or
-// reached through a symlink since).
-void check_workspace(const BranchMeta& meta) { ::close(open_workspace(meta)); }
+// The commit's target, locked against other commits onto it (two branches of one workspace,
+// or two nested on one parent, would interleave their journals): a flock on the directory,
+// waited for. The workspace is checked to be the directory the branch was made of (not moved,
+// swapped or reached through a symlink since).
+class TargetLock {
+public:
+    TargetLock(const BranchMeta& meta, const fs::path& target)
+        : fd_(meta.parent ? ::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : open_workspace(meta)) {
+        if (fd_ < 0) throw sdk::Error("cannot open " + target.string() + ": " + std::strerror(errno));
+        while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+        }
+    }
+    ~TargetLock() { ::close(fd_); }
+    TargetLock(const TargetLock&) = delete;
+    TargetLock& operator=(const TargetLock&) = delete;
+
+private:
+    int fd_;
+};
 
 // Where the branch's commit applies: its parent's layer, or the workspace.
 fs::path commit_target(const BranchStore& store, const BranchMeta& meta) {
@@ -76,8 +95,9 @@ std::vector<Change> commit_branch(const BranchStore& store, BranchMeta meta) {
                          ", which is never written: keep or abort it (a snapshot only seeds branches); kept");
     }
     const fs::path target = commit_target(store, meta);
+    std::optional<TargetLock> target_lock;
     try {
-        check_workspace(meta);
+        target_lock.emplace(meta, target);
     } catch (const sdk::Error& e) {
         keep_branch(store, meta);
         throw sdk::Error("branch " + meta.id + " not committed: " + reason(e) + "; kept");
@@ -145,13 +165,17 @@ void recover_interrupted(const BranchStore& store) {
         if (!lock) continue;  // a live sandlock runs or commits it
         recover(store.fold_journal(meta.id), store.upper(meta.id));
         if (meta.state != BranchState::Committing) continue;
-        if (journal_complete(meta.journal_dir)) {
-            recover(meta.journal_dir, commit_target(store, meta));
-            store.remove(meta.id);
-        } else {
-            recover(meta.journal_dir, commit_target(store, meta));
-            keep_branch(store, meta);
+        const fs::path target = commit_target(store, meta);
+        std::optional<TargetLock> target_lock;
+        try {
+            target_lock.emplace(meta, target);
+        } catch (const sdk::Error&) {
+            continue;  // its workspace is gone or swapped: left as it is, `show` says why
         }
+        const bool finished = journal_complete(meta.journal_dir);
+        recover(meta.journal_dir, target);
+        if (finished) store.remove(meta.id);
+        else keep_branch(store, meta);
     }
 }
 
