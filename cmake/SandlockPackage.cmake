@@ -3,7 +3,7 @@
 include(CMakePackageConfigHelpers)
 
 install(TARGETS sandlock RUNTIME DESTINATION bin)
-install(TARGETS landlock seccomp notif LIBRARY DESTINATION ${SANDLOCK_PLUGIN_SUBDIR})
+install(TARGETS landlock seccomp notif branchfs LIBRARY DESTINATION ${SANDLOCK_PLUGIN_SUBDIR})
 install(DIRECTORY sdk/include/sandlock core/include/sandlock DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 install(TARGETS sandlock_sdk EXPORT sandlockTargets)
