@@ -1,6 +1,6 @@
 #include <sandlock/errors.hpp>
 #include <sandlock/input_check.hpp>
-#include <sandlock/policy_json.hpp>
+#include <sandlock/sdk/policy_schema.hpp>
 
 #include <algorithm>
 

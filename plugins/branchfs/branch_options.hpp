@@ -2,7 +2,7 @@
 // [plugins.branchfs] options (the CLI's --branch, --branch-from, --dry-run), checked.
 #pragma once
 
-#include <sandlock/policy.hpp>
+#include <sandlock/sdk/policy.hpp>
 
 #include <boost/json.hpp>
 

@@ -5,7 +5,7 @@
 #include "landlock_abi.hpp"
 #include "ruleset_plan.hpp"
 
-#include <sandlock/policy.hpp>
+#include <sandlock/sdk/policy.hpp>
 
 #include <string>
 #include <vector>

@@ -3,7 +3,7 @@
 
 #include "access_rights.hpp"
 
-#include <sandlock/policy.hpp>
+#include <sandlock/sdk/policy.hpp>
 
 #include <cstdint>
 #include <string_view>

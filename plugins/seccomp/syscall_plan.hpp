@@ -2,7 +2,7 @@
 // is built: a default action plus the syscalls that differ from it.
 #pragma once
 
-#include <sandlock/policy.hpp>
+#include <sandlock/sdk/policy.hpp>
 
 #include <map>
 #include <span>

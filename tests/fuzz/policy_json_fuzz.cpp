@@ -2,7 +2,7 @@
 // Policy or throws a std::exception (Boost.JSON's errors); never crashes or reads out of bounds.
 #include "json_same.hpp"
 
-#include <sandlock/policy_json.hpp>
+#include <sandlock/sdk/policy_schema.hpp>
 
 #include <cstdint>
 #include <cstdlib>

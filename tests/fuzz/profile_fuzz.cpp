@@ -4,7 +4,7 @@
 #include <sandlock/input_check.hpp>
 #include "json_same.hpp"
 
-#include <sandlock/policy_json.hpp>
+#include <sandlock/sdk/policy_schema.hpp>
 #include <sandlock/profile.hpp>
 
 #include <cstdint>

@@ -3,7 +3,7 @@
 
 #include <sandlock/errors.hpp>
 #include <sandlock/input_check.hpp>
-#include <sandlock/policy_json.hpp>
+#include <sandlock/sdk/policy_schema.hpp>
 #include <sandlock/profile.hpp>
 #include <sandlock/units.hpp>
 

@@ -1,5 +1,5 @@
 #include <sandlock/policy.hpp>
-#include <sandlock/policy_json.hpp>
+#include <sandlock/sdk/policy_schema.hpp>
 
 #include <gtest/gtest.h>
 
@@ -53,6 +53,14 @@ TEST(PolicyJson, UnsetOptionalsStayUnset) {
     Policy q = policy_from_json(policy_to_json(Policy{}));
     EXPECT_FALSE(q.deny_syscalls || q.allow_syscalls || q.max_memory || q.chroot || q.on_exit);
     EXPECT_TRUE(q.close_fds && q.strict);
+}
+
+TEST(PolicyJson, UnknownEnumStringsAndOtherSchemasAreErrors) {
+    EXPECT_THROW(policy_from_json(R"({"schema": 1, "fs_isolation": "zfs"})"), std::invalid_argument);
+    EXPECT_THROW(policy_from_json(R"({"schema": 1, "on_exit": "later"})"), std::invalid_argument);
+    EXPECT_THROW(policy_from_json(R"({"schema": 99})"), std::invalid_argument);
+    EXPECT_THROW(policy_from_json(R"({"fs_readable": []})"), std::invalid_argument) << "no schema at all";
+    EXPECT_EQ(policy_from_json(R"({"schema": 1, "fs_isolation": "none"})").fs_isolation, FsIsolation::None);
 }
 
 }  // namespace

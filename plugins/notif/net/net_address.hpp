@@ -3,7 +3,7 @@
 // (net_allow.cpp) copies the sockaddr once and decides on that copy.
 #pragma once
 
-#include <sandlock/policy.hpp>
+#include <sandlock/sdk/policy.hpp>
 
 #include <sys/socket.h>
 

@@ -4,7 +4,7 @@
 // (core/src/child_mounts.hpp), without which a readable /proc is refused.
 #pragma once
 
-#include <sandlock/policy.hpp>
+#include <sandlock/sdk/policy.hpp>
 
 #include <sys/types.h>
 

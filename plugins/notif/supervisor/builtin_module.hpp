@@ -3,7 +3,7 @@
 // supervisor's table, ahead of every handler third-party plugins register through the host.
 #pragma once
 
-#include <sandlock/policy.hpp>
+#include <sandlock/sdk/policy.hpp>
 #include <sandlock/sdk/abi.hpp>
 #include <sandlock/sdk/plugin.hpp>
 

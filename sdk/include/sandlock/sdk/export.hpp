@@ -7,7 +7,7 @@
 // a namespace-scope `constexpr sandlock::sdk::Manifest`.
 #pragma once
 
-#include <sandlock/policy_json.hpp>
+#include <sandlock/sdk/policy_schema.hpp>
 #include <sandlock/sdk/plugin.hpp>
 
 #include <boost/dll/alias.hpp>

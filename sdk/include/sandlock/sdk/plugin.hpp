@@ -2,7 +2,7 @@
 // and export the class with SANDLOCK_EXPORT_PLUGIN (export.hpp). Every hook has a safe default.
 #pragma once
 
-#include <sandlock/policy.hpp>
+#include <sandlock/sdk/policy.hpp>
 #include <sandlock/sdk/abi.hpp>
 
 #include <boost/json.hpp>

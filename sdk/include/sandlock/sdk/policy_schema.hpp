@@ -1,8 +1,10 @@
-// Policy <-> JSON, header-only: the host and every plugin compile it on their own side of the
-// waist, so a Policy crosses as text and never as an object.
+// The policy schema: Policy <-> JSON, header-only. The host and every plugin compile it on their
+// own side of the waist, so a Policy crosses as text and never as an object. The document
+// carries "schema": kPolicySchemaVersion; a plugin refuses another version, an unknown enum
+// string, or a value of the wrong type (std::exception with the field's name).
 #pragma once
 
-#include <sandlock/policy.hpp>
+#include <sandlock/sdk/policy.hpp>
 
 #include <boost/json.hpp>
 
@@ -11,6 +13,9 @@
 #include <string_view>
 
 namespace sandlock {
+
+// Bump when a field changes meaning or type (adding an optional field does not need it).
+inline constexpr int kPolicySchemaVersion = 1;
 
 // How deep a plugin's options may nest: the policy JSON wraps them in two more levels
 // ({"plugin_options": {"NAME": ...}}) and Boost.JSON refuses documents deeper than 32.
@@ -30,12 +35,15 @@ inline std::string_view to_name(BranchAction v) {
     return "commit";
 }
 inline FsIsolation fs_isolation_from(std::string_view s) {
-    return s == "branchfs" ? FsIsolation::BranchFs : FsIsolation::None;
+    if (s == "branchfs") return FsIsolation::BranchFs;
+    if (s == "none") return FsIsolation::None;
+    throw std::invalid_argument("policy schema: fs_isolation: unknown value \"" + std::string(s) + "\"");
 }
-inline BranchAction branch_action_from(std::string_view s) {
+inline BranchAction branch_action_from(std::string_view key, std::string_view s) {
+    if (s == "commit") return BranchAction::Commit;
     if (s == "abort") return BranchAction::Abort;
     if (s == "keep") return BranchAction::Keep;
-    return BranchAction::Commit;
+    throw std::invalid_argument("policy schema: " + std::string(key) + ": unknown value \"" + std::string(s) + "\"");
 }
 
 inline json::array strings(const std::vector<std::string>& v) {
@@ -73,6 +81,7 @@ void put_optional(json::object& o, std::string_view key, const std::optional<T>&
 inline std::string policy_to_json(const Policy& p) {
     using namespace json_detail;
     json::object o;
+    o["schema"] = kPolicySchemaVersion;
     o["fs_writable"] = strings(p.fs_writable);
     o["fs_readable"] = strings(p.fs_readable);
     o["fs_denied"] = strings(p.fs_denied);
@@ -110,6 +119,9 @@ inline std::string policy_to_json(const Policy& p) {
 inline Policy policy_from_json(std::string_view text) {
     using namespace json_detail;
     const json::object o = json::parse(text).as_object();
+    if (!o.contains("schema") || o.at("schema").to_number<int>() != kPolicySchemaVersion)
+        throw std::invalid_argument("policy schema: this plugin reads schema " + std::to_string(kPolicySchemaVersion) +
+                                    ", the host sent " + (o.contains("schema") ? json::serialize(o.at("schema")) : "none"));
     Policy p;
     auto has = [&](std::string_view key) { return o.contains(key) && !o.at(key).is_null(); };
     auto str = [&](std::string_view key) { return std::string(o.at(key).as_string()); };
@@ -135,8 +147,8 @@ inline Policy policy_from_json(std::string_view text) {
     if (has("fs_mount")) p.fs_mount = str("fs_mount");
     if (has("fs_storage")) p.fs_storage = str("fs_storage");
     if (has("max_disk")) p.max_disk = u64("max_disk");
-    if (has("on_exit")) p.on_exit = branch_action_from(str("on_exit"));
-    if (has("on_error")) p.on_error = branch_action_from(str("on_error"));
+    if (has("on_exit")) p.on_exit = branch_action_from("on_exit", str("on_exit"));
+    if (has("on_error")) p.on_error = branch_action_from("on_error", str("on_error"));
     if (has("chroot")) p.chroot = str("chroot");
     if (has("close_fds")) p.close_fds = o.at("close_fds").as_bool();
     if (has("strict")) p.strict = o.at("strict").as_bool();
