@@ -81,4 +81,33 @@ std::string elf_problem(const std::filesystem::path& path) {
     return {};
 }
 
+std::vector<std::string> elf_notes(const std::filesystem::path& path, std::string_view owner, std::uint32_t type) {
+    std::vector<std::string> found;
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    Elf64_Ehdr header{};
+    if (!fd || !read_at(fd.get(), &header, sizeof header, 0)) return found;
+    std::vector<Elf64_Phdr> segments(header.e_phnum);
+    if (!read_at(fd.get(), segments.data(), segments.size() * sizeof(Elf64_Phdr), header.e_phoff)) return found;
+    constexpr std::uint64_t kMostNoteBytes = 1 << 20;  // a manifest is a few hundred bytes
+    for (const Elf64_Phdr& segment : segments) {
+        if (segment.p_type != PT_NOTE || segment.p_filesz > kMostNoteBytes) continue;
+        std::string bytes(segment.p_filesz, '\0');
+        if (!read_at(fd.get(), bytes.data(), bytes.size(), segment.p_offset)) continue;
+        const std::uint64_t align = segment.p_align == 8 ? 8 : 4;
+        auto pad = [&](std::uint64_t n) { return (n + align - 1) & ~(align - 1); };
+        for (std::uint64_t at = 0; at + sizeof(Elf64_Nhdr) <= bytes.size();) {
+            Elf64_Nhdr note{};
+            std::memcpy(&note, bytes.data() + at, sizeof note);
+            const std::uint64_t name_at = at + sizeof note;
+            const std::uint64_t desc_at = name_at + pad(note.n_namesz);
+            const std::uint64_t next = desc_at + pad(note.n_descsz);
+            if (desc_at > bytes.size() || desc_at + note.n_descsz > bytes.size() || next <= at) break;
+            const std::string_view name(bytes.data() + name_at, note.n_namesz > 0 ? note.n_namesz - 1 : 0);
+            if (note.n_type == type && name == owner) found.emplace_back(bytes.data() + desc_at, note.n_descsz);
+            at = next;
+        }
+    }
+    return found;
+}
+
 }  // namespace sandlock

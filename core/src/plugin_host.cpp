@@ -1,5 +1,7 @@
 #include "plugin_host.hpp"
 
+#include "plugin_manifest.hpp"
+
 #include "elf_check.hpp"
 #include "logging.hpp"
 
@@ -48,9 +50,9 @@ namespace {
 
 std::shared_ptr<const PluginLibrary> load_uncached(const fs::path& path) {
     const std::string file = path.string();
-    if (std::string problem = elf_problem(path); !problem.empty())
-        throw PluginError("plugin " + file + ": cannot load: " + problem + "; reinstall or rebuild it");
     auto loaded = std::make_shared<PluginLibrary>();
+    // The manifest is read from the file first: a plugin refused here never runs a constructor.
+    loaded->manifest = read_plugin_manifest(path);
     boost::dll::shared_library& library = loaded->library;
     try {
         library.load(path, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
@@ -70,7 +72,7 @@ std::shared_ptr<const PluginLibrary> load_uncached(const fs::path& path) {
                           "; rebuild it against this SDK");
     loaded->vtable = library.get_alias<const sdk::PluginVTable*()>(SANDLOCK_PLUGIN_FACTORY_SYMBOL)();
     if (loaded->vtable == nullptr || loaded->vtable->abi_version != sdk::kAbiVersion)
-        throw PluginError("plugin " + file + ": its factory returned no valid manifest");
+        throw PluginError("plugin " + file + ": its factory returned no valid hooks");
     return loaded;
 }
 
@@ -120,10 +122,10 @@ std::vector<PluginInfo> discover_plugins(const std::vector<fs::path>& search_pat
             if (!seen.insert(m.name).second) continue;
             m.path = file;
             try {
-                const sdk::PluginVTable* vt = load_plugin_library(file)->vtable;
-                m.abi = vt->abi_version;
-                m.description = vt->description;
-                for (std::size_t i = 0; i < vt->owned_field_count; ++i) m.owned_fields.emplace_back(vt->owned_fields[i]);
+                PluginManifest manifest = read_plugin_manifest(file);  // from the note: nothing is loaded
+                m.abi = manifest.abi;
+                m.description = std::move(manifest.description);
+                m.owned_fields = std::move(manifest.owned_fields);
             } catch (const std::exception& e) {
                 m.error = e.what();
             }
@@ -192,10 +194,11 @@ std::string HostServices::abort_reason() {
 LoadedPlugin::LoadedPlugin(const fs::path& path, const HostServices& host) : path_(path) {
     library_ = load_plugin_library(path);
     vtable_ = library_->vtable;
+    child_stages_ = library_->manifest.child_stages;
     sdk::ErrorSink err{};
     instance_ = vtable_->create != nullptr ? vtable_->create(host.api(), &err) : nullptr;
     if (instance_ == nullptr)
-        throw PluginError("plugin " + std::string(vtable_->name) + " (" + path.string() +
+        throw PluginError("plugin " + library_->manifest.name + " (" + path.string() +
                           "): could not be created: " + err.message);
 }
 
@@ -203,9 +206,7 @@ LoadedPlugin::~LoadedPlugin() {
     if (instance_ != nullptr && vtable_->destroy != nullptr) vtable_->destroy(instance_);
 }
 
-std::vector<std::string_view> LoadedPlugin::owned_fields() const {
-    return {vtable_->owned_fields, vtable_->owned_fields + vtable_->owned_field_count};
-}
+const std::vector<std::string>& LoadedPlugin::owned_fields() const { return library_->manifest.owned_fields; }
 
 void LoadedPlugin::configure(std::string_view policy_json, std::string_view options_json) {
     sdk::ErrorSink err{};

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "fd.hpp"
+#include "plugin_manifest.hpp"
 
 #include <sandlock/plugins.hpp>
 #include <sandlock/sdk/abi.hpp>
@@ -52,6 +53,7 @@ private:
 // plugin with a static libstdc++ allocates its emergency exception pool (~71 KB), which an
 // unload never gives back, so a long-lived caller of Sandbox::run would grow with every run.
 struct PluginLibrary {
+    PluginManifest manifest;  // read from the file's note before it was loaded
     boost::dll::shared_library library;
     const sdk::PluginVTable* vtable = nullptr;
 };
@@ -69,11 +71,11 @@ public:
     LoadedPlugin(const LoadedPlugin&) = delete;
     LoadedPlugin& operator=(const LoadedPlugin&) = delete;
 
-    std::string_view name() const { return vtable_->name; }
+    std::string_view name() const { return library_->manifest.name; }
     const std::filesystem::path& path() const { return path_; }
-    std::vector<std::string_view> owned_fields() const;
-    std::uint32_t flags() const { return vtable_->flags; }
-    bool runs_in(sdk::Stage stage) const { return (vtable_->child_stages & sdk::stage_bit(stage)) != 0; }
+    const std::vector<std::string>& owned_fields() const;
+    std::uint32_t flags() const { return library_->manifest.flags; }
+    bool runs_in(sdk::Stage stage) const { return (child_stages_ & sdk::stage_bit(stage)) != 0; }
 
     // Throw PolicyError (configure) or ConfinementError (prepare, after_fork) with the reason.
     void configure(std::string_view policy_json, std::string_view options_json);
@@ -91,6 +93,7 @@ private:
     std::filesystem::path path_;
     std::shared_ptr<const PluginLibrary> library_;
     const sdk::PluginVTable* vtable_ = nullptr;
+    std::uint32_t child_stages_ = 0;  // a copy: read in the child, where nothing may be chased far
     void* instance_ = nullptr;
 };
 

@@ -9,23 +9,18 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <utility>
 
 namespace sandlock {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr std::array<std::pair<std::string_view, std::string_view>, 25> kFieldOwners{{
-    {"fs_writable", "landlock"},    {"fs_readable", "landlock"},   {"fs_denied", "landlock"},
-    {"net_bind", "landlock"},       {"net_connect", "landlock"},   {"isolate_ipc", "landlock"},
-    {"isolate_signals", "landlock"}, {"deny_syscalls", "seccomp"}, {"allow_syscalls", "seccomp"},
-    {"net_allow_hosts", "notif"},   {"max_memory", "notif"},       {"max_processes", "notif"},
-    {"max_cpu", "notif"},           {"fs_isolation", "branchfs"},  {"fs_mount", "branchfs"},
-    {"fs_storage", "branchfs"},     {"max_disk", "branchfs"},      {"on_exit", "branchfs"},
-    {"on_error", "branchfs"},       {"clean_env", "core"},         {"env", "core"},
-    {"chroot", "core"},             {"close_fds", "core"},         {"strict", "core"},
-    {"privileged", "core"},
-}};
+using FieldOwners = std::map<std::string, std::string>;  // field -> plugin name
+
+// The policy fields the core enforces itself; every other field is owned by the plugin whose
+// manifest names it (the manifests are the one source of truth).
+constexpr std::array<std::string_view, 6> kCoreFields{"clean_env", "env", "chroot", "close_fds", "strict", "privileged"};
 
 std::string join(const auto& items, std::string_view separator) {
     std::string out;
@@ -69,16 +64,15 @@ bool contains(const std::vector<std::string>& names, std::string_view name) {
 // /dev/tty grant and chroot rely on its denials (TIOCSTI, chroot(2)), so no list drops it. An
 // owner that is not installed is left out here so the field check names the field that needs it.
 std::vector<std::string> chosen_names(const Policy& policy, const SandboxOptions& options,
-                                      const std::vector<fs::path>& search_path) {
+                                      const std::vector<fs::path>& search_path, const FieldOwners& owners) {
     std::vector<std::string> names{"seccomp"};
     const std::vector<std::string>& explicit_names = !options.plugins.empty() ? options.plugins : policy.plugins;
     for (const auto& name : explicit_names)
         if (!contains(names, name)) names.push_back(name);
     if (!explicit_names.empty()) return names;
     for (std::string_view field : fields_set(policy)) {
-        std::string owner(default_owner(field));
-        if (owner != "core" && !contains(names, owner) && !find_plugin(owner, search_path).empty())
-            names.push_back(owner);
+        auto owner = owners.find(std::string(field));
+        if (owner != owners.end() && !contains(names, owner->second)) names.push_back(owner->second);
     }
     if (needs_notif(policy) && !contains(names, "notif") && !find_plugin("notif", search_path).empty())
         names.emplace_back("notif");
@@ -103,10 +97,22 @@ fs::path find_plugin(std::string_view name, const std::vector<fs::path>& search_
 
 }  // namespace
 
-std::string_view default_owner(std::string_view field) {
-    for (const auto& [name, owner] : kFieldOwners)
-        if (name == field) return owner;
-    return "core";
+FieldOwners field_owners(const std::vector<fs::path>& search_path) {
+    FieldOwners owners;
+    for (const PluginInfo& plugin : discover_plugins(search_path)) {
+        if (!plugin.error.empty()) continue;
+        for (const std::string& field : plugin.owned_fields) {
+            auto [it, inserted] = owners.emplace(field, plugin.name);
+            if (!inserted && it->second != plugin.name)
+                throw PluginError("policy field " + field + " is owned by two plugins, " + it->second + " and " +
+                                  plugin.name + " (" + plugin.path.string() + "); remove one of them");
+        }
+    }
+    return owners;
+}
+
+static bool core_field(std::string_view field) {
+    return std::find(kCoreFields.begin(), kCoreFields.end(), field) != kCoreFields.end();
 }
 
 std::string run_plugin_command(std::string_view plugin, const std::string& request_json,
@@ -124,7 +130,8 @@ std::string run_plugin_command(std::string_view plugin, const std::string& reque
 PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
     check_policy_text(policy);  // library callers too: a NUL would cut a path short in a plugin
     const std::vector<fs::path> search_path = plugin_search_path(options.plugin_path);
-    const std::vector<std::string> names = chosen_names(policy, options, search_path);
+    const FieldOwners owners = field_owners(search_path);
+    const std::vector<std::string> names = chosen_names(policy, options, search_path, owners);
 
     for (const auto& name : names) {
         if (std::any_of(plugins_.begin(), plugins_.end(), [&](const auto& p) { return p->name() == name; }))
@@ -146,18 +153,16 @@ PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
 
     // Nothing the user asked for may go silently unenforced.
     for (std::string_view field : fields_set(policy)) {
-        std::string_view owner = default_owner(field);
         bool owned = std::any_of(plugins_.begin(), plugins_.end(), [&](const auto& p) {
-            auto fields = p->owned_fields();
-            return std::find(fields.begin(), fields.end(), field) != fields.end();
+            return contains(p->owned_fields(), field);
         });
-        if (owned || owner == "core") continue;
-        std::string enabled = join(names, ",");
-        if (find_plugin(owner, search_path).empty())
-            throw PolicyError(std::string(field) + " needs plugin '" + std::string(owner) +
-                              "', which is not installed (searched: " + join(search_path, ", ") + ")");
-        throw PolicyError(std::string(field) + " needs plugin '" + std::string(owner) +
-                          "', which is not enabled; add it: --plugins=" + enabled + "," + std::string(owner));
+        if (owned || core_field(field)) continue;
+        auto owner = owners.find(std::string(field));
+        if (owner == owners.end())
+            throw PolicyError(std::string(field) + ": no installed plugin enforces it (searched: " +
+                              join(search_path, ", ") + "); install the layer that owns it");
+        throw PolicyError(std::string(field) + " needs plugin '" + owner->second +
+                          "', which is not enabled; add it: --plugins=" + join(names, ",") + "," + owner->second);
     }
     if (needs_notif(policy) && !contains(names, "notif"))
         throw PolicyError(std::string(needs_notif(policy)) + "; add it: --plugins=" +

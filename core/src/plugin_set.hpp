@@ -7,6 +7,8 @@
 #include <sandlock/policy.hpp>
 #include <sandlock/sandbox.hpp>
 
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,8 +16,10 @@
 
 namespace sandlock {
 
-// The plugin a reference policy field belongs to ("core" for the core's own fields).
-std::string_view default_owner(std::string_view field);
+// Each policy field and the plugin whose manifest owns it, over every plugin in the search
+// path (read from the files' notes; nothing is loaded). Throws PluginError when two plugins
+// own one field, naming both.
+std::map<std::string, std::string> field_owners(const std::vector<std::filesystem::path>& search_path);
 
 class PluginSet {
 public:

@@ -5,6 +5,7 @@
 #include "sandbox_test.hpp"
 
 #include <sandlock/errors.hpp>
+#include <sandlock/plugins.hpp>
 
 #include <gtest/gtest.h>
 
@@ -266,7 +267,10 @@ TEST(Core, APluginThatAbortsTheRunKillsTheSandboxAndFailsIt) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10)) << "the sleep was not killed";
 }
 
-TEST(Core, PluginOfAnotherAbiIsRefusedByName) {
+TEST(Core, PluginOfAnotherAbiIsRefusedByNameBeforeAnyOfItsCodeRuns) {
+    TempDir dir;
+    const std::string mark = dir / "constructor-ran";
+    ::setenv("SANDLOCK_TEST_CONSTRUCTOR_MARK", mark.c_str(), 1);
     try {
         run(Policy{}, {"/bin/true"}, with_test_plugins({"abi_mismatch"}));
         FAIL() << "expected PluginError";
@@ -275,6 +279,13 @@ TEST(Core, PluginOfAnotherAbiIsRefusedByName) {
         EXPECT_NE(message.find("abi_mismatch.so"), std::string::npos) << message;
         EXPECT_NE(message.find("ABI 999"), std::string::npos) << message;
     }
+    // Listings read the note too: nothing is loaded.
+    for (const PluginInfo& p : discover_plugins({test_plugin_dir()}))
+        if (p.name == "abi_mismatch") {
+            EXPECT_NE(p.error.find("ABI 999"), std::string::npos) << p.error;
+        }
+    ::unsetenv("SANDLOCK_TEST_CONSTRUCTOR_MARK");
+    EXPECT_FALSE(std::filesystem::exists(mark)) << "the refused plugin's constructor ran";
 }
 
 TEST(Core, UnknownPluginListsWhatWasFound) {

@@ -12,7 +12,7 @@
 
 namespace sandlock::sdk {
 
-inline constexpr std::uint32_t kAbiVersion = 2;
+inline constexpr std::uint32_t kAbiVersion = 3;
 
 // Child stages, in the order they run between fork and exec. The numbers are part of the ABI.
 enum class Stage : std::uint32_t {
@@ -169,16 +169,21 @@ enum PluginFlags : std::uint32_t {
     kPluginProvidesListener = 1u << 2,     // installs the seccomp filter that makes the listener
 };
 
-// A plugin's manifest and hooks. Every hook may be null, meaning "nothing to do".
+// A plugin's manifest is an ELF note the host reads from the file before loading it (so a
+// mismatched or malformed plugin is refused and none of its code runs). The note: owner name
+// "sandlock", type kManifestNoteType, in a section named kManifestSection (an SHT_NOTE section in a
+// PT_NOTE segment); its descriptor, little-endian:
+//   u32 abi_version, u32 child_stages (stage_bit mask), u32 flags (PluginFlags), u32 0,
+//   then NUL-terminated strings: name, description, each owned Policy field, and an empty
+//   string ending the list. export.hpp builds it from a Manifest at compile time.
+inline constexpr const char* kManifestSection = ".note.sandlock";
+inline constexpr const char* kManifestNoteOwner = "sandlock";
+inline constexpr std::uint32_t kManifestNoteType = 1;
+
+// A plugin's hooks. Every hook may be null, meaning "nothing to do".
 // Hooks that return int return 0 on success; non-zero means failure with a reason in `err`.
 struct PluginVTable {
-    std::uint32_t abi_version;
-    std::string_view name;
-    std::string_view description;
-    const std::string_view* owned_fields;  // the Policy fields this plugin enforces
-    std::size_t owned_field_count;
-    std::uint32_t child_stages;  // stage_bit() mask of the stages child_stage() runs in
-    std::uint32_t flags;         // PluginFlags
+    std::uint32_t abi_version;  // must equal the note's
 
     void* (*create)(const HostApi* host, ErrorSink* err);
     void (*destroy)(void* self);

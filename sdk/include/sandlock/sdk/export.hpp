@@ -14,6 +14,7 @@
 #include <boost/json/src.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -81,17 +82,56 @@ struct Adapter {
     }
 
     static inline const PluginVTable vtable = {
-        kAbiVersion,        M.name,       M.description, M.owned_fields.data(),
-        M.owned_fields.size(), M.child_stages, M.flags,    &create,
-        &destroy,           &configure,   &prepare,      &child_stage,
-        &after_fork,        &on_exit,     &receive_fd,   &command,
+        kAbiVersion, &create,     &destroy,  &configure,  &prepare, &child_stage,
+        &after_fork, &on_exit,    &receive_fd, &command,
     };
+};
+
+// The manifest note (abi.hpp), laid out at compile time from a Manifest.
+template <const Manifest& M>
+struct ManifestNote {
+    static constexpr std::size_t round4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
+    static constexpr std::size_t desc_size() {
+        std::size_t n = 16 + M.name.size() + 1 + M.description.size() + 1 + 1;
+        for (std::string_view field : M.owned_fields) n += field.size() + 1;
+        return n;
+    }
+    static constexpr std::size_t kOwnerSize = 9;  // "sandlock" and its NUL
+    static constexpr std::size_t size() { return 12 + round4(kOwnerSize) + round4(desc_size()); }
+
+    static constexpr std::array<unsigned char, size()> bytes() {
+        std::array<unsigned char, size()> out{};
+        std::size_t at = 0;
+        auto u32 = [&](std::uint32_t v) {
+            for (int i = 0; i < 4; ++i) out[at++] = static_cast<unsigned char>(v >> (8 * i));
+        };
+        auto text = [&](std::string_view t) {
+            for (char c : t) out[at++] = static_cast<unsigned char>(c);
+            out[at++] = 0;
+        };
+        u32(kOwnerSize);
+        u32(static_cast<std::uint32_t>(desc_size()));
+        u32(kManifestNoteType);
+        text("sandlock");
+        at = 12 + round4(kOwnerSize);
+        u32(kAbiVersion);
+        u32(M.child_stages);
+        u32(M.flags);
+        u32(0);
+        text(M.name);
+        text(M.description);
+        for (std::string_view field : M.owned_fields) text(field);
+        out[at++] = 0;
+        return out;
+    }
 };
 
 }  // namespace sandlock::sdk::detail
 
 #define SANDLOCK_EXPORT_PLUGIN(PluginClass, manifest)                                         \
     namespace sandlock_plugin_export {                                                        \
+    [[gnu::section(".note.sandlock"), gnu::used, gnu::retain, gnu::aligned(4)]]               \
+    constinit const auto manifest_note = ::sandlock::sdk::detail::ManifestNote<manifest>::bytes(); \
     const std::uint32_t abi_version = ::sandlock::sdk::kAbiVersion;                           \
     const ::sandlock::sdk::PluginVTable* factory() {                                          \
         return &::sandlock::sdk::detail::Adapter<PluginClass, manifest>::vtable;              \
