@@ -102,6 +102,7 @@ walk() {
     # The subcommands are offered where they are expected.
     local commands
     commands=$(help_commands "${path[@]}")
+    # shellcheck disable=SC2086  # one word per command
     [[ -z $commands ]] || expect_some "$sandlock ${path[*]}${path[*]:+ }" $commands
     for command in $commands; do walk "${path[@]}" "$command"; done
 }
@@ -117,7 +118,7 @@ expect "$sandlock run -p " build web
 expect "$sandlock run --profile=w" web
 expect "$sandlock profile show " build web
 XDG_CONFIG_HOME=$work/empty expect "$sandlock run -p "  # none: not the "no profiles" line
-plugins=$(cd "$build/lib/sandlock/plugins" && ls -- *.so | sed 's/\.so$//')
+plugins=$(for so in "$build"/lib/sandlock/plugins/*.so; do basename "$so" .so; done)
 # shellcheck disable=SC2086
 expect "$sandlock --plugins=" $plugins
 # shellcheck disable=SC2086
