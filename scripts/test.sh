@@ -11,6 +11,7 @@ if grep -rn 'GTEST_SKIP' tests | grep -v '^tests/support/feature_check.hpp:'; th
   exit 1
 fi
 scripts/check-runtime.sh build
+scripts/check-completion.sh build
 scripts/build-sdk-example.sh build  # not executable = a failure, never a silent skip
 scripts/test-sanitized.sh
 scripts/test-unprivileged.sh build
