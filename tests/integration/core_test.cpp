@@ -288,6 +288,22 @@ TEST(Core, PluginOfAnotherAbiIsRefusedByNameBeforeAnyOfItsCodeRuns) {
     EXPECT_FALSE(std::filesystem::exists(mark)) << "the refused plugin's constructor ran";
 }
 
+TEST(Core, TwoPluginsOwningOneFieldAreRefusedNamingBoth) {
+    SandboxOptions options;
+    options.plugin_path = {(std::filesystem::path(test_plugin_dir()) / "../test-plugins-conflict").lexically_normal().string()};
+    Policy p = system_policy();
+    p.max_memory = 64u << 20;
+    try {
+        run(p, {"/bin/true"}, options);
+        FAIL() << "expected PluginError";
+    } catch (const PluginError& e) {
+        std::string message = e.what();
+        EXPECT_NE(message.find("max_memory"), std::string::npos) << message;
+        EXPECT_NE(message.find("notif"), std::string::npos) << message;
+        EXPECT_NE(message.find("owns_max_memory"), std::string::npos) << message;
+    }
+}
+
 TEST(Core, UnknownPluginListsWhatWasFound) {
     try {
         run(Policy{}, {"/bin/true"}, with_test_plugins({"no_such_plugin"}));
