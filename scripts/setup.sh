@@ -12,6 +12,7 @@ packages=(
   python3 util-linux                            # test programs run in sandboxes; setpriv
   bubblewrap hyperfine                          # the start-up benchmark's baseline and timer
   clang libclang-rt-14-dev                      # libFuzzer harnesses (scripts/fuzz.sh)
+  dpkg-dev lintian                              # the .debs: dpkg-shlibdeps, and their check
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -12,6 +12,8 @@ if grep -rn 'GTEST_SKIP' tests | grep -v '^tests/support/feature_check.hpp:'; th
 fi
 scripts/check-runtime.sh build
 scripts/build-sdk-example.sh build  # not executable = a failure, never a silent skip
+scripts/check-installed-library.sh build
+scripts/check-packages.sh build-deb
 scripts/test-sanitized.sh
 scripts/test-unprivileged.sh build
 scripts/fuzz.sh 30  # each libFuzzer harness for 30 s on its corpus
