@@ -13,6 +13,8 @@ packages=(
   bubblewrap hyperfine                          # the start-up benchmark's baseline and timer
   clang libclang-rt-14-dev                      # libFuzzer harnesses (scripts/fuzz.sh)
   man-db groff-base bash-completion zsh         # man pages and shell completion (tests/cli/docs_test.cpp, check-completion.sh)
+  dpkg-dev lintian ccache                       # the .debs: dpkg-shlibdeps, their check, and
+                                                # build-deb/ compiled from build/'s cache
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -26,5 +28,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANDLOCK_WERROR=ON >/dev/null
+# Through ccache, paths relative to the tree: scripts/build-debs.sh then compiles build-deb/
+# from this build's cache (the same flags) instead of compiling everything again.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANDLOCK_WERROR=ON \
+  -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 cmake --build build -j2

@@ -13,6 +13,8 @@ fi
 scripts/check-runtime.sh build
 scripts/check-completion.sh build
 scripts/build-sdk-example.sh build  # not executable = a failure, never a silent skip
+scripts/check-installed-library.sh build
+scripts/check-packages.sh build-deb
 scripts/test-sanitized.sh
 scripts/test-unprivileged.sh build
 scripts/fuzz.sh 30  # each libFuzzer harness for 30 s on its corpus

@@ -38,7 +38,11 @@ std::vector<fs::path> plugin_search_path(const std::vector<std::string>& explici
     }
     boost::dll::fs::error_code ec;
     fs::path exe = boost::dll::program_location(ec);
-    if (!ec) dirs.push_back((exe.parent_path() / "../lib/sandlock/plugins").lexically_normal());
+    // Next to the executable: ../lib/sandlock/plugins (the build tree, `cmake --install`), then
+    // the prefix's libdir (/usr/lib/<multiarch>/... in the packages), wherever it was unpacked.
+    if (!ec)
+        for (const char* sub : {"../lib/sandlock/plugins", "../" SANDLOCK_INSTALL_PLUGIN_SUBDIR})
+            dirs.push_back((exe.parent_path() / sub).lexically_normal());
     dirs.emplace_back(SANDLOCK_SYSTEM_PLUGIN_DIR);
     std::vector<fs::path> unique;
     for (auto& dir : dirs)

@@ -10,7 +10,8 @@
 namespace sandlock {
 
 // Where plugins are looked for, in order: explicit dirs (--plugin-path), SANDLOCK_PLUGIN_PATH,
-// ../lib/sandlock/plugins next to the executable, the system directory.
+// ../lib/sandlock/plugins and ../LIBDIR/sandlock/plugins next to the executable (LIBDIR is
+// lib/<multiarch> in the Debian packages), the system directory.
 std::vector<std::filesystem::path> plugin_search_path(const std::vector<std::string>& explicit_dirs);
 
 // A plugin's manifest as read from its file.
