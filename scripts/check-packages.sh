@@ -14,7 +14,7 @@
 # /usr/lib/<multiarch>/sandlock/plugins, which this unpacked root is not.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-debs=${1:-$root/build-deb}
+debs=$(realpath -m "${1:-$root/build-deb}")  # absolute: apt-get takes only ./ or / paths as files
 work=$(mktemp -d /tmp/sandlock-packages.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "check-packages: $*" >&2; exit 1; }
