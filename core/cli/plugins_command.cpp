@@ -4,6 +4,9 @@
 #include <sandlock/check.hpp>
 
 #include <iostream>
+#include <map>
+#include <string>
+#include <vector>
 #include <memory>
 
 namespace sandlock::cli {
@@ -23,6 +26,14 @@ std::function<int()> add_plugins_command(CLI::App& plugins, const GlobalOptions&
                 std::cout << "searched:";
                 for (const auto& dir : report.plugin_dirs) std::cout << " " << dir.string();
                 std::cout << "\n";
+                // Two plugins owning one field: a run setting it is refused, naming both.
+                std::map<std::string, std::string> owner_of;
+                std::vector<std::string> conflicts;
+                for (const auto& p : report.plugins)
+                    for (const auto& field : p.owned_fields)
+                        if (auto [it, fresh] = owner_of.emplace(field, p.name); !fresh)
+                            conflicts.push_back(field + " is owned by " + it->second + " and " + p.name);
+                for (const auto& conflict : conflicts) std::cout << "conflict: " << conflict << "\n";
                 for (const auto& p : report.plugins) {
                     std::cout << p.name << "\n  path:   " << p.path.string() << "\n";
                     if (!p.error.empty()) {

@@ -304,6 +304,19 @@ TEST(Core, TwoPluginsOwningOneFieldAreRefusedNamingBoth) {
     }
 }
 
+TEST(Core, ListingShowsWhoOwnsAFieldTwice) {
+    const std::string conflict_dir =
+        (std::filesystem::path(test_plugin_dir()) / "../test-plugins-conflict").lexically_normal().string();
+    FILE* out = ::popen((sandlock_bin() + " --plugin-path " + conflict_dir + " plugins").c_str(), "r");
+    ASSERT_NE(out, nullptr);
+    std::string text;
+    char buffer[4096];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, out)) > 0;) text.append(buffer, n);
+    ::pclose(out);
+    EXPECT_NE(text.find("conflict: max_memory is owned by"), std::string::npos) << text;
+    EXPECT_NE(text.find("owns_max_memory"), std::string::npos) << text;
+}
+
 TEST(Core, UnknownPluginListsWhatWasFound) {
     try {
         run(Policy{}, {"/bin/true"}, with_test_plugins({"no_such_plugin"}));
