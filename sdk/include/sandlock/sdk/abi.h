@@ -61,7 +61,8 @@ typedef struct sandlock_notif_request {
     uint64_t id;
     uint32_t pid; /* thread id of the caller, in the supervisor's pid namespace */
     int32_t syscall_nr;
-    uint32_t arch; /* AUDIT_ARCH_* */
+    uint32_t arch;     /* AUDIT_ARCH_* */
+    uint32_t reserved; /* 0; spelled out so that no struct of the waist has hidden padding */
     uint64_t instruction_pointer;
     uint64_t args[6];
 } sandlock_notif_request;
