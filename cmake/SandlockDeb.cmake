@@ -3,13 +3,13 @@
 #                             sandlock-abi-N and recommends the layers
 #   sandlock-plugin-NAME      plugin_NAME: one layer; Depends on sandlock-abi-N
 #   libsandlock-dev           dev: headers, libsandlock.a, CMake config, pkg-config, man page 7
-# N is the plugin ABI the host speaks (kAbiVersion, read from the SDK below), so a layer built
+# N is the plugin ABI the host speaks (SANDLOCK_ABI_VERSION, read from the SDK's abi.h below), so a layer built
 # for another ABI cannot be installed next to this host. Build them with scripts/build-debs.sh
 # (configured with CMAKE_INSTALL_PREFIX=/usr, which makes LIBDIR lib/<multiarch>).
 
-file(STRINGS ${PROJECT_SOURCE_DIR}/sdk/include/sandlock/sdk/abi.hpp abi_line REGEX "kAbiVersion = [0-9]+")
-if(NOT abi_line MATCHES "kAbiVersion = ([0-9]+)")
-  message(FATAL_ERROR "cannot read kAbiVersion from sdk/include/sandlock/sdk/abi.hpp for the sandlock-abi-N package")
+file(STRINGS ${PROJECT_SOURCE_DIR}/sdk/include/sandlock/sdk/abi.h abi_line REGEX "define SANDLOCK_ABI_VERSION [0-9]+u")
+if(NOT abi_line MATCHES "define SANDLOCK_ABI_VERSION ([0-9]+)u")
+  message(FATAL_ERROR "cannot read SANDLOCK_ABI_VERSION from sdk/include/sandlock/sdk/abi.h for the sandlock-abi-N package")
 endif()
 set(SANDLOCK_ABI_PACKAGE sandlock-abi-${CMAKE_MATCH_1})
 

@@ -12,6 +12,7 @@ packages=(
   python3 util-linux                            # test programs run in sandboxes; setpriv
   bubblewrap hyperfine                          # the start-up benchmark's baseline and timer
   clang libclang-rt-14-dev                      # libFuzzer harnesses (scripts/fuzz.sh)
+  libc++-14-dev libc++abi-14-dev                # a plugin built with libc++ (build-sdk-example.sh)
   man-db groff-base bash-completion zsh         # man pages and shell completion (tests/cli/docs_test.cpp, check-completion.sh)
   dpkg-dev lintian ccache                       # the .debs: dpkg-shlibdeps, their check, and
                                                 # build-deb/ compiled from build/'s cache

@@ -139,47 +139,69 @@ std::vector<PluginInfo> discover_plugins(const std::vector<fs::path>& search_pat
     return found;
 }
 
-// HostApi callbacks: `host` is the HostServices::State of the run.
+// HostApi callbacks: `host` is the HostServices::State of the run. They never throw (abi.h):
+// 0 or -errno, -ENOMEM when an allocation failed.
 namespace {
 HostServices::State& state_of(void* host) { return *static_cast<HostServices::State*>(host); }
 
-void host_log(void*, sdk::LogLevel level, std::string_view plugin, std::string_view message) {
-    logging::write(level, plugin, message);
+std::int32_t host_log(void*, sandlock_log_level level, sdk::Str plugin, sdk::Str message) noexcept {
+    if (level > SANDLOCK_LOG_ERROR) level = SANDLOCK_LOG_ERROR;
+    try {
+        logging::write(static_cast<sdk::LogLevel>(level), sdk::view(plugin), sdk::view(message));
+        return 0;
+    } catch (...) {
+        return -ENOMEM;
+    }
 }
-int host_request_notify(void* host, int syscall_nr) {
+std::int32_t host_request_notify(void* host, std::int32_t syscall_nr) noexcept {
     // The child hands the listener over with write() and waits for the ack with read(): those
     // two must never wait for a supervisor that is not running yet.
     if (!state_of(host).configuring || syscall_nr == SYS_read || syscall_nr == SYS_write) return -EINVAL;
     auto& requests = state_of(host).notify_requests;
-    if (std::find(requests.begin(), requests.end(), syscall_nr) == requests.end()) requests.push_back(syscall_nr);
+    try {
+        if (std::find(requests.begin(), requests.end(), syscall_nr) == requests.end()) requests.push_back(syscall_nr);
+    } catch (...) {
+        return -ENOMEM;
+    }
     return 0;
 }
-std::size_t host_notify_requests(void* host, const int** syscalls) {
+std::size_t host_notify_requests(void* host, const std::int32_t** syscalls) noexcept {
     auto& requests = state_of(host).notify_requests;
     *syscalls = requests.data();
     return requests.size();
 }
-int host_register_notif_handler(void* host, std::string_view plugin, int syscall_nr, sdk::NotifHandlerFn fn,
-                                void* user) {
-    if (int rc = host_request_notify(host, syscall_nr); rc != 0) return rc;
-    state_of(host).handlers.push_back({syscall_nr, fn, user, plugin});
+std::int32_t host_register_notif_handler(void* host, sdk::Str plugin, std::int32_t syscall_nr,
+                                         sdk::NotifHandlerFn fn, void* user) noexcept {
+    if (std::int32_t rc = host_request_notify(host, syscall_nr); rc != 0) return rc;
+    HostServices::State& state = state_of(host);
+    try {
+        // The name is copied: the entry outlives the call, and every reader gets it from here.
+        state.handler_plugins.emplace_back(sdk::view(plugin));
+        state.handlers.push_back({syscall_nr, fn, user, sdk::str(state.handler_plugins.back())});
+    } catch (...) {
+        return -ENOMEM;
+    }
     return 0;
 }
-std::size_t host_notif_handlers(void* host, const sdk::NotifHandlerEntry** entries) {
+std::size_t host_notif_handlers(void* host, const sdk::NotifHandlerEntry** entries) noexcept {
     auto& handlers = state_of(host).handlers;
     *entries = handlers.data();
     return handlers.size();
 }
-void host_abort_run(void* host, std::string_view plugin, std::string_view reason) {
+std::int32_t host_abort_run(void* host, sdk::Str plugin, sdk::Str reason) noexcept {
     HostServices::State& state = state_of(host);
+    std::int32_t rc = 0;
     try {
         std::lock_guard lock(state.abort_mutex);
-        if (state.abort_reason.empty()) state.abort_reason = std::string(plugin) + ": " + std::string(reason);
+        if (state.abort_reason.empty())
+            state.abort_reason = std::string(sdk::view(plugin)) + ": " + std::string(sdk::view(reason));
     } catch (...) {  // out of memory: the run still ends, with a generic reason
+        rc = -ENOMEM;
     }
     const std::uint64_t one = 1;
     while (::write(state.abort_event.get(), &one, sizeof one) < 0 && errno == EINTR) {
     }
+    return rc;
 }
 }  // namespace
 
@@ -214,7 +236,7 @@ const std::vector<std::string>& LoadedPlugin::owned_fields() const { return libr
 
 void LoadedPlugin::configure(std::string_view policy_json, std::string_view options_json) {
     sdk::ErrorSink err{};
-    if (vtable_->configure && vtable_->configure(instance_, policy_json, options_json, &err) != 0)
+    if (vtable_->configure && vtable_->configure(instance_, sdk::str(policy_json), sdk::str(options_json), &err) != 0)
         throw PolicyError(err.message);
 }
 
@@ -244,20 +266,22 @@ void LoadedPlugin::receive_fd(int fd) noexcept {
 std::string LoadedPlugin::command(std::string_view request_json) {
     if (vtable_->command == nullptr) throw PluginError("plugin " + std::string(name()) + " has no commands");
     std::string output;
-    auto append = [](void* host, const char* data, std::size_t size) {
+    auto append = [](void* host, const char* data, std::size_t size) noexcept -> std::int32_t {
         try {
             static_cast<std::string*>(host)->append(data, size);
+            return 0;
         } catch (...) {  // out of memory: the output is cut short, nothing crosses the waist
+            return -ENOMEM;
         }
     };
     const sdk::OutputSink sink{&output, append};
     sdk::ErrorSink err{};
-    if (vtable_->command(instance_, request_json, &sink, &err) != 0) throw PluginError(err.message);
+    if (vtable_->command(instance_, sdk::str(request_json), &sink, &err) != 0) throw PluginError(err.message);
     return output;
 }
 
 int LoadedPlugin::child_stage(sdk::Stage stage, sdk::ChildContext* ctx) noexcept {
-    return vtable_->child_stage ? vtable_->child_stage(instance_, stage, ctx) : 0;
+    return vtable_->child_stage ? vtable_->child_stage(instance_, static_cast<sandlock_stage>(stage), ctx) : 0;
 }
 
 }  // namespace sandlock

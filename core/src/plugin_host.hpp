@@ -10,6 +10,7 @@
 #include <boost/dll/shared_library.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,7 @@ public:
     struct State {
         std::vector<int> notify_requests;
         std::vector<sdk::NotifHandlerEntry> handlers;
+        std::deque<std::string> handler_plugins;  // the names handlers' entries point to (stable)
         bool configuring = true;  // routing requests are taken only while plugins configure
         Fd abort_event;           // an eventfd, readable once a plugin aborted the run
         std::mutex abort_mutex;

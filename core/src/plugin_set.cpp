@@ -190,7 +190,7 @@ PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
         throw PolicyError("chroot needs plugin 'seccomp' (it denies chroot(2) inside); add it: --plugins=" +
                           join(names, ",") + ",seccomp");
     if (!host_.notif_handlers().empty() && !serves_notifications()) {
-        std::string registrant(host_.notif_handlers().front().plugin);
+        std::string registrant(sdk::view(host_.notif_handlers().front().plugin));
         throw PolicyError("plugin " + registrant +
                           " registers notification handlers, which need plugin 'notif'; add it: --plugins=" +
                           join(names, ",") + ",notif");

@@ -109,7 +109,7 @@ private:
         for (const auto& entry : builtin_handlers_.entries()) chain.add(entry);
         for (const auto& entry : host().notif_handlers()) {
             if (!chain.add(entry))
-                throw sdk::Error("plugin " + std::string(entry.plugin) + " registered a notification handler for " +
+                throw sdk::Error("plugin " + std::string(sdk::view(entry.plugin)) + " registered a notification handler for " +
                                  std::to_string(entry.syscall_nr) +
                                  ", which is not a syscall number; fix the plugin or leave it out");
         }
@@ -118,7 +118,7 @@ private:
         for (int nr : builtin_handlers_.waiting_syscalls()) {
             const auto entries = chain.handlers_for(nr);
             if (std::all_of(entries.begin(), entries.end(),
-                            [](const sdk::NotifHandlerEntry& e) { return e.plugin == std::string_view("notif"); }))
+                            [](const sdk::NotifHandlerEntry& e) { return sdk::view(e.plugin) == "notif"; }))
                 chain.set_may_wait(nr);
         }
         return chain;

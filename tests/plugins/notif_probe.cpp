@@ -92,7 +92,7 @@ struct Rule {
     static void bad_verdict(void* user, const sdk::NotifRequest* request, const sdk::NotifContextApi*,
                             sdk::NotifVerdict* verdict) {
         if (!static_cast<Rule*>(user)->applies(*request)) return;  // leaves Next
-        verdict->kind = static_cast<sdk::VerdictKind>(99);
+        verdict->kind = 99;  // no SANDLOCK_VERDICT_* has this number
     }
 };
 

@@ -14,8 +14,9 @@ public:
     FakeHost() {
         api_.abi_version = sdk::kAbiVersion;
         api_.host = this;
-        api_.log = [](void* self, sdk::LogLevel level, std::string_view, std::string_view message) {
-            static_cast<FakeHost*>(self)->logs.push_back({level, std::string(message)});
+        api_.log = [](void* self, sandlock_log_level level, sdk::Str, sdk::Str message) -> std::int32_t {
+            static_cast<FakeHost*>(self)->logs.push_back({static_cast<sdk::LogLevel>(level), std::string(sdk::view(message))});
+            return 0;
         };
         api_.request_notify = [](void* self, int nr) {
             static_cast<FakeHost*>(self)->notified.push_back(nr);
@@ -26,9 +27,10 @@ public:
             *syscalls = host->notified.data();
             return host->notified.size();
         };
-        api_.register_notif_handler = [](void*, std::string_view, int, sdk::NotifHandlerFn, void*) { return 0; };
-        api_.abort_run = [](void* self, std::string_view, std::string_view reason) {
-            static_cast<FakeHost*>(self)->aborted.emplace_back(reason);
+        api_.register_notif_handler = [](void*, sdk::Str, int, sdk::NotifHandlerFn, void*) { return 0; };
+        api_.abort_run = [](void* self, sdk::Str, sdk::Str reason) -> std::int32_t {
+            static_cast<FakeHost*>(self)->aborted.emplace_back(sdk::view(reason));
+            return 0;
         };
         api_.notif_handlers = [](void*, const sdk::NotifHandlerEntry** entries) {
             *entries = nullptr;

@@ -15,7 +15,7 @@ namespace sandlock::notif {
 namespace {
 
 using sdk::NotifVerdict;
-using sdk::VerdictKind;
+namespace VerdictKind = sdk::VerdictKind;
 
 struct Recorder {
     std::vector<std::string> calls;
@@ -44,7 +44,7 @@ NotifVerdict decide(const HandlerChain& chain, Recorder& recorder, int syscall_n
     request.syscall_nr = syscall_nr;
     sdk::NotifContextApi api{};
     return chain.decide(request, api, [&](const sdk::NotifHandlerEntry& entry, std::string_view what) {
-        recorder.failures.push_back(std::string(entry.plugin) + ": " + std::string(what));
+        recorder.failures.push_back(std::string(sdk::view(entry.plugin)) + ": " + std::string(what));
     });
 }
 
@@ -53,9 +53,9 @@ TEST(NotifHandlerChain, TheFirstVerdictThatIsNotNextWins) {
     Step a{&recorder, "a", kNext}, b{&recorder, "b", {VerdictKind::Errno, EACCES, 0, -1, 0}},
         c{&recorder, "c", kContinue};
     HandlerChain chain;
-    chain.add({1, &run_step, &a, "notif"});
-    chain.add({1, &run_step, &b, "notif"});
-    chain.add({1, &run_step, &c, "third"});
+    chain.add({1, &run_step, &a, sdk::str("notif")});
+    chain.add({1, &run_step, &b, sdk::str("notif")});
+    chain.add({1, &run_step, &c, sdk::str("third")});
     NotifVerdict v = decide(chain, recorder);
     EXPECT_EQ(v.kind, VerdictKind::Errno);
     EXPECT_EQ(v.error, EACCES);
@@ -66,7 +66,7 @@ TEST(NotifHandlerChain, NoOpinionMeansContinue) {
     Recorder recorder;
     Step a{&recorder, "a", kNext};
     HandlerChain chain;
-    chain.add({1, &run_step, &a, "notif"});
+    chain.add({1, &run_step, &a, sdk::str("notif")});
     EXPECT_EQ(decide(chain, recorder).kind, VerdictKind::Continue);
     EXPECT_EQ(decide(chain, recorder, 2).kind, VerdictKind::Continue);  // no handler at all
 }
@@ -75,8 +75,8 @@ TEST(NotifHandlerChain, HandlersRunOnlyForTheirSyscall) {
     Recorder recorder;
     Step a{&recorder, "a", kNext}, b{&recorder, "b", kNext};
     HandlerChain chain;
-    chain.add({1, &run_step, &a, "notif"});
-    chain.add({2, &run_step, &b, "notif"});
+    chain.add({1, &run_step, &a, sdk::str("notif")});
+    chain.add({2, &run_step, &b, sdk::str("notif")});
     decide(chain, recorder, 2);
     EXPECT_EQ(recorder.calls, (std::vector<std::string>{"b"}));
 }
@@ -85,8 +85,8 @@ TEST(NotifHandlerChain, AThrowingHandlerFailsClosed) {
     Recorder recorder;
     Step a{&recorder, "a", kNext, true}, b{&recorder, "b", kContinue};
     HandlerChain chain;
-    chain.add({1, &run_step, &a, "third"});
-    chain.add({1, &run_step, &b, "third"});
+    chain.add({1, &run_step, &a, sdk::str("third")});
+    chain.add({1, &run_step, &b, sdk::str("third")});
     NotifVerdict v = decide(chain, recorder);
     EXPECT_EQ(v.kind, VerdictKind::Errno);
     EXPECT_EQ(v.error, EPERM);
@@ -100,11 +100,11 @@ TEST(NotifHandlerChain, MalformedVerdictsFailClosed) {
                              NotifVerdict{VerdictKind::Errno, -5, 0, -1, 0},
                              NotifVerdict{VerdictKind::Errno, 5000, 0, -1, 0},
                              NotifVerdict{VerdictKind::InjectFd, 0, 0, -1, 0},
-                             NotifVerdict{static_cast<VerdictKind>(42), 0, 0, -1, 0}}) {
+                             NotifVerdict{42, 0, 0, -1, 0}}) {
         Recorder recorder;
         Step a{&recorder, "a", bad};
         HandlerChain chain;
-        chain.add({1, &run_step, &a, "third"});
+        chain.add({1, &run_step, &a, sdk::str("third")});
         NotifVerdict v = decide(chain, recorder);
         EXPECT_EQ(v.kind, VerdictKind::Errno);
         EXPECT_EQ(v.error, EPERM);
@@ -116,9 +116,9 @@ TEST(NotifHandlerChain, RefusesImpossibleSyscallNumbers) {
     Recorder recorder;
     Step a{&recorder, "a", kNext};
     HandlerChain chain;
-    EXPECT_FALSE(chain.add({-1, &run_step, &a, "third"}));
-    EXPECT_FALSE(chain.add({100000, &run_step, &a, "third"}));
-    EXPECT_FALSE(chain.add({1, nullptr, &a, "third"}));
+    EXPECT_FALSE(chain.add({-1, &run_step, &a, sdk::str("third")}));
+    EXPECT_FALSE(chain.add({100000, &run_step, &a, sdk::str("third")}));
+    EXPECT_FALSE(chain.add({1, nullptr, &a, sdk::str("third")}));
     EXPECT_TRUE(chain.empty());
 }
 

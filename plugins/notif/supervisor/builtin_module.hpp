@@ -23,7 +23,7 @@ public:
     enum class Runs { Inline, MayWait };
 
     void add(int syscall_nr, sdk::NotifHandlerFn fn, void* user, Runs runs = Runs::Inline) {
-        entries_.push_back({syscall_nr, fn, user, "notif"});
+        entries_.push_back({syscall_nr, fn, user, sdk::str("notif")});
         if (runs == Runs::MayWait) waiting_syscalls_.push_back(syscall_nr);
     }
     const std::vector<sdk::NotifHandlerEntry>& entries() const { return entries_; }

@@ -144,7 +144,7 @@ void Supervisor::decide_and_send(const sdk::NotifRequest& request) noexcept {
     sdk::NotifVerdict verdict{sdk::VerdictKind::Errno, EPERM, 0, -1, 0};
     try {
         verdict = chain_.decide(request, api_, [&](const sdk::NotifHandlerEntry& entry, std::string_view what) {
-            log_handler_failure(request, entry.plugin, what);
+            log_handler_failure(request, sdk::view(entry.plugin), what);
         });
     } catch (...) {
         // Only the supervisor itself can fail here (out of memory while logging): deny.
@@ -222,45 +222,47 @@ void Supervisor::log_handler_failure(const sdk::NotifRequest& request, std::stri
 }
 
 std::int64_t Supervisor::api_read_memory(void*, const sdk::NotifRequest* request, std::uint64_t address,
-                                         void* buffer, std::size_t size) {
+                                         void* buffer, std::size_t size) noexcept {
     return caller::read_memory(static_cast<pid_t>(request->pid), address, buffer, size);
 }
 
 std::int64_t Supervisor::api_read_string(void*, const sdk::NotifRequest* request, std::uint64_t address,
-                                         char* buffer, std::size_t size) {
+                                         char* buffer, std::size_t size) noexcept {
     return caller::read_string(static_cast<pid_t>(request->pid), address, buffer, size);
 }
 
-std::int64_t Supervisor::api_resolve_path(void*, const sdk::NotifRequest* request, int dirfd,
-                                          std::uint64_t path_address, char* buffer, std::size_t size) {
+std::int64_t Supervisor::api_resolve_path(void*, const sdk::NotifRequest* request, std::int32_t dirfd,
+                                          std::uint64_t path_address, char* buffer, std::size_t size) noexcept {
     return caller::resolve_path(static_cast<pid_t>(request->pid), dirfd, path_address, buffer, size);
 }
 
-bool Supervisor::api_still_valid(void* self, const sdk::NotifRequest* request) {
+std::int32_t Supervisor::api_still_valid(void* self, const sdk::NotifRequest* request) noexcept {
     auto* supervisor = static_cast<Supervisor*>(self);
-    if (supervisor->stopping_.load(std::memory_order_relaxed)) return false;  // nobody waits for it any more
+    if (supervisor->stopping_.load(std::memory_order_relaxed)) return 0;  // nobody waits for it any more
     std::uint64_t id = request->id;
-    return ::ioctl(supervisor->listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+    return ::ioctl(supervisor->listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 ? 1 : 0;
 }
 
-int Supervisor::api_get_fd(void* self, const sdk::NotifRequest* request, int child_fd) {
+std::int32_t Supervisor::api_get_fd(void* self, const sdk::NotifRequest* request, std::int32_t child_fd) noexcept {
     int fd = caller::copy_fd(static_cast<pid_t>(request->pid), child_fd);
     // The caller may have died and its thread id been reused between the notification and the
     // copy: only an fd taken while the call is still pending belongs to the caller.
-    if (fd >= 0 && !api_still_valid(self, request)) {
+    if (fd >= 0 && api_still_valid(self, request) == 0) {
         ::close(fd);
         return -ENOENT;
     }
     return fd;
 }
 
-void Supervisor::api_log_failure(void* self, const sdk::NotifRequest* request, std::string_view message) {
+std::int32_t Supervisor::api_log_failure(void* self, const sdk::NotifRequest* request, sdk::Str message) noexcept {
     try {
         static_cast<Supervisor*>(self)->host_.warning("handler failed for syscall " +
                                                       std::to_string(request->syscall_nr) + " (pid " +
-                                                      std::to_string(request->pid) + "): " + std::string(message));
+                                                      std::to_string(request->pid) + "): " +
+                                                      std::string(sdk::view(message)));
+        return 0;
     } catch (...) {
-        // Logging must not throw across the waist; the call is denied either way.
+        return -ENOMEM;  // logging must not throw across the waist; the call is denied either way
     }
 }
 

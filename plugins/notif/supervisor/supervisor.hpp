@@ -58,14 +58,14 @@ private:
 
     // NotifContextApi entry points; `self` is the Supervisor.
     static std::int64_t api_read_memory(void* self, const sdk::NotifRequest* request, std::uint64_t address,
-                                        void* buffer, std::size_t size);
+                                        void* buffer, std::size_t size) noexcept;
     static std::int64_t api_read_string(void* self, const sdk::NotifRequest* request, std::uint64_t address,
-                                        char* buffer, std::size_t size);
-    static std::int64_t api_resolve_path(void* self, const sdk::NotifRequest* request, int dirfd,
-                                         std::uint64_t path_address, char* buffer, std::size_t size);
-    static bool api_still_valid(void* self, const sdk::NotifRequest* request);
-    static int api_get_fd(void* self, const sdk::NotifRequest* request, int child_fd);
-    static void api_log_failure(void* self, const sdk::NotifRequest* request, std::string_view message);
+                                        char* buffer, std::size_t size) noexcept;
+    static std::int64_t api_resolve_path(void* self, const sdk::NotifRequest* request, std::int32_t dirfd,
+                                         std::uint64_t path_address, char* buffer, std::size_t size) noexcept;
+    static std::int32_t api_still_valid(void* self, const sdk::NotifRequest* request) noexcept;
+    static std::int32_t api_get_fd(void* self, const sdk::NotifRequest* request, std::int32_t child_fd) noexcept;
+    static std::int32_t api_log_failure(void* self, const sdk::NotifRequest* request, sdk::Str message) noexcept;
 
     const sdk::Host& host_;
     HandlerChain chain_;

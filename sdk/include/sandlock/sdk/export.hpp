@@ -52,32 +52,31 @@ struct Adapter {
         return made;
     }
     static void destroy(void* p) noexcept { delete static_cast<P*>(p); }
-    static int configure(void* p, std::string_view policy_json, std::string_view options_json,
-                         ErrorSink* err) noexcept {
+    static std::int32_t configure(void* p, Str policy_json, Str options_json, ErrorSink* err) noexcept {
         return guarded(err, [&] {
-            Policy policy = policy_from_json(policy_json);
+            Policy policy = policy_from_json(view(policy_json));
             boost::json::object options;
-            if (!options_json.empty()) options = boost::json::parse(options_json).as_object();
+            if (options_json.size != 0) options = boost::json::parse(view(options_json)).as_object();
             self(p).configure(policy, options);
         });
     }
-    static int prepare(void* p, ErrorSink* err) noexcept {
+    static std::int32_t prepare(void* p, ErrorSink* err) noexcept {
         return guarded(err, [&] { self(p).prepare(); });
     }
-    static int child_stage(void* p, Stage stage, ChildContext* ctx) noexcept {
-        return self(p).child_stage(stage, *ctx);
+    static std::int32_t child_stage(void* p, sandlock_stage stage, ChildContext* ctx) noexcept {
+        return self(p).child_stage(static_cast<Stage>(stage), *ctx);
     }
-    static int after_fork(void* p, const ParentContext* ctx, ErrorSink* err) noexcept {
+    static std::int32_t after_fork(void* p, const ParentContext* ctx, ErrorSink* err) noexcept {
         return guarded(err, [&] { self(p).after_fork(*ctx); });
     }
-    static int on_exit(void* p, const ExitInfo* info, ErrorSink* err) noexcept {
+    static std::int32_t on_exit(void* p, const ExitInfo* info, ErrorSink* err) noexcept {
         return guarded(err, [&] { self(p).on_exit(*info); });
     }
-    static void receive_fd(void* p, int fd) noexcept { self(p).receive_fd(fd); }
-    static int command(void* p, std::string_view request_json, const OutputSink* out, ErrorSink* err) noexcept {
+    static void receive_fd(void* p, std::int32_t fd) noexcept { self(p).receive_fd(fd); }
+    static std::int32_t command(void* p, Str request_json, const OutputSink* out, ErrorSink* err) noexcept {
         return guarded(err, [&] {
             Output output(out);
-            self(p).command(boost::json::parse(request_json).as_object(), output);
+            self(p).command(boost::json::parse(view(request_json)).as_object(), output);
         });
     }
 

@@ -83,13 +83,15 @@ public:
         buffer.resize(static_cast<std::size_t>(n));
         return buffer;
     }
-    bool still_valid() const { return api_.still_valid(api_.supervisor, &request_); }
+    bool still_valid() const { return api_.still_valid(api_.supervisor, &request_) > 0; }
     OwnedFd get_fd(int child_fd) const {
         int fd = api_.get_fd(api_.supervisor, &request_, child_fd);
         if (fd < 0) throw NotifError(-fd, "cannot copy the caller's fd");
         return OwnedFd(fd);
     }
-    void log_failure(std::string_view message) const { api_.log_failure(api_.supervisor, &request_, message); }
+    void log_failure(std::string_view message) const noexcept {
+        api_.log_failure(api_.supervisor, &request_, str(message));
+    }
 
 private:
     const NotifRequest& request_;

@@ -9,6 +9,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <new>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -28,8 +30,9 @@ class Host {
 public:
     Host(const HostApi* api, std::string_view plugin) : api_(api), plugin_(plugin) {}
 
-    void log(LogLevel level, std::string_view message) const {
-        api_->log(api_->host, level, plugin_, message);
+    // Logging never fails the caller: a message the host had no memory for is dropped.
+    void log(LogLevel level, std::string_view message) const noexcept {
+        api_->log(api_->host, static_cast<sandlock_log_level>(level), str(plugin_), str(message));
     }
     void debug(std::string_view message) const { log(LogLevel::Debug, message); }
     void info(std::string_view message) const { log(LogLevel::Info, message); }
@@ -37,7 +40,9 @@ public:
 
     // Route a syscall (native number) to the seccomp user-notification listener.
     void request_notify(int syscall_nr) const {
-        if (api_->request_notify(api_->host, syscall_nr) != 0)
+        const int rc = api_->request_notify(api_->host, syscall_nr);
+        if (rc == -ENOMEM) throw std::bad_alloc();
+        if (rc != 0)
             throw Error(std::string(plugin_) + ": syscall " + std::to_string(syscall_nr) +
                         " cannot be supervised (only from configure(), and never read or write)");
     }
@@ -48,13 +53,15 @@ public:
     }
     // Add a notification handler after the built-in ones (see notif.hpp for typed helpers).
     void register_notif_handler(int syscall_nr, NotifHandlerFn fn, void* user) const {
-        if (api_->register_notif_handler(api_->host, plugin_, syscall_nr, fn, user) != 0)
+        const int rc = api_->register_notif_handler(api_->host, str(plugin_), syscall_nr, fn, user);
+        if (rc == -ENOMEM) throw std::bad_alloc();
+        if (rc != 0)
             throw Error(std::string(plugin_) + ": a handler for syscall " + std::to_string(syscall_nr) +
                         " cannot be added (only from configure(), and never for read or write)");
     }
     // Ends the run: the sandbox is killed and sandlock fails (exit 125) with `reason`. For a
     // layer that can no longer enforce its rules; any thread, never throws.
-    void abort_run(std::string_view reason) const noexcept { api_->abort_run(api_->host, plugin_, reason); }
+    void abort_run(std::string_view reason) const noexcept { api_->abort_run(api_->host, str(plugin_), str(reason)); }
     std::string_view plugin_name() const { return plugin_; }
     std::span<const NotifHandlerEntry> notif_handlers() const {
         const NotifHandlerEntry* entries = nullptr;
@@ -81,7 +88,7 @@ class Output {
 public:
     explicit Output(const OutputSink* sink) : sink_(sink) {}
     Output& operator<<(std::string_view text) {
-        sink_->write(sink_->host, text.data(), text.size());
+        if (sink_->write(sink_->host, text.data(), text.size()) != 0) throw std::bad_alloc();
         return *this;
     }
 
