@@ -9,13 +9,29 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
 #include <string>
 
 namespace sandlock::test {
 namespace {
 
 constexpr int kTries = 20000;
-constexpr int kAllowedPort = 47613;  // any port: only what the policy lists matters
+// The port the policies list. Any port would do for the rules, but the tests bind it, so it lies
+// below this machine's ephemeral range (ip_local_port_range): no connection elsewhere can hold
+// it as its local port (47613, inside the range, once collided with one).
+int allowed_port() {
+    static const int port = [] {
+        std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+        int low = 32768, high = 60999;
+        range >> low >> high;
+        return std::max(low - 2000, 1100);
+    }();
+    return port;
+}
+const int kAllowedPort = allowed_port();
+
+PortRange only_port(int port) { return {static_cast<std::uint16_t>(port), static_cast<std::uint16_t>(port)}; }
 
 Policy with_attacks() {
     Policy p = system_policy();
@@ -42,7 +58,7 @@ TEST(EscapePortRules, FastOpenReachesAnyPortWithoutNetConnect) {
 
 TEST(EscapePortRules, FastOpenIsRefusedUnderNetConnectWhateverTheOtherFlagBits) {
     Policy p = system_policy();
-    p.net_connect = {{kAllowedPort, kAllowedPort}};
+    p.net_connect = {only_port(kAllowedPort)};
     // Before the fix every try reached the unlisted port (20,000 in 20,000).
     Result r = python(p, kFastOpenPrelude +
                              "import collections\n"
@@ -72,7 +88,7 @@ TEST(EscapePortRules, TransportsLandlockCannotSeeAreRefusedUnderPortRules) {
     const std::string refused = "262 EPROTONOSUPPORT\n132 EPROTONOSUPPORT\n33 EPROTONOSUPPORT\n0 ok\n6 ok\nudp ok\n";
     for (const bool bind_rule : {false, true}) {
         Policy p = system_policy();
-        (bind_rule ? p.net_bind : p.net_connect) = {{kAllowedPort, kAllowedPort}};
+        (bind_rule ? p.net_bind : p.net_connect) = {only_port(kAllowedPort)};
         Result r = python(p, kTransports);
         EXPECT_EQ(r.stdout_text, refused) << (bind_rule ? "net_bind" : "net_connect") << r.stderr_text;
     }
@@ -89,7 +105,7 @@ TEST(EscapePortRules, WithoutPortRulesMptcpSocketsCanBeMade) {
 
 TEST(EscapePortRules, ListenOnAnUnboundSocketIsRefusedUnderNetBind) {
     Policy p = with_attacks();
-    p.net_bind = {{kAllowedPort, kAllowedPort}};
+    p.net_bind = {only_port(kAllowedPort)};
     Result r = python(p,
                       "s = socket.socket(); probe(s.listen)\n"
                       "b = socket.socket(); b.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
@@ -105,14 +121,14 @@ TEST(EscapePortRules, ListenOnAnUnboundSocketWorksWithoutNetBind) {
 
 TEST(EscapePortRules, ASwappedUnboundSocketNeverListens) {
     Policy p = with_attacks();
-    p.net_bind = {{kAllowedPort + 1, kAllowedPort + 1}};
+    p.net_bind = {only_port(kAllowedPort + 1)};
     Result r = run(p, {(bin_dir() / "listen_swap").string(), std::to_string(kAllowedPort + 1), std::to_string(kTries)});
     EXPECT_EQ(r.stdout_text, "tries 20000 succeeded 0\n") << r.stderr_text;
 }
 
 TEST(EscapePortRules, NetBindWithoutTheNotifLayerIsRefused) {
     Policy p = system_policy();
-    p.net_bind = {{kAllowedPort, kAllowedPort}};
+    p.net_bind = {only_port(kAllowedPort)};
     SandboxOptions options;
     options.plugins = {"landlock", "seccomp"};
     try {
