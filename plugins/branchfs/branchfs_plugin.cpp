@@ -146,7 +146,7 @@ private:
         if (meta.workspace != config_->workspace)
             throw sdk::Error("branch " + meta.id + " is a branch of " + meta.workspace + ", not of fs_mount " +
                              config_->workspace + "; give --fs-mount " + meta.workspace);
-        ::close(open_workspace(meta));
+        open_workspace(meta);  // checked, then closed
     }
 
     // A nested branch holds its parent shared: the parent can neither run nor be committed

@@ -55,17 +55,13 @@ fs::path journal_dir_for(const BranchStore& store, const BranchMeta& meta, const
 class TargetLock {
 public:
     TargetLock(const BranchMeta& meta, const fs::path& target)
-        : fd_(meta.parent ? ::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : open_workspace(meta)) {
-        if (fd_ < 0) throw sdk::Error("cannot open " + target.string() + ": " + std::strerror(errno));
-        while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+        : fd_(meta.parent ? open_dir_no_symlinks(target, "the parent branch's layer") : open_workspace(meta)) {
+        while (::flock(fd_.get(), LOCK_EX) != 0 && errno == EINTR) {
         }
     }
-    ~TargetLock() { ::close(fd_); }
-    TargetLock(const TargetLock&) = delete;
-    TargetLock& operator=(const TargetLock&) = delete;
 
 private:
-    int fd_;
+    UniqueFd fd_;  // closing it releases the lock
 };
 
 // Where the branch's commit applies: its parent's layer, or the workspace.
@@ -98,7 +94,7 @@ std::vector<Change> commit_branch(const BranchStore& store, BranchMeta meta) {
     std::optional<TargetLock> target_lock;
     try {
         target_lock.emplace(meta, target);
-    } catch (const sdk::Error& e) {
+    } catch (const std::exception& e) {
         keep_branch(store, meta);
         throw sdk::Error("branch " + meta.id + " not committed: " + reason(e) + "; kept");
     }
@@ -169,7 +165,7 @@ void recover_interrupted(const BranchStore& store) {
         std::optional<TargetLock> target_lock;
         try {
             target_lock.emplace(meta, target);
-        } catch (const sdk::Error&) {
+        } catch (const std::exception&) {
             continue;  // its workspace is gone or swapped: left as it is, `show` says why
         }
         const bool finished = journal_complete(meta.journal_dir);

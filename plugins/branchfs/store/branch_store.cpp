@@ -1,15 +1,14 @@
 #include "store/branch_store.hpp"
 
 #include "layer/layer.hpp"
+#include "layer/safe_fs.hpp"
 
 #include <sandlock/sdk/plugin.hpp>
 
 #include <boost/json.hpp>
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/file.h>
-#include <sys/syscall.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -100,26 +99,20 @@ timespec next_file_timestamp(const fs::path& dir) {
     return now;
 }
 
-// Canonical paths hold no symlink: one found means a component was swapped.
-int open_no_symlinks(const std::string& path) {
-    open_how how{};
-    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    return static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how));
-}
-
 }  // namespace
 
-int open_workspace(const BranchMeta& meta) {
-    const int fd = open_no_symlinks(meta.workspace);
-    struct stat st {};
-    if (fd < 0 || ::fstat(fd, &st) != 0 || st.st_dev != meta.workspace_dev || st.st_ino != meta.workspace_ino) {
-        const int error = errno;
-        if (fd >= 0) ::close(fd);
-        throw sdk::Error("the workspace " + meta.workspace + " is no longer the directory branch " + meta.id +
-                         " was made of (" + (fd < 0 ? std::string(std::strerror(error)) : "moved or replaced") +
-                         "); nothing applied");
+UniqueFd open_workspace(const BranchMeta& meta) {
+    UniqueFd fd;
+    std::string why = "moved or replaced";
+    try {
+        fd = open_dir_no_symlinks(meta.workspace, "the workspace");
+    } catch (const LayerError& e) {
+        why = e.what();
     }
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0 || st.st_dev != meta.workspace_dev || st.st_ino != meta.workspace_ino)
+        throw sdk::Error("the workspace " + meta.workspace + " is no longer the directory branch " + meta.id +
+                         " was made of (" + why + "); nothing applied");
     return fd;
 }
 
@@ -160,12 +153,9 @@ BranchMeta BranchStore::create(const std::string& workspace, const std::optional
     meta.workspace = workspace;
     meta.parent = parent;
     {
-        const int fd = open_no_symlinks(workspace);
+        const UniqueFd fd = open_dir_no_symlinks(workspace, "fs_mount");
         struct stat st {};
-        const bool ok = fd >= 0 && ::fstat(fd, &st) == 0;
-        const int error = errno;
-        if (fd >= 0) ::close(fd);
-        if (!ok) throw sdk::Error("fs_mount: cannot open " + workspace + ": " + std::strerror(error));
+        if (::fstat(fd.get(), &st) != 0) throw sdk::Error("fs_mount: cannot stat " + workspace + ": " + std::strerror(errno));
         meta.workspace_dev = st.st_dev;
         meta.workspace_ino = st.st_ino;
     }

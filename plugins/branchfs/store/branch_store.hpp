@@ -4,6 +4,8 @@
 // runs on the branch or it is committed, shared while a nested branch sits on it).
 #pragma once
 
+#include "layer/safe_fs.hpp"
+
 #include <cstdint>
 #include <ctime>
 #include <filesystem>
@@ -84,7 +86,7 @@ private:
 
 // The workspace directory at `path`, opened without following any symlink, and checked to
 // be the one `meta` was made of. Throws sdk::Error naming what changed.
-int open_workspace(const BranchMeta& meta);
+UniqueFd open_workspace(const BranchMeta& meta);
 
 // "running", "kept", "interrupted" (Running or Committing but nobody holds the lock).
 std::string state_name(const BranchMeta& meta, bool in_use);
