@@ -263,8 +263,11 @@ void LoadedPlugin::receive_fd(int fd) noexcept {
     else ::close(fd);
 }
 
-std::string LoadedPlugin::command(std::string_view request_json) {
-    if (vtable_->command == nullptr) throw PluginError("plugin " + std::string(name()) + " has no commands");
+namespace {
+
+// Calls a hook that writes to an OutputSink; returns what it wrote, or throws PluginError.
+template <class Hook>
+std::string collect_output(Hook&& hook) {
     std::string output;
     auto append = [](void* host, const char* data, std::size_t size) noexcept -> std::int32_t {
         try {
@@ -276,8 +279,24 @@ std::string LoadedPlugin::command(std::string_view request_json) {
     };
     const sdk::OutputSink sink{&output, append};
     sdk::ErrorSink err{};
-    if (vtable_->command(instance_, sdk::str(request_json), &sink, &err) != 0) throw PluginError(err.message);
+    if (hook(&sink, &err) != 0) throw PluginError(err.message);
     return output;
+}
+
+}  // namespace
+
+std::string LoadedPlugin::command(std::string_view request_json) {
+    if (vtable_->command == nullptr) throw PluginError("plugin " + std::string(name()) + " has no commands");
+    return collect_output([&](const sdk::OutputSink* sink, sdk::ErrorSink* err) {
+        return vtable_->command(instance_, sdk::str(request_json), sink, err);
+    });
+}
+
+std::optional<std::string> LoadedPlugin::control(std::string_view request_json) {
+    if (vtable_->control == nullptr) return std::nullopt;
+    return collect_output([&](const sdk::OutputSink* sink, sdk::ErrorSink* err) {
+        return vtable_->control(instance_, sdk::str(request_json), sink, err);
+    });
 }
 
 int LoadedPlugin::child_stage(sdk::Stage stage, sdk::ChildContext* ctx) noexcept {

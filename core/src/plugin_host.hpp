@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,9 @@ public:
     void receive_fd(int fd) noexcept;
     // A plugin command (sdk::PluginVTable::command); throws PluginError with its reason.
     std::string command(std::string_view request_json);
+    // A request to the running instance (sdk::PluginVTable::control): its output, nullopt when
+    // the plugin has no live state; throws PluginError with its reason.
+    std::optional<std::string> control(std::string_view request_json);
     // In the child: no allocation. Returns 0 or -errno.
     int child_stage(sdk::Stage stage, sdk::ChildContext* ctx) noexcept;
 

@@ -12,7 +12,7 @@
 #define PIN_SIZE(type, size) _Static_assert(sizeof(type) == (size), "size of " #type)
 #define PIN_AT(type, field, offset) _Static_assert(offsetof(type, field) == (offset), #type "." #field)
 
-_Static_assert(SANDLOCK_ABI_VERSION == 3u, "a new ABI: update the pins below and sdk/README.md");
+_Static_assert(SANDLOCK_ABI_VERSION == 4u, "a new ABI: update the pins below and sdk/README.md");
 
 PIN_SIZE(sandlock_str, 16);
 PIN_AT(sandlock_str, size, 8);
@@ -51,18 +51,20 @@ PIN_AT(sandlock_host_api, abort_run, 56);
 
 PIN_SIZE(sandlock_child_context, 12);
 PIN_AT(sandlock_child_context, handover_fd, 8);
-PIN_SIZE(sandlock_parent_context, 12);
+PIN_SIZE(sandlock_parent_context, 16);
+PIN_AT(sandlock_parent_context, spawner_pid, 12);
 PIN_AT(sandlock_parent_context, listener_fd, 8);
 PIN_SIZE(sandlock_output_sink, 16);
 PIN_SIZE(sandlock_exit_info, 12);
 PIN_AT(sandlock_exit_info, timed_out, 8);
 
-PIN_SIZE(sandlock_plugin_vtable, 80);
+PIN_SIZE(sandlock_plugin_vtable, 88);
 PIN_AT(sandlock_plugin_vtable, create, 8);
 PIN_AT(sandlock_plugin_vtable, configure, 24);
 PIN_AT(sandlock_plugin_vtable, child_stage, 40);
 PIN_AT(sandlock_plugin_vtable, receive_fd, 64);
 PIN_AT(sandlock_plugin_vtable, command, 72);
+PIN_AT(sandlock_plugin_vtable, control, 80);
 #endif
 
 _Static_assert(SANDLOCK_STAGE_BIT(SANDLOCK_STAGE_EXEC) == 0x200u, "stage numbers");

@@ -89,6 +89,7 @@ static const sandlock_plugin_vtable vtable = {
     on_exit_hook,
     NULL, /* receive_fd: nothing is handed over */
     NULL, /* command: none */
+    NULL, /* control: no live state */
 };
 
 static const sandlock_plugin_vtable* factory(void) { return &vtable; }

@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define SANDLOCK_ABI_VERSION 3u
+#define SANDLOCK_ABI_VERSION 4u
 
 /* A string that is not necessarily NUL-terminated; valid for the call it is passed to. */
 typedef struct sandlock_str {
@@ -167,6 +167,10 @@ typedef struct sandlock_parent_context {
     int32_t child_pid;
     int32_t child_pidfd;
     int32_t listener_fd; /* seccomp user-notification listener, or -1; owned by the host */
+    /* A long-lived sandbox's spawner (the confined process that starts each exec'd command), or
+     * 0. Like the init it is the sandbox's machinery, not one of its processes: it counts
+     * against no limit (sandbox_process.hpp). */
+    int32_t spawner_pid;
 } sandlock_parent_context;
 
 /* Where a plugin command writes its output (text for the terminal, or JSON). */
@@ -222,6 +226,17 @@ typedef struct sandlock_plugin_vtable {
     /* `sandlock NAME ...` subcommands and library calls that act outside a run (list, commit,
      * ...): `request_json` is an object whose "command" names the action. Output goes to `out`. */
     int32_t (*command)(void* self, sandlock_str request_json, const sandlock_output_sink* out,
+                       sandlock_error_sink* err);
+    /* A running sandbox (after after_fork, before on_exit) is asked to act or report; never two
+     * calls at once, but on another thread than the other hooks. `request_json` is an object
+     * whose "command" is one of:
+     *   "update": {"policy": the whole policy with new limits}: apply the limits this plugin owns
+     *             (max_memory, max_processes, max_cpu) or fail; lowering below current use must
+     *             refuse new allocations or forks, never kill;
+     *   "pause" / "resume": the host is about to freeze / has thawed every process of the sandbox;
+     *   "status": write one JSON object of counters to `out` (nothing is fine too).
+     * Null: the plugin has no live state; the host then refuses "update" for its fields. */
+    int32_t (*control)(void* self, sandlock_str request_json, const sandlock_output_sink* out,
                        sandlock_error_sink* err);
 } sandlock_plugin_vtable;
 

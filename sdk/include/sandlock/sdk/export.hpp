@@ -80,9 +80,27 @@ struct Adapter {
         });
     }
 
+    static std::int32_t control(void* p, Str request_json, const OutputSink* out, ErrorSink* err) noexcept {
+        return guarded(err, [&] {
+            const boost::json::object request = boost::json::parse(view(request_json)).as_object();
+            const boost::json::string_view what = request.at("command").as_string();
+            if (what == "update") {
+                self(p).update(policy_from_json(boost::json::serialize(request.at("policy"))));
+            } else if (what == "pause" || what == "resume") {
+                self(p).paused(what == "pause");
+            } else if (what == "status") {
+                boost::json::object counters;
+                self(p).status(counters);
+                if (!counters.empty()) Output(out) << boost::json::serialize(counters);
+            } else {
+                throw Error("unknown control request " + std::string(what));
+            }
+        });
+    }
+
     static inline const PluginVTable vtable = {
-        kAbiVersion, &create,     &destroy,  &configure,  &prepare, &child_stage,
-        &after_fork, &on_exit,    &receive_fd, &command,
+        kAbiVersion, &create,  &destroy,    &configure, &prepare, &child_stage,
+        &after_fork, &on_exit, &receive_fd, &command,   &control,
     };
 };
 

@@ -125,6 +125,18 @@ public:
         throw Error(std::string(host_.plugin_name()) + " has no commands");
     }
 
+    // While the sandbox runs (after after_fork, before on_exit), from the host's controlling
+    // thread — possibly not the one that runs the other hooks, never two at once.
+    // update: apply the limits this plugin owns as `policy` now has them; throw Error to refuse.
+    // Lowering a limit below current use must refuse new allocations or forks, never kill.
+    virtual void update(const Policy& /*policy*/) {
+        throw Error(std::string(host_.plugin_name()) + " cannot change its limits while the sandbox runs");
+    }
+    // paused(true): every process of the sandbox is about to be frozen; paused(false): thawed.
+    virtual void paused(bool /*frozen*/) {}
+    // Counters for `sandlock ps` and `inspect`: add them to `out`.
+    virtual void status(boost::json::object& /*out*/) {}
+
 protected:
     const Host& host() const { return host_; }
 
