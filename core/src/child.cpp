@@ -3,6 +3,9 @@
 #include "child_mounts.hpp"
 #include "child_plan.hpp"
 #include "child_report.hpp"
+#include "exec_attempt.hpp"
+#include "init_record.hpp"
+#include "spawner.hpp"
 
 #include <sandlock/sdk/abi.hpp>
 
@@ -17,7 +20,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <csignal>
 #include <cstring>
 #include <exception>
@@ -87,7 +92,7 @@ int write_file(const char* path, const char* text) noexcept {
 void reset_signals() noexcept {
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
-    for (int sig : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTTOU, SIGTTIN, SIGTSTP, SIGCHLD})
+    for (int sig : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTTOU, SIGTTIN, SIGTSTP, SIGCHLD, SIGUSR1, SIGUSR2})
         ::sigaction(sig, &dfl, nullptr);
     sigset_t none;
     sigemptyset(&none);
@@ -167,10 +172,10 @@ void close_range_checked(const ChildPlan& plan, unsigned first, unsigned last) n
 
 void stage_close_fds(const ChildPlan& plan) noexcept {
     if (!plan.close_fds) return;
-    // Keep the setup channel (close-on-exec, it tells the parent we reached exec) and the
-    // result pipe of call(); close everything else from 3 up.
-    int keep[2] = {plan.channel_fd, plan.result_fd};
-    if (keep[0] > keep[1]) std::swap(keep[0], keep[1]);
+    // Keep the setup channel (close-on-exec, it tells the parent we reached exec), the result
+    // pipe of call() and the spawner's socket; close everything else from 3 up.
+    int keep[3] = {plan.channel_fd, plan.result_fd, plan.spawn_fd};
+    std::sort(std::begin(keep), std::end(keep));
     unsigned next = 3;
     for (int fd : keep) {
         if (fd < static_cast<int>(next)) continue;
@@ -181,31 +186,9 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
 }
 
 [[noreturn]] void stage_exec(const ChildPlan& plan) noexcept {
-    int error = ENOENT;
-    bool denied = false;
-    int missing_interpreter = -1;  // a candidate that exists although exec said ENOENT
-    for (std::size_t i = 0; i < plan.exec_paths.size(); ++i) {
-        ::execve(plan.exec_paths.data()[i], plan.argv.data(), plan.envp.data());
-        switch (errno) {
-            case ENOENT:
-                // The file is there, so what is missing is its interpreter ('#!' line or ELF
-                // loader): the parent names it from the candidate's index.
-                if (missing_interpreter < 0 && ::faccessat(AT_FDCWD, plan.exec_paths.data()[i], F_OK, 0) == 0)
-                    missing_interpreter = static_cast<int>(i);
-                continue;
-            case ENOTDIR: case ESTALE: case ENODEV: case ETIMEDOUT: continue;
-            case EACCES:
-                // Like a shell: a PATH directory we may not search hides nothing worth
-                // reporting; "permission denied" is for a file that exists.
-                if (::faccessat(AT_FDCWD, plan.exec_paths.data()[i], F_OK, 0) == 0) denied = true;
-                continue;
-            default: error = errno; break;
-        }
-        break;
-    }
-    if (error == ENOENT && denied) error = EACCES;
-    send_report(plan, ReportKind::ExecFailed, Stage::Exec, error == ENOENT ? missing_interpreter : kCoreIndex, error);
-    ::_exit(error == ENOENT ? 127 : 126);
+    const ExecFailure f = exec_in_turn(plan.exec_paths.data(), plan.exec_paths.size(), plan.argv.data(), plan.envp.data());
+    send_report(plan, ReportKind::ExecFailed, Stage::Exec, f.error == ENOENT ? f.candidate : kCoreIndex, f.error);
+    ::_exit(f.error == ENOENT ? 127 : 126);
 }
 
 // call(): the function runs in place of exec; its outcome goes through result_fd as a tag
@@ -272,6 +255,7 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
 
     run_plugins(plan, Stage::Exec, ctx);
     if (plan.function != nullptr) run_function(plan);
+    if (plan.spawner) run_spawner(plan);
     stage_exec(plan);
 }
 
@@ -281,6 +265,27 @@ int main_entry(void* plan) { run_main(*static_cast<const ChildPlan*>(plan)); }
 // process of the namespace gets SIGKILL. kill(-1) from a PID namespace's init reaches exactly
 // the namespace, and a process being forked by a killed parent is never created.
 void end_namespace(int) { ::kill(-1, SIGKILL); }
+
+int init_status_fd = -1;  // the init's status pipe, for its signal handlers
+
+void write_init_record(int fd, InitRecordKind kind, int value) noexcept {
+    const InitRecord record{kind, value};
+    while (::write(fd, &record, sizeof record) < 0 && errno == EINTR) {
+    }
+}
+
+// SIGUSR1 / SIGUSR2 from sandlock: stop / continue every other process of the namespace at
+// once (kill(-1) from an init reaches exactly the namespace, and a fork under way is restarted
+// rather than leaving an unstopped child), then say so. Only sandlock, outside the namespace,
+// is obeyed (its pid reads as 0 here): a process of the sandbox cannot thaw a paused sandbox.
+void pause_or_resume(int sig, siginfo_t* info, void*) {
+    if (info->si_pid != 0 || info->si_code != SI_USER) return;
+    const int saved = errno;
+    const bool pause = sig == SIGUSR1;
+    ::kill(-1, pause ? SIGSTOP : SIGCONT);
+    write_init_record(init_status_fd, pause ? InitRecordKind::Paused : InitRecordKind::Resumed, 0);
+    errno = saved;
+}
 
 // Kills what is left and reaps it all, so the CPU time of every process reaches sandlock's
 // RUSAGE_CHILDREN (the kernel's own clean-up when an init dies reaps without accounting).
@@ -312,6 +317,13 @@ void reap_everything() noexcept {
     struct sigaction end {};
     end.sa_handler = end_namespace;
     ::sigaction(SIGTERM, &end, nullptr);
+    init_status_fd = plan.status_fd;
+    struct sigaction control {};
+    control.sa_sigaction = pause_or_resume;
+    control.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&control.sa_mask);  // one at a time
+    ::sigaction(SIGUSR1, &control, nullptr);
+    ::sigaction(SIGUSR2, &control, nullptr);
 
     stage_process_group(plan);  // with SIGTTOU still blocked
     // sandlock's own mask (it may block SIGTERM to read it from a signalfd) is not the init's.
@@ -325,6 +337,11 @@ void reap_everything() noexcept {
     if (plan.function != nullptr) {
         // call(): the function needs its own copy of the heap, which fork(2) leaves consistent.
         main = ::fork();
+        if (main == 0) run_main(plan);
+    } else if (plan.spawner) {
+        // The spawner lives as long as the sandbox: a copy of this address space of its own
+        // (raw: it allocates nothing, so fork's atfork handlers are not needed).
+        main = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0));
         if (main == 0) run_main(plan);
     } else {
         // Suspended here until the main process has exec'd (or died): like posix_spawn, no
@@ -348,8 +365,7 @@ void reap_everything() noexcept {
         if (pid < 0) ::_exit(125);
         if (pid != main) continue;  // an orphan, reaped
         reap_everything();
-        while (::write(plan.status_fd, &status, sizeof status) < 0 && errno == EINTR) {
-        }
+        write_init_record(plan.status_fd, InitRecordKind::MainStatus, status);
         ::_exit(0);
     }
 }
@@ -361,9 +377,7 @@ void reap_everything() noexcept {
     const long init = ::syscall(SYS_clone, CLONE_PARENT | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | SIGCHLD,
                                 nullptr, nullptr, nullptr, 0);
     if (init == 0) run_init(plan);
-    const pid_t report = init > 0 ? static_cast<pid_t>(init) : -errno;
-    while (::write(plan.status_fd, &report, sizeof report) < 0 && errno == EINTR) {
-    }
+    write_init_record(plan.status_fd, InitRecordKind::InitPid, init > 0 ? static_cast<int>(init) : -errno);
     ::_exit(0);
 }
 

@@ -39,6 +39,15 @@ struct ChildPlan {
     CStringArray envp;  // stage 8
     const std::function<std::string()>* function = nullptr;  // call(): runs instead of exec
 
+    // A long-lived sandbox: the main process becomes the spawner (spawn_protocol.hpp) instead
+    // of exec'ing; it serves requests on spawn_fd with this memory, allocated before fork.
+    bool spawner = false;
+    int spawn_fd = -1;
+    std::unique_ptr<char[]> spawn_buffer;   // spawn::kMaxRequest plus the request header
+    std::unique_ptr<char*[]> spawn_strings;  // spawn::kMaxStrings pointers into it
+    std::unique_ptr<char[]> spawn_stack;    // where each command runs until it exec'd
+    std::size_t spawn_stack_size = 0;
+
     int channel_fd = -1;       // child end of the setup channel
     int result_fd = -1;        // call(): where the function's outcome goes
     int stdin_fd = -1;         // dup2'ed onto 0/1/2 when >= 0

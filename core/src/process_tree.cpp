@@ -1,5 +1,6 @@
 #include "process_tree.hpp"
 
+#include "init_record.hpp"
 #include "kernel.hpp"
 
 #include <dirent.h>
@@ -80,8 +81,10 @@ pid_t ProcessTree::fork_namespaced(int report) {
     if (helper <= 0) return helper;
     while (::waitpid(helper, nullptr, 0) < 0 && errno == EINTR) {
     }
-    pid_t init = -ECHILD;  // the helper died before reporting
-    if (::read(report, &init, sizeof init) != sizeof init) init = -ECHILD;
+    InitRecord record{InitRecordKind::InitPid, -ECHILD};  // the helper died before reporting
+    if (::read(report, &record, sizeof record) != sizeof record || record.kind != InitRecordKind::InitPid)
+        record.value = -ECHILD;
+    const pid_t init = record.value;
     if (init < 0) {
         errno = -init;
         return -1;

@@ -30,4 +30,11 @@ public:
     using Error::Error;
 };
 
+// A long-lived sandbox cannot do what was asked in its current state (exec after it ended,
+// pause with nothing running, a name already in use).
+class SandboxError : public Error {
+public:
+    using Error::Error;
+};
+
 }  // namespace sandlock

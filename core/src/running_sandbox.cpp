@@ -1,0 +1,382 @@
+#include "running_sandbox.hpp"
+
+#include "exec_diagnosis.hpp"
+#include "init_record.hpp"
+#include "kernel.hpp"
+
+#include <sandlock/errors.hpp>
+
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+
+namespace sandlock {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kCaptureLimit = 64u << 20;  // per captured stream
+// How long the init may take to confirm a pause or resume (it does so at once).
+constexpr int kInitAnswerMs = 5000;
+
+constexpr const char* kStageNames[] = {"",          "process group", "user namespace", "rlimits", "filesystem",
+                                       "landlock", "seccomp",       "close fds",      "environment", "exec"};
+
+std::string errno_text(int error) { return std::strerror(error); }
+
+}  // namespace
+
+RunningSandbox::RunningSandbox(Policy policy, const SandboxOptions& options, LaunchSpec spec)
+    : policy_(std::move(policy)), spec_(std::move(spec)), plugins_(policy_, options) {}
+
+RunningSandbox::~RunningSandbox() = default;
+
+void RunningSandbox::started(pid_t pid) {
+    pid_ = pid;
+    pidfd_ = Fd(pidfd_open(pid_));
+    if (!pidfd_) throw ConfinementError("pidfd_open failed: " + errno_text(errno) + " (sandlock needs Linux 5.3+)");
+    // Without a listener to wait for, the after_fork hooks run at once (a spawner's, once it
+    // said who it is).
+    if (plugins_.notify_requests().empty() && !spec_.spawner) run_after_fork(-1);
+}
+
+LaunchOutcome RunningSandbox::wait() {
+    const auto deadline = spec_.timeout ? Clock::now() + *spec_.timeout : Clock::time_point::max();
+    bool exited = false;
+    while (!exited) {
+        std::vector<pollfd> polled;
+        auto watch = [&](const Fd& fd) {
+            if (fd) polled.push_back({fd.get(), POLLIN, 0});
+        };
+        watch(fds_.channel_parent);
+        watch(fds_.stdout_read);
+        watch(fds_.stderr_read);
+        watch(fds_.result_read);
+        polled.push_back({pidfd_.get(), POLLIN, 0});
+        if (spec_.cancel_fd >= 0) polled.push_back({spec_.cancel_fd, POLLIN, 0});
+        polled.push_back({plugins_.abort_fd(), POLLIN, 0});
+
+        int wait_ms = -1;
+        if (spec_.timeout) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+            wait_ms = static_cast<int>(std::clamp<long long>(left, 0, 60'000));
+        }
+        int ready = ::poll(polled.data(), polled.size(), wait_ms);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready < 0) throw ConfinementError("poll failed: " + errno_text(errno));
+        // Checked after every wake-up: a child that never stops writing must still time out.
+        if (Clock::now() >= deadline) {
+            end_tree();
+            outcome_.result.timed_out = true;
+            outcome_.result.exit_code = 124;
+            break;
+        }
+        for (const auto& p : polled) {
+            if (exited) break;  // the first of an exit and a cancelling signal decides
+            if (p.revents == 0) continue;
+            if (p.fd == fds_.channel_parent.get()) read_channel();
+            else if (p.fd == fds_.stdout_read.get()) drain(fds_.stdout_read, outcome_.result.stdout_text);
+            else if (p.fd == fds_.stderr_read.get()) drain(fds_.stderr_read, outcome_.result.stderr_text);
+            else if (p.fd == fds_.result_read.get()) drain(fds_.result_read, function_bytes_);
+            else if (p.fd == spec_.cancel_fd) {
+                int sig = read_cancel_signal();
+                end_tree();
+                outcome_.result.term_signal = sig;
+                outcome_.result.exit_code = 128 + sig;
+                exited = true;
+            } else if (p.fd == plugins_.abort_fd()) {
+                // A layer can no longer enforce its rules: nothing of the sandbox may go on.
+                record_status(end_tree());
+                exited = true;
+            } else if (p.fd == pidfd_.get()) {
+                // Read what the child said before it died, then end the rest of the tree.
+                while (fds_.channel_parent && read_channel()) {
+                }
+                record_status(end_tree());
+                exited = true;
+            }
+        }
+    }
+    finish_output();
+    run_on_exit({outcome_.result.term_signal ? -1 : outcome_.result.exit_code, outcome_.result.term_signal,
+                 outcome_.result.timed_out});
+    report_failures();
+    if (spec_.function != nullptr && !function_bytes_.empty()) outcome_.function_output = function_bytes_;
+    return std::move(outcome_);
+}
+
+void RunningSandbox::finish_setup() {
+    while (fds_.channel_parent) {
+        pollfd polled[3] = {{fds_.channel_parent.get(), POLLIN, 0}, {pidfd_.get(), POLLIN, 0},
+                            {plugins_.abort_fd(), POLLIN, 0}};
+        if (::poll(polled, 3, -1) < 0) {
+            if (errno == EINTR) continue;
+            throw ConfinementError("poll failed: " + errno_text(errno));
+        }
+        if (polled[0].revents != 0) read_channel();
+        if (polled[1].revents != 0 || polled[2].revents != 0) {
+            while (fds_.channel_parent && read_channel()) {
+            }
+            break;
+        }
+    }
+    if (failure_ || spawner_pid_ == 0 || !plugins_.abort_reason().empty()) {
+        end_tree();
+        run_on_exit({-1, SIGKILL, false});
+        report_failures();  // throws for a failed stage or an abort
+        throw ConfinementError("the sandbox ended before it was ready (its init or spawner died)");
+    }
+}
+
+void RunningSandbox::abort() noexcept {
+    try {
+        end_tree();
+    } catch (...) {
+    }
+    run_on_exit({-1, SIGKILL, false});
+}
+
+// Reads one record or end-of-file; returns false once the channel is closed.
+bool RunningSandbox::read_channel() {
+    ChildReport report{};
+    iovec iov{&report, sizeof report};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fds_.channel_parent.get(), &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) return true;
+    pid_t sender = 0;
+    Fd passed;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+            ucred cred{};
+            std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            sender = cred.pid;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
+            int fd = -1;
+            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            passed = Fd(fd);
+        }
+    }
+    if (n != static_cast<ssize_t>(sizeof report)) {
+        fds_.channel_parent.reset();  // end-of-file: the child reached exec (or died)
+        // Notify was asked for but no listener came (a layer degraded): the hooks still run.
+        if (!after_fork_done_ && !failure_) run_after_fork(-1);
+        return false;
+    }
+    switch (report.kind) {
+        case ReportKind::Listener: take_listener(report.value, sender); break;
+        case ReportKind::PluginFd:
+            if (passed && report.plugin >= 0 && static_cast<std::size_t>(report.plugin) < plugins_.plugins().size())
+                plugins_.plugins()[report.plugin]->receive_fd(passed.release());
+            break;
+        case ReportKind::Spawner: spawner_pid_ = sender; break;
+        case ReportKind::StageFailed:
+        case ReportKind::ExecFailed: failure_ = report; break;
+    }
+    return true;
+}
+
+// `sender` is blocked until we ack, so its pid cannot be reused in between.
+void RunningSandbox::take_listener(int child_fd, pid_t sender) {
+    Fd sender_pidfd;
+    int from = pidfd_.get();
+    if (tree_.namespaced()) {
+        sender_pidfd = Fd(sender > 0 ? pidfd_open(sender) : -1);
+        if (!sender_pidfd) throw ConfinementError("cannot find the process that holds the seccomp listener: " +
+                                                  errno_text(sender > 0 ? errno : ESRCH));
+        from = sender_pidfd.get();
+    }
+    Fd listener(pidfd_getfd(from, child_fd));
+    if (!listener)
+        throw ConfinementError("cannot take the seccomp listener from the child (pidfd_getfd: " + errno_text(errno) +
+                               "; is kernel.yama.ptrace_scope above 1?)");
+    listener_ = std::move(listener);
+    if (spec_.spawner) spawner_pid_ = sender > 0 ? sender : pid_;  // the main process is the spawner
+    run_after_fork(listener_.get());
+    char ack = 1;
+    // MSG_NOSIGNAL: a child that died meanwhile must not take sandlock down with SIGPIPE.
+    if (::send(fds_.channel_parent.get(), &ack, 1, MSG_NOSIGNAL) != 1)
+        throw ConfinementError("cannot release the child after the listener hand-off: " + errno_text(errno));
+}
+
+void RunningSandbox::run_after_fork(int listener_fd) {
+    after_fork_done_ = true;
+    sdk::ParentContext ctx{pid_, pidfd_.get(), listener_fd, spawner_pid_};
+    for (const auto& plugin : plugins_.plugins()) plugin->after_fork(ctx);
+}
+
+void RunningSandbox::run_on_exit(const sdk::ExitInfo& info) noexcept {
+    if (on_exit_done_) return;
+    on_exit_done_ = true;
+    for (const auto& plugin : plugins_.plugins()) {
+        std::string error = plugin->on_exit(info);
+        if (!error.empty() && exit_failure_.empty()) exit_failure_ = std::string(plugin->name()) + ": " + error;
+    }
+}
+
+int RunningSandbox::read_cancel_signal() {
+    signalfd_siginfo info{};
+    ssize_t n = ::read(spec_.cancel_fd, &info, sizeof info);
+    return n == static_cast<ssize_t>(sizeof info) ? static_cast<int>(info.ssi_signo) : SIGTERM;
+}
+
+bool RunningSandbox::await_init_record(int kind, int wait_ms) {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
+    while (fds_.status_read) {
+        InitRecord record{};
+        const ssize_t n = ::read(fds_.status_read.get(), &record, sizeof record);
+        if (n == static_cast<ssize_t>(sizeof record)) {
+            if (record.kind == InitRecordKind::MainStatus) relayed_status_ = record.value;
+            if (static_cast<int>(record.kind) == kind) return true;
+            continue;
+        }
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return false;  // the init is gone
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) return false;
+        pollfd readable{fds_.status_read.get(), POLLIN, 0};
+        ::poll(&readable, 1, static_cast<int>(left));
+    }
+    return false;
+}
+
+void RunningSandbox::set_paused(bool paused) {
+    if (paused == paused_) return;
+    if (!tree_.namespaced())
+        throw SandboxError("pause and resume need the sandbox's own PID namespace, which this system refuses "
+                           "(see `sandlock check`)");
+    if (reaped_) throw SandboxError("the sandbox has ended");
+    if (paused) control(R"({"command":"pause"})");
+    const int sig = paused ? SIGUSR1 : SIGUSR2;
+    if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) != 0 ||
+        !await_init_record(static_cast<int>(paused ? InitRecordKind::Paused : InitRecordKind::Resumed), kInitAnswerMs)) {
+        if (paused) control(R"({"command":"resume"})");
+        throw SandboxError(std::string("the sandbox's init did not confirm the ") + (paused ? "pause" : "resume") +
+                           " (the sandbox may have ended)");
+    }
+    paused_ = paused;
+    if (!paused) control(R"({"command":"resume"})");
+}
+
+std::vector<std::pair<std::string, std::string>> RunningSandbox::control(const std::string& request_json,
+                                                                         const std::vector<std::string>& only) {
+    std::vector<std::pair<std::string, std::string>> answers;
+    for (const auto& plugin : plugins_.plugins()) {
+        const std::string name(plugin->name());
+        if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
+        std::optional<std::string> answer;
+        try {
+            answer = plugin->control(request_json);
+        } catch (const PluginError& e) {
+            throw PluginError(name + ": " + e.what());
+        }
+        if (answer) answers.emplace_back(name, std::move(*answer));
+    }
+    return answers;
+}
+
+// Kills every process of the sandbox, reaps the main child and returns its wait status.
+int RunningSandbox::end_tree() {
+    if (reaped_) return status_;
+    // The main child stays a zombie until the group is gone, so its pid (the group id)
+    // cannot be reused by an unrelated process in between.
+    // The setup is over once the channel is closed: the init is then in its reaping loop.
+    tree_.kill_all(pid_, !fds_.channel_parent);
+    while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+    // A namespaced run: the init relayed the main process's status before it exited.
+    if (!relayed_status_) await_init_record(static_cast<int>(InitRecordKind::MainStatus), 0);
+    if (relayed_status_) status_ = *relayed_status_;
+    restore_terminal();
+    return status_;
+}
+
+void RunningSandbox::record_status(int status) {
+    if (WIFEXITED(status)) {
+        outcome_.result.exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        outcome_.result.term_signal = WTERMSIG(status);
+        outcome_.result.exit_code = 128 + WTERMSIG(status);
+    }
+}
+
+void RunningSandbox::restore_terminal() {
+    if (!spec_.took_terminal) return;
+    // We are in the background now: without blocking SIGTTOU, tcsetpgrp would stop us.
+    sigset_t ttou, old;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    ::pthread_sigmask(SIG_BLOCK, &ttou, &old);
+    ::tcsetpgrp(0, ::getpgrp());
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+// Past the cap the pipe is still read (a blocked writer would hang the run) but the bytes
+// are dropped: a sandbox must not be able to exhaust the caller's memory through its output.
+void RunningSandbox::drain(Fd& fd, std::string& into) {
+    char buffer[65536];
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n > 0) {
+        std::size_t room = into.size() < kCaptureLimit ? kCaptureLimit - into.size() : 0;
+        into.append(buffer, std::min(room, static_cast<std::size_t>(n)));
+        if (static_cast<std::size_t>(n) > room) outcome_.result.output_truncated = true;
+    } else if (n == 0 || errno != EINTR) {
+        fd.reset();
+    }
+}
+
+// Every writer is dead now: read the pipes to their end.
+void RunningSandbox::finish_output() {
+    for (auto [fd, into] : {std::pair{&fds_.stdout_read, &outcome_.result.stdout_text},
+                            std::pair{&fds_.stderr_read, &outcome_.result.stderr_text},
+                            std::pair{&fds_.result_read, &function_bytes_}}) {
+        while (*fd) drain(*fd, *into);
+    }
+}
+
+void RunningSandbox::report_failures() {
+    // An aborted run fails whatever its command did: part of the policy stopped holding.
+    if (std::string reason = plugins_.abort_reason(); !reason.empty())
+        throw ConfinementError("the sandbox was killed: " + reason);
+    if (!failure_) {
+        // The command ran, but what a layer does at its end (a branch commit) did not.
+        if (!exit_failure_.empty()) {
+            outcome_.result.error = exit_failure_;
+            outcome_.result.exit_code = 125;
+        }
+        return;
+    }
+    const ChildReport& f = *failure_;
+    if (f.kind == ReportKind::ExecFailed) {
+        const std::string& command = spec_.argv.at(0);
+        outcome_.result.exit_code = f.value == ENOENT ? 127 : 126;
+        outcome_.result.term_signal = 0;
+        if (f.value == ENOENT && f.plugin >= 0 && static_cast<std::size_t>(f.plugin) < spec_.exec_paths.size())
+            outcome_.result.error = missing_interpreter(command, spec_.exec_root + spec_.exec_paths[f.plugin]);
+        else
+            outcome_.result.error = f.value == ENOENT ? command + ": command not found"
+                                                      : "cannot run " + command + ": " + errno_text(f.value);
+        return;
+    }
+    std::string where = f.plugin < 0 ? std::string("core")
+                                     : "plugin " + std::string(plugins_.plugins().at(f.plugin)->name());
+    const char* stage = f.stage <= sdk::kLastStage ? kStageNames[f.stage] : "?";
+    throw ConfinementError("stage " + std::to_string(f.stage) + " (" + stage + ") failed in " + where + ": " +
+                           errno_text(f.value));
+}
+
+}  // namespace sandlock

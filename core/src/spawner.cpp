@@ -1,0 +1,175 @@
+// The spawner: a confined process that starts commands on request (spawn_protocol.hpp). Its
+// new processes inherit everything it went through — Landlock domain, seccomp filter (and so
+// the supervisor's listener), mount namespace, rlimits — so a command exec'd into a running
+// sandbox is confined exactly like the first. Each starts like posix_spawn: on a stack of its
+// own in the spawner's memory, which waits until it exec'd.
+#include "spawner.hpp"
+
+#include "child_report.hpp"
+#include "exec_attempt.hpp"
+#include "spawn_protocol.hpp"
+
+#include <sandlock/sdk/abi.hpp>
+
+#include <poll.h>
+#include <sched.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+namespace sandlock {
+namespace {
+
+// One command being started, shared with its process until it exec'd.
+struct Job {
+    const ChildPlan* plan;
+    std::uint32_t id;
+    char* const* paths;
+    std::size_t path_count;
+    char* const* argv;
+    char* const* envp;
+    int stdio[3];
+};
+
+void send_event(int fd, const spawn::Event& event) noexcept {
+    while (::write(fd, &event, sizeof event) < 0 && errno == EINTR) {
+    }
+}
+
+// The new process: its stdio, then exec. Runs in the spawner's memory (CLONE_VM), so it only
+// makes system calls.
+int start_command(void* arg) {
+    const Job& job = *static_cast<const Job*>(arg);
+    const int socket = job.plan->spawn_fd;
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);  // the spawner blocks SIGCHLD; commands do not
+    int error = 0;
+    for (int target = 0; target < 3 && error == 0; ++target)
+        if (::dup2(job.stdio[target], target) < 0) error = errno;  // the originals close at exec
+    if (error == 0) {
+        send_event(socket, {spawn::EventKind::Started, job.id, ::getpid(), 0, -1, 0});
+        const ExecFailure f = exec_in_turn(job.paths, job.path_count, job.argv, job.envp);
+        error = f.error;
+        send_event(socket, {spawn::EventKind::ExecFailed, job.id, ::getpid(), f.error, f.candidate, 0});
+    } else {
+        send_event(socket, {spawn::EventKind::Started, job.id, ::getpid(), 0, -1, 0});
+        send_event(socket, {spawn::EventKind::ExecFailed, job.id, ::getpid(), error, -1, 0});
+    }
+    ::_exit(error == ENOENT ? 127 : 126);
+}
+
+// Points `out[0..count)` at the NUL-terminated strings from `*at` on, null-terminated; false
+// when the message ends first.
+bool take_strings(char*& at, const char* end, char** out, std::size_t count) noexcept {
+    for (std::size_t i = 0; i < count; ++i) {
+        const void* nul = std::memchr(at, '\0', static_cast<std::size_t>(end - at));
+        if (nul == nullptr) return false;
+        out[i] = at;
+        at = static_cast<char*>(const_cast<void*>(nul)) + 1;
+    }
+    out[count] = nullptr;
+    return true;
+}
+
+void spawn(const ChildPlan& plan, const spawn::Request& request, char* strings, const char* end, const int* fds) noexcept {
+    spawn::Event done{spawn::EventKind::Spawned, request.id, 0, EINVAL, -1, 0};
+    const std::size_t needed = std::size_t{request.paths} + request.argc + request.envc + 3;
+    char** slots = plan.spawn_strings.get();
+    if (needed <= spawn::kMaxStrings && request.argc > 0) {
+        char** paths = slots;
+        char** argv = paths + request.paths + 1;
+        char** envp = argv + request.argc + 1;
+        if (take_strings(strings, end, paths, request.paths) && take_strings(strings, end, argv, request.argc) &&
+            take_strings(strings, end, envp, request.envc)) {
+            Job job{&plan, request.id, paths, request.paths, argv, envp, {fds[0], fds[1], fds[2]}};
+            char* stack_top = plan.spawn_stack.get() + plan.spawn_stack_size;
+            const int pid = ::clone(start_command, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, &job);
+            done.pid = pid;
+            done.value = pid < 0 ? errno : 0;
+        }
+    }
+    send_event(plan.spawn_fd, done);
+}
+
+// Only the spawner's own children, not yet reaped: a pid that exited is never someone else's.
+void signal_child(const spawn::Request& request) noexcept {
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(request.pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0)
+        ::kill(request.pid, request.signal);
+}
+
+// One request; false once sandlock has closed its end.
+bool serve_request(const ChildPlan& plan) noexcept {
+    char* buffer = plan.spawn_buffer.get();
+    iovec iov{buffer, sizeof(spawn::Request) + spawn::kMaxRequest};
+    alignas(cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(plan.spawn_fd, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0) return errno == EINTR || errno == EAGAIN;
+    if (n == 0) return false;
+    int fds[3] = {-1, -1, -1};
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(3 * sizeof(int)))
+            std::memcpy(fds, CMSG_DATA(c), sizeof fds);
+    spawn::Request request{};
+    if (static_cast<std::size_t>(n) >= sizeof request && (msg.msg_flags & MSG_TRUNC) == 0) {
+        std::memcpy(&request, buffer, sizeof request);
+        if (request.kind == spawn::RequestKind::Spawn && fds[0] >= 0)
+            spawn(plan, request, buffer + sizeof request, buffer + n, fds);
+        else if (request.kind == spawn::RequestKind::Signal)
+            signal_child(request);
+    }
+    for (int fd : fds)
+        if (fd >= 0) ::close(fd);
+    return true;
+}
+
+void reap_children(const ChildPlan& plan, int signals) noexcept {
+    signalfd_siginfo info;
+    while (::read(signals, &info, sizeof info) > 0) {
+    }
+    int status = 0;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0)
+        send_event(plan.spawn_fd, {spawn::EventKind::Exited, 0, pid, status, -1, 0});
+}
+
+}  // namespace
+
+void run_spawner(const ChildPlan& plan) noexcept {
+    const ChildReport ready{ReportKind::Spawner, static_cast<std::uint32_t>(sdk::Stage::Exec), -1, 0};
+    while (::write(plan.channel_fd, &ready, sizeof ready) < 0 && errno == EINTR) {
+    }
+    ::close(plan.channel_fd);  // the setup is over: end-of-file for sandlock
+    sigset_t child_exits;
+    sigemptyset(&child_exits);
+    sigaddset(&child_exits, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &child_exits, nullptr);
+    const int signals = ::signalfd(-1, &child_exits, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (signals < 0) ::_exit(125);
+    for (;;) {
+        pollfd polled[2] = {{plan.spawn_fd, POLLIN, 0}, {signals, POLLIN, 0}};
+        if (::poll(polled, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            ::_exit(125);
+        }
+        if (polled[1].revents != 0) reap_children(plan, signals);
+        if (polled[0].revents & POLLIN) {
+            if (!serve_request(plan)) ::_exit(0);
+        } else if (polled[0].revents != 0) {
+            ::_exit(0);  // sandlock closed its end: the sandbox is ending
+        }
+    }
+}
+
+}  // namespace sandlock
