@@ -73,6 +73,9 @@ public:
     // The child `pid` exists and the child's ends of the descriptors are closed.
     void started(pid_t pid);
     pid_t pid() const { return pid_; }
+    int pidfd() const { return pidfd_.get(); }
+    // Why a plugin aborted the sandbox (HostApi::abort_run), or empty.
+    std::string abort_reason_text() { return plugins_.abort_reason(); }
     bool namespaced() const { return tree_.namespaced(); }
 
     // One-shot: until the child (and its tree) ended, then on_exit hooks and the result.

@@ -1,5 +1,8 @@
 #include "launcher.hpp"
+#include "logging.hpp"
+#include "session.hpp"
 
+#include <sandlock/errors.hpp>
 #include <sandlock/profile.hpp>
 #include <sandlock/sandbox.hpp>
 
@@ -19,6 +22,31 @@ Result run_command(const Policy& policy, const SandboxOptions& options, const st
 }  // namespace
 
 Sandbox::Sandbox(Policy policy, SandboxOptions options) : policy_(std::move(policy)), options_(std::move(options)) {}
+
+Sandbox::~Sandbox() {
+    try {
+        close();
+    } catch (const std::exception& e) {
+        logging::warning("sandlock", std::string("closing the sandbox: ") + e.what());
+    }
+}
+
+Sandbox::Sandbox(Sandbox&&) noexcept = default;
+
+Sandbox& Sandbox::operator=(Sandbox&& other) noexcept {
+    if (this != &other) {
+        try {
+            close();
+        } catch (const std::exception& e) {
+            logging::warning("sandlock", std::string("closing the sandbox: ") + e.what());
+        }
+        policy_ = std::move(other.policy_);
+        options_ = std::move(other.options_);
+        session_ = std::move(other.session_);
+        processes_ = std::move(other.processes_);
+    }
+    return *this;
+}
 
 Sandbox Sandbox::from_profile(const std::string& name, SandboxOptions options) {
     return Sandbox(load_profile(name), std::move(options));
@@ -61,5 +89,59 @@ CallResult Sandbox::call(const std::function<std::string()>& fn, Timeout timeout
     }
     return call;
 }
+
+// ---- Long-lived ----------------------------------------------------------------------------
+
+Process& Sandbox::exec(const std::vector<std::string>& argv, ExecIo io) {
+    if (!session_) session_ = std::make_shared<Session>(policy_, options_);
+    return processes_.emplace_back(session_, session_->exec(argv, io));
+}
+
+Result Sandbox::wait(Timeout timeout) {
+    if (!session_) throw SandboxError("wait: nothing was exec'd in this sandbox");
+    return session_->wait_all(timeout);
+}
+
+void Sandbox::pause() {
+    if (!session_) throw SandboxError("pause: no running process in the sandbox");
+    session_->pause();
+}
+
+void Sandbox::resume() {
+    if (!session_) throw SandboxError("resume: no running process in the sandbox");
+    session_->resume();
+}
+
+void Sandbox::update(const Limits& limits) {
+    if (!session_) throw SandboxError("update: the sandbox is not running (exec a command first)");
+    session_->update(limits);
+}
+
+bool Sandbox::running() const {
+    if (!session_) return false;
+    for (const auto& p : processes_)
+        if (p.running()) return true;
+    return false;
+}
+
+void Sandbox::close() {
+    if (!session_) return;
+    // Its Process objects keep the closed session, and so their results.
+    std::shared_ptr<Session> session = std::move(session_);
+    session->close();
+}
+
+Policy Sandbox::policy() const { return session_ ? session_->policy() : policy_; }
+
+Process::Process(std::shared_ptr<Session> session, std::shared_ptr<ProcessState> state)
+    : session_(std::move(session)), state_(std::move(state)) {}
+
+pid_t Process::pid() const { return state_->pid; }
+
+bool Process::running() const { return session_->running(state_); }
+
+Result Process::wait(Timeout timeout) { return session_->wait_for(state_, timeout); }
+
+void Process::kill(int signal) { session_->signal(state_, signal); }
 
 }  // namespace sandlock

@@ -1,14 +1,27 @@
-// Sandbox: runs a command or a function under a Policy.
+// Sandbox: runs a command or a function under a Policy — once (run, call), or as a long-lived
+// sandbox that commands are exec'd into, paused, tightened and waited for.
 //
 //   sandlock::Policy policy;
 //   policy.fs_readable = {"/usr", "/lib", "/lib64", "/bin", "/etc"};
 //   auto result = sandlock::Sandbox(policy).run({"ls", "/usr"});
+//
+//   sandlock::Sandbox sb(policy);
+//   sandlock::Process& server = sb.exec({"python3", "server.py"});
+//   sb.pause();                      // every process of the sandbox stops at once
+//   sb.resume();
+//   sb.update({.max_memory = 128u << 20});
+//   sandlock::Result r = sb.wait(std::chrono::seconds(30));
 #pragma once
 
 #include <sandlock/policy.hpp>
 #include <sandlock/result.hpp>
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,9 +40,50 @@ struct SandboxOptions {
 
 using Timeout = std::optional<std::chrono::milliseconds>;
 
+// Where an exec'd command's standard streams go: a descriptor of the caller's (the command
+// gets a copy), or -1: stdin from /dev/null, stdout and stderr captured into its Result.
+struct ExecIo {
+    int stdin_fd = -1;
+    int stdout_fd = -1;
+    int stderr_fd = -1;
+    static ExecIo inherit() { return {0, 1, 2}; }
+};
+
+// The limits a running sandbox can change (Sandbox::update); unset ones stay as they are.
+struct Limits {
+    std::optional<std::uint64_t> max_memory;     // bytes
+    std::optional<std::uint32_t> max_processes;
+    std::optional<std::uint32_t> max_cpu;        // percent of one core, 1..100
+};
+
+class Session;
+struct ProcessState;
+
+// A command exec'd into a long-lived sandbox. Valid as long as its Sandbox; its result stays
+// readable after the sandbox closed.
+class Process {
+public:
+    Process(std::shared_ptr<Session> session, std::shared_ptr<ProcessState> state);
+    pid_t pid() const;     // as the caller sees it
+    bool running() const;
+    // Until it exited, then its Result (captured output included). A timeout kills it with
+    // SIGKILL and marks the Result timed out (exit code 124).
+    Result wait(Timeout timeout = {});
+    // Sends `signal` to it, if it still runs (not to its children).
+    void kill(int signal = SIGKILL);
+
+private:
+    std::shared_ptr<Session> session_;
+    std::shared_ptr<ProcessState> state_;
+};
+
 class Sandbox {
 public:
     explicit Sandbox(Policy policy, SandboxOptions options = {});
+    // A running long-lived sandbox is closed: see close().
+    ~Sandbox();
+    Sandbox(Sandbox&&) noexcept;
+    Sandbox& operator=(Sandbox&&) noexcept;
     // A saved profile by name (see profile.hpp for the search path).
     static Sandbox from_profile(const std::string& name, SandboxOptions options = {});
 
@@ -45,11 +99,41 @@ public:
     // message of the exception it threw comes back.
     CallResult call(const std::function<std::string()>& fn, Timeout timeout = {}) const;
 
-    const Policy& policy() const { return policy_; }
+    // ---- Long-lived: the sandbox starts with the first exec and runs until close() ----
+
+    // Starts argv (PATH lookup as the sandbox sees it) in the sandbox, which starts now if it
+    // is not running yet. Every command exec'd shares the sandbox's confinement and limits
+    // (max_processes counts them together, max_memory sums them). Throws SandboxError when it
+    // cannot start (the sandbox ended or is paused, max_processes is reached), and
+    // PolicyError/PluginError/ConfinementError when the sandbox itself cannot start.
+    Process& exec(const std::vector<std::string>& argv, ExecIo io = {});
+    // Until every exec'd command exited; the last one's Result. A timeout ends the whole
+    // sandbox, as run()'s does. Throws SandboxError when nothing was exec'd.
+    Result wait(Timeout timeout = {});
+    // Freeze / thaw every process of the sandbox at once (daemons that left their process
+    // group included); CPU time stops while paused. Throws SandboxError when nothing runs.
+    void pause();
+    void resume();
+    // Changes max_memory, max_processes or max_cpu while the sandbox runs. Lowering a limit
+    // below current use refuses new allocations or forks; nothing is killed. Throws
+    // PolicyError for a value out of range or a limit the sandbox started without.
+    void update(const Limits& limits);
+    // Whether exec'd commands still run (daemons they left behind do not count).
+    bool running() const;
+    // Ends a long-lived sandbox: kills what is left, then the layers' end-of-run work (a branch
+    // is committed when the last command exited 0 and nothing had to be killed, else handled
+    // by on_error). Throws SandboxError when that work failed. The destructor does the same
+    // and logs the failure instead.
+    void close();
+
+    // The policy as the sandbox now enforces it (updated limits included).
+    Policy policy() const;
 
 private:
     Policy policy_;
     SandboxOptions options_;
+    std::shared_ptr<Session> session_;
+    std::deque<Process> processes_;
 };
 
 }  // namespace sandlock

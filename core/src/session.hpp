@@ -1,0 +1,117 @@
+// A long-lived sandbox, running: its init and spawner (spawner.hpp), the commands exec'd into
+// it, and a monitor thread that reads their output and exits while the caller does other
+// things. Sandbox (sandbox.hpp) owns one while it is open; the control server of a named
+// sandbox (control_server.hpp) drives the same object.
+//
+// Thread-safe: every public method may be called from any thread. The monitor thread only
+// records what happened; whatever changes the sandbox runs on the caller's thread.
+#pragma once
+
+#include "fd.hpp"
+#include "running_sandbox.hpp"
+
+#include <sandlock/policy.hpp>
+#include <sandlock/result.hpp>
+#include <sandlock/sandbox.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace sandlock {
+
+// One exec'd command, as the monitor thread keeps it.
+struct ProcessState {
+    std::uint32_t id = 0;
+    std::vector<std::string> argv;
+    std::vector<std::string> exec_paths;  // its exec candidates, to explain an ENOENT
+    pid_t pid = 0;                         // as sandlock sees it
+    pid_t sandbox_pid = 0;                 // inside the sandbox (the spawner's child)
+    bool spawned = false;                  // the spawner answered
+    int spawn_error = 0;                   // clone(2) failed with this
+    bool running = false;
+    bool timed_out = false;
+    Result result;
+    Fd stdout_read, stderr_read;           // captured streams, read by the monitor thread
+    std::chrono::steady_clock::time_point started_at;
+};
+
+class Session {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    // Starts the sandbox (init, spawner, plugins' after_fork) and its monitor thread.
+    Session(const Policy& policy, const SandboxOptions& options);
+    // close(), reporting instead of throwing.
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    std::shared_ptr<ProcessState> exec(const std::vector<std::string>& argv, const ExecIo& io);
+    // Until `process` exited; a timeout kills it (SIGKILL) and marks the result timed out.
+    Result wait_for(const std::shared_ptr<ProcessState>& process, Timeout timeout);
+    // Until every exec'd command exited; returns the last one's result. A timeout ends the
+    // whole sandbox (as run()'s does) and marks that result timed out.
+    Result wait_all(Timeout timeout);
+    void signal(const std::shared_ptr<ProcessState>& process, int sig);
+    bool running(const std::shared_ptr<ProcessState>& process);
+
+    void pause();
+    void resume();
+    bool paused();
+    void update(const Limits& limits);
+    // What `sandlock ps` / `inspect` show: uptime, processes (pid, ppid, command), use,
+    // limits and each plugin's counters.
+    boost::json::object status();
+    Policy policy();
+    std::vector<std::string> plugin_names();
+
+    // Ends the sandbox: kills what is left, then the plugins' end-of-run work (a branch commit
+    // when the last command exited 0 and nothing was killed). Throws SandboxError when that
+    // work failed. Later calls do nothing.
+    void close();
+    bool ended();
+    // Wakes whoever waits on the session: for the control server, which adds its own fds.
+    int ended_fd() const { return ended_event_.get(); }
+
+private:
+    void monitor() noexcept;
+    void read_events();
+    void drain(ProcessState& process, bool to_end);
+    ProcessState* find_locked(pid_t sandbox_pid);
+    void finish_locked(ProcessState& process, int wait_status);
+    // The sandbox ended (by itself, a plugin's abort or close()): every command is over.
+    void end_locked(const std::string& why);
+    void send_request_locked(const void* request, std::size_t size, const int* fds);
+    void wake_monitor();
+
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::unique_ptr<RunningSandbox> run_;
+    Policy policy_;
+    std::vector<std::string> env_;
+    std::deque<std::shared_ptr<ProcessState>> processes_;
+    std::uint32_t next_id_ = 1;
+    bool ended_ = false;
+    bool closed_ = false;
+    std::string end_reason_;
+    Clock::time_point started_at_ = Clock::now();
+    Clock::time_point last_sample_at_ = started_at_;  // status(): CPU % since the previous look
+    double last_cpu_seconds_ = 0;
+    Fd wake_;          // eventfd: the monitor re-reads its set of fds
+    Fd ended_event_;   // eventfd: readable once the sandbox ended
+    Fd devnull_;
+    bool stopping_ = false;
+    std::thread monitor_;
+};
+
+}  // namespace sandlock

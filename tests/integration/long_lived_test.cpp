@@ -1,0 +1,217 @@
+// Long-lived sandboxes (issue 8): exec / wait, shared limits, pause / resume, update, the
+// destructor's clean-up — real sandboxes against the real kernel.
+#include "process_scan.hpp"
+#include "sandbox_test.hpp"
+
+#include <sandlock/errors.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace sandlock::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+Policy limited_policy() {
+    Policy p = system_policy();
+    p.max_processes = 8;
+    p.max_memory = 512u << 20;
+    return p;
+}
+
+// user + system CPU seconds of `pid` and everything it waited for.
+double cpu_seconds(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string skip;
+    for (int i = 0; i < 11; ++i) fields >> skip;
+    long long utime = 0, stime = 0;
+    fields >> utime >> stime;
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+TEST(LongLived, ExecAndWaitCaptureOutput) {
+    Sandbox sb(system_policy());
+    Process& echo = sb.exec({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"});
+    EXPECT_GT(echo.pid(), 0);
+    Result r = sb.wait(20s);
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_EQ(r.stdout_text, "out\n");
+    EXPECT_EQ(r.stderr_text, "err\n");
+    EXPECT_FALSE(echo.running());
+    EXPECT_EQ(echo.wait().exit_code, 3);
+}
+
+TEST(LongLived, SeveralExecsRunInOneSandbox) {
+    TempDir dir;
+    Policy policy = system_policy();
+    policy.fs_writable = {dir.str()};
+    Sandbox sb(policy);
+    // The first writes through a fifo-free handshake: the second sees the first's file.
+    Process& first = sb.exec({"/bin/sh", "-c", "echo one > " + dir / "a"});
+    EXPECT_EQ(first.wait(20s).exit_code, 0);
+    Process& second = sb.exec({"/bin/cat", dir / "a"});
+    EXPECT_EQ(second.wait(20s).stdout_text, "one\n");
+    // Confinement holds for every exec: outside fs_writable stays read-only.
+    Process& third = sb.exec({"/bin/sh", "-c", "echo x > /etc/sandlock-test-nope"});
+    EXPECT_NE(third.wait(20s).exit_code, 0);
+    EXPECT_FALSE(std::filesystem::exists("/etc/sandlock-test-nope"));
+}
+
+TEST(LongLived, CommandNotFoundIsTheProcessResult) {
+    Sandbox sb(system_policy());
+    Process& p = sb.exec({"no-such-command-sandlock"});
+    Result r = p.wait(20s);
+    EXPECT_EQ(r.exit_code, 127);
+    EXPECT_NE(r.error.find("command not found"), std::string::npos) << r.error;
+}
+
+TEST(LongLived, ExecsShareMaxProcesses) {
+    Policy policy = system_policy();
+    policy.max_processes = 2;
+    Sandbox sb(policy);
+    Process& a = sb.exec({"/bin/sleep", "30"});
+    Process& b = sb.exec({"/bin/sleep", "30"});
+    try {
+        sb.exec({"/bin/sleep", "30"});
+        ADD_FAILURE() << "a third process started under max_processes = 2";
+    } catch (const SandboxError& e) {
+        EXPECT_NE(std::string(e.what()).find("max_processes"), std::string::npos) << e.what();
+    }
+    a.kill();
+    EXPECT_EQ(a.wait(20s).term_signal, SIGKILL);
+    // The slot is free again.
+    Process& c = sb.exec({"/bin/true"});
+    EXPECT_EQ(c.wait(20s).exit_code, 0);
+    b.kill();
+}
+
+TEST(LongLived, ProcessWaitTimeoutKillsIt) {
+    Sandbox sb(system_policy());
+    Process& p = sb.exec({"/bin/sleep", "30"});
+    Result r = p.wait(300ms);
+    EXPECT_TRUE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 124);
+}
+
+TEST(LongLived, PauseStopsCpuTimeOfTheWholeTree) {
+    Sandbox sb(limited_policy());
+    // A busy loop, and a double-forked busy daemon that left the process group.
+    Process& p = sb.exec({"/bin/sh", "-c",
+                          "(setsid sh -c 'while :; do :; done' &) ; while :; do :; done"});
+    std::this_thread::sleep_for(300ms);
+    auto tree_cpu = [&] {
+        double total = 0;
+        for (pid_t pid : processes_in_namespace_of(p.pid(), "sh")) total += cpu_seconds(pid);
+        return total;
+    };
+    ASSERT_EQ(processes_in_namespace_of(p.pid(), "sh").size(), 2u);
+    sb.pause();
+    const double before = tree_cpu();
+    std::this_thread::sleep_for(500ms);
+    const double after = tree_cpu();
+    EXPECT_LT(after - before, 0.02) << "CPU time went on while paused";
+    sb.resume();
+    std::this_thread::sleep_for(300ms);
+    EXPECT_GT(tree_cpu() - after, 0.1) << "the tree did not run again after resume";
+}
+
+TEST(LongLived, PauseWithNothingRunningThrows) {
+    Sandbox sb(system_policy());
+    EXPECT_THROW(sb.pause(), SandboxError);
+    Process& p = sb.exec({"/bin/true"});
+    p.wait(20s);
+    try {
+        sb.pause();
+        ADD_FAILURE() << "pause with nothing running did not throw";
+    } catch (const SandboxError& e) {
+        EXPECT_NE(std::string(e.what()).find("no running process"), std::string::npos) << e.what();
+    }
+}
+
+TEST(LongLived, UpdateLowersMaxProcessesWithoutKilling) {
+    Policy policy = system_policy();
+    policy.max_processes = 4;
+    Sandbox sb(policy);
+    Process& a = sb.exec({"/bin/sleep", "30"});
+    Process& b = sb.exec({"/bin/sleep", "30"});
+    sb.update({.max_processes = 1});
+    EXPECT_TRUE(a.running());
+    EXPECT_TRUE(b.running());
+    EXPECT_THROW(sb.exec({"/bin/true"}), SandboxError);
+    EXPECT_EQ(sb.policy().max_processes, 1u);
+    sb.update({.max_processes = 4});
+    EXPECT_EQ(sb.exec({"/bin/true"}).wait(20s).exit_code, 0);
+}
+
+TEST(LongLived, UpdateRaisesMaxMemory) {
+    Policy policy = system_policy();
+    policy.max_memory = 64u << 20;
+    Sandbox sb(policy);
+    const std::string grab = "import sys; b = bytearray(100 << 20); print('ok')";
+    Process& hold = sb.exec({"/bin/sleep", "30"});
+    Result refused = sb.exec({kPython, "-c", grab}).wait(20s);
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.stderr_text.find("MemoryError"), std::string::npos) << refused.stderr_text;
+    sb.update({.max_memory = 512u << 20});
+    Result allowed = sb.exec({kPython, "-c", grab}).wait(20s);
+    EXPECT_EQ(allowed.stdout_text, "ok\n") << allowed.stderr_text;
+    hold.kill();
+}
+
+TEST(LongLived, UpdateRefusesALimitTheSandboxStartedWithout) {
+    Sandbox sb(system_policy());
+    sb.exec({"/bin/sleep", "30"});
+    EXPECT_THROW(sb.update({.max_memory = 64u << 20}), PolicyError);
+    EXPECT_THROW(sb.update({.max_cpu = 0}), PolicyError);
+}
+
+TEST(LongLived, DestructorLeavesNothingBehind) {
+    std::vector<pid_t> sleepers;
+    {
+        Sandbox sb(system_policy());
+        Process& p = sb.exec({"/bin/sh", "-c", "(setsid sleep 60 &); sleep 60"});
+        std::this_thread::sleep_for(200ms);
+        sleepers = processes_in_namespace_of(p.pid(), "sleep");
+        ASSERT_EQ(processes_in_namespace_of(p.pid(), "sleep").size(), 2u);
+    }
+    for (pid_t pid : sleepers) EXPECT_NE(::kill(pid, 0), 0) << pid << " outlived its sandbox";
+}
+
+TEST(LongLived, CloseEndsTheSandboxAndExecStartsAFreshOne) {
+    Sandbox sb(system_policy());
+    EXPECT_THROW(sb.wait(), SandboxError);
+    Process& daemon = sb.exec({"/bin/sleep", "60"});
+    sb.close();
+    EXPECT_FALSE(daemon.running());
+    EXPECT_EQ(daemon.wait().term_signal, SIGKILL);  // its result outlives the sandbox
+    EXPECT_FALSE(sb.running());
+    EXPECT_EQ(sb.exec({"/bin/true"}).wait(20s).exit_code, 0);
+}
+
+TEST(LongLived, TwoSandboxesFromTwoThreads) {
+    auto work = [](int n, int* out) {
+        Sandbox sb(limited_policy());
+        Result r = sb.exec({"/bin/sh", "-c", "echo " + std::to_string(n)}).wait(20s);
+        *out = std::stoi(r.stdout_text);
+    };
+    int a = 0, b = 0;
+    std::thread ta(work, 1, &a), tb(work, 2, &b);
+    ta.join();
+    tb.join();
+    EXPECT_EQ(a, 1);
+    EXPECT_EQ(b, 2);
+}
+
+}  // namespace
+}  // namespace sandlock::test
