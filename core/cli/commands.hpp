@@ -22,6 +22,13 @@ std::function<int()> add_profile_command(CLI::App& profile, const GlobalOptions&
 std::function<int()> add_check_command(CLI::App& check, const GlobalOptions& global);
 std::function<int()> add_plugins_command(CLI::App& plugins, const GlobalOptions& global);
 std::function<int()> add_branch_command(CLI::App& branch, const GlobalOptions& global);
+// Named sandboxes (named_commands.cpp).
+std::function<int()> add_ps_command(CLI::App& ps, const GlobalOptions& global);
+std::function<int()> add_inspect_command(CLI::App& inspect, const GlobalOptions& global);
+std::function<int()> add_pause_command(CLI::App& pause, const GlobalOptions& global);
+std::function<int()> add_resume_command(CLI::App& resume, const GlobalOptions& global);
+std::function<int()> add_kill_command(CLI::App& kill, const GlobalOptions& global);
+std::function<int()> add_update_command(CLI::App& update, const GlobalOptions& global);
 
 // Throws PolicyError for an empty or valueless --plugins / --plugin-path (before CLI11 parses).
 void check_global_arguments(int argc, char** argv);

@@ -26,6 +26,12 @@ constexpr CommandSpec kCommands[] = {
     {"check", "Report kernel features and the plugins found", &add_check_command},
     {"plugins", "List the plugins found and the policy fields each enforces", &add_plugins_command},
     {"branch", "List, show, commit and abort the branches of fs_isolation = branchfs", &add_branch_command},
+    {"ps", "List the running named sandboxes (run --name) with their use and limits", &add_ps_command},
+    {"inspect", "Show a named sandbox: policy, process tree, supervisor counters", &add_inspect_command},
+    {"pause", "Freeze every process of a named sandbox", &add_pause_command},
+    {"resume", "Thaw a paused named sandbox", &add_resume_command},
+    {"kill", "Kill every process of a named sandbox", &add_kill_command},
+    {"update", "Change a named sandbox's limits: sandlock update NAME -m 256M -P 8", &add_update_command},
 };
 
 // The subcommand argv names (the first word that is not a global option or its value). Only

@@ -3,6 +3,7 @@
 
 #include <sandlock/errors.hpp>
 #include <sandlock/input_check.hpp>
+#include <sandlock/named.hpp>
 #include <sandlock/profile.hpp>
 #include <sandlock/sandbox.hpp>
 #include <sandlock/units.hpp>
@@ -29,7 +30,7 @@ struct RunFlags {
     bool clean_env = false, best_effort = false, keep_fds = false;
     std::vector<std::string> net_bind, net_connect, net_allow_hosts, env;
     std::optional<std::string> fs_isolation, fs_mount, fs_storage, chroot, on_exit, on_error;
-    std::optional<std::string> branch, branch_from;
+    std::optional<std::string> branch, branch_from, name;
     bool dry_run = false, json = false;
 };
 
@@ -108,6 +109,35 @@ int block_termination_signals() {
     return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+void report(const RunFlags& flags, const Result& result) {
+    if (!result.error.empty()) std::cerr << "sandlock: " << one_line(result.error) << "\n";
+    if (result.timed_out) std::cerr << "sandlock: timed out after " << *flags.timeout << " s\n";
+}
+
+// --name: a long-lived sandbox with one command, reachable from `sandlock ps` and the rest
+// while it runs. Its command gets sandlock's stdio (a terminal stdin becomes /dev/null, as
+// without -i), and the sandbox ends when the command does.
+int run_named(const RunFlags& flags, const std::vector<std::string>& command, Policy policy, SandboxOptions options,
+              Timeout timeout) {
+    if (flags.interactive)
+        throw PolicyError("--name: not with -i (a named sandbox's command does not take the terminal's foreground)");
+    check_sandbox_name(*flags.name);
+    options.name = *flags.name;
+    Sandbox sandbox(std::move(policy), std::move(options));
+    ExecIo io = ExecIo::inherit();
+    if (::isatty(0)) io.stdin_fd = -1;
+    Result result = sandbox.exec(command, io).wait(timeout);
+    try {
+        sandbox.close();
+    } catch (const SandboxError& e) {
+        // The command ran, but what a layer does at its end (a branch commit) did not.
+        result.error = e.what();
+        result.exit_code = kExitSandlockFailed;
+    }
+    report(flags, result);
+    return result.exit_code;
+}
+
 }  // namespace
 
 std::function<int()> add_run_command(CLI::App& run_app, const GlobalOptions& global) {
@@ -115,6 +145,8 @@ std::function<int()> add_run_command(CLI::App& run_app, const GlobalOptions& glo
     auto command = std::make_shared<std::vector<std::string>>();
     CLI::App* run = &run_app;
     run->add_flag("-i,--interactive", flags->interactive, "Give the command the terminal (stdin, job control)");
+    run->add_option("--name", flags->name, "Register the sandbox under NAME while it runs (sandlock ps, inspect, "
+                                           "pause, resume, kill, update)");
     run->add_option("-p,--profile", flags->profile, "Start from a saved profile (flags override, lists append)");
     run->add_option("-w,--fs-writable", flags->writable, "Path with read/write access (repeatable)")
         ->allow_extra_args(false);
@@ -166,12 +198,12 @@ std::function<int()> add_run_command(CLI::App& run_app, const GlobalOptions& glo
                         static_cast<std::int64_t>(parse_seconds("--timeout", *flags->timeout) * 1000));
                 // Also with -i: Ctrl-C reaches the foreground (the command), but SIGTERM/SIGHUP
                 // sent to sandlock must still end the whole tree.
-                SandboxOptions options{global.plugins, global.plugin_path, block_termination_signals()};
+                SandboxOptions options{global.plugins, global.plugin_path, block_termination_signals(), {}};
+                if (flags->name) return run_named(*flags, *command, std::move(policy), std::move(options), timeout);
                 Sandbox sandbox(std::move(policy), std::move(options));
                 Result result = flags->interactive ? sandbox.run_interactive(*command, timeout)
                                                    : sandbox.run_inherit(*command, timeout);
-                if (!result.error.empty()) std::cerr << "sandlock: " << one_line(result.error) << "\n";
-                if (result.timed_out) std::cerr << "sandlock: timed out after " << *flags->timeout << " s\n";
+                report(*flags, result);
                 return result.exit_code;
             };
 }

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,8 +69,11 @@ std::string spawn_message(const spawn::Request& header, const std::vector<std::s
 }  // namespace
 
 Session::Session(const Policy& policy, const SandboxOptions& options)
-    : policy_(policy), wake_(make_eventfd()), ended_event_(make_eventfd()) {
+    : policy_(policy), wake_(make_eventfd()), ended_event_(make_eventfd()), cancel_fd_(options.cancel_fd) {
     devnull_ = open_fd("/dev/null", O_RDONLY);
+    // The name first: a clash is refused before anything runs.
+    std::unique_ptr<NameRegistration> registration;
+    if (!options.name.empty()) registration = std::make_unique<NameRegistration>(options.name);
     LaunchSpec spec;
     spec.spawner = true;
     spec.stdio = StdioMode::Inherit;  // the spawner's own stdio: nothing reads or writes it
@@ -82,6 +86,7 @@ Session::Session(const Policy& policy, const SandboxOptions& options)
     }
     env_ = build_environment(policy_, environ);
     monitor_ = std::thread([this] { monitor(); });
+    if (registration) server_ = std::make_unique<ControlServer>(*this, std::move(registration));
 }
 
 Session::~Session() {
@@ -361,7 +366,23 @@ bool Session::ended() {
     return ended_;
 }
 
+void Session::terminate(const std::string& reason) {
+    std::lock_guard lock(mutex_);
+    end_locked(reason);
+    changed_.notify_all();
+}
+
+// Without the lock: the server's thread may be answering a request that takes it.
+void Session::stop_server() {
+    std::unique_ptr<ControlServer> server;
+    {
+        std::lock_guard lock(mutex_);
+        server = std::move(server_);
+    }
+}
+
 void Session::close() {
+    stop_server();
     std::unique_lock lock(mutex_);
     if (closed_) return;
     closed_ = true;
@@ -408,6 +429,7 @@ void Session::monitor() noexcept {
                 polled.push_back({run_->fds().spawn_parent.get(), POLLIN, 0});
                 polled.push_back({run_->pidfd(), POLLIN, 0});
                 polled.push_back({run_->plugins().abort_fd(), POLLIN, 0});
+                if (cancel_fd_ >= 0) polled.push_back({cancel_fd_, POLLIN, 0});
             }
             for (const auto& p : processes_)
                 if (p->stdout_read || p->stderr_read) {
@@ -428,6 +450,15 @@ void Session::monitor() noexcept {
         try {
             std::lock_guard lock(mutex_);
             for (const auto& p : readers) drain(*p, false);
+            if (!ended_ && cancel_fd_ >= 0) {
+                pollfd cancel{cancel_fd_, POLLIN, 0};
+                signalfd_siginfo info{};
+                if (::poll(&cancel, 1, 0) == 1 && ::read(cancel_fd_, &info, sizeof info) == sizeof info) {
+                    cancel_signal_ = static_cast<int>(info.ssi_signo);
+                    read_events();
+                    end_locked("cancelled by signal " + std::to_string(cancel_signal_));
+                }
+            }
             if (!ended_) {
                 read_events();
                 pollfd died[2] = {{run_->pidfd(), POLLIN, 0}, {run_->plugins().abort_fd(), POLLIN, 0}};
@@ -556,8 +587,8 @@ void Session::end_locked(const std::string& why) {
         p->spawned = true;
         if (p->running) {
             // Killed with the sandbox; its status died with the spawner that was its parent.
-            p->result.term_signal = SIGKILL;
-            p->result.exit_code = 128 + SIGKILL;
+            p->result.term_signal = cancel_signal_ != 0 ? cancel_signal_ : SIGKILL;
+            p->result.exit_code = 128 + p->result.term_signal;
             if (p->timed_out) {
                 p->result.timed_out = true;
                 p->result.exit_code = 124;

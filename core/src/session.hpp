@@ -7,6 +7,7 @@
 // records what happened; whatever changes the sandbox runs on the caller's thread.
 #pragma once
 
+#include "control_server.hpp"
 #include "fd.hpp"
 #include "running_sandbox.hpp"
 
@@ -75,6 +76,8 @@ public:
     Policy policy();
     std::vector<std::string> plugin_names();
 
+    // Kills every process of the sandbox now (`sandlock kill`); close() does the rest.
+    void terminate(const std::string& reason);
     // Ends the sandbox: kills what is left, then the plugins' end-of-run work (a branch commit
     // when the last command exited 0 and nothing was killed). Throws SandboxError when that
     // work failed. Later calls do nothing.
@@ -93,6 +96,7 @@ private:
     void end_locked(const std::string& why);
     void send_request_locked(const void* request, std::size_t size, const int* fds);
     void wake_monitor();
+    void stop_server();
 
     std::mutex mutex_;
     std::condition_variable changed_;
@@ -110,8 +114,11 @@ private:
     Fd wake_;          // eventfd: the monitor re-reads its set of fds
     Fd ended_event_;   // eventfd: readable once the sandbox ended
     Fd devnull_;
+    int cancel_fd_ = -1;     // SandboxOptions::cancel_fd
+    int cancel_signal_ = 0;  // the signal read from it: what the commands' results show
     bool stopping_ = false;
     std::thread monitor_;
+    std::unique_ptr<ControlServer> server_;  // a named sandbox's control socket
 };
 
 }  // namespace sandlock

@@ -29,4 +29,7 @@ std::filesystem::path find_profile(std::string_view name);
 Policy load_profile(std::string_view name);
 Policy parse_profile(std::string_view toml_text, const std::string& source);
 
+// The policy as a profile: parse_profile() of the text gives the same policy back.
+std::string policy_to_toml(const Policy& policy);
+
 }  // namespace sandlock

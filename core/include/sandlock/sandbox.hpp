@@ -36,6 +36,9 @@ struct SandboxOptions {
     // When readable (e.g. a signalfd), the whole tree is killed and the run ends with the
     // signal read from it (the CLI passes its SIGINT/SIGTERM/SIGHUP signalfd here).
     int cancel_fd = -1;
+    // Long-lived sandboxes (exec): register it under this name while it runs, so that `sandlock
+    // ps`, `inspect`, `pause`, `resume`, `kill` and `update` reach it (sandlock/named.hpp).
+    std::string name;
 };
 
 using Timeout = std::optional<std::chrono::milliseconds>;

@@ -1,0 +1,131 @@
+#include "control_server.hpp"
+
+#include "session.hpp"
+
+#include <sandlock/errors.hpp>
+#include <sandlock/profile.hpp>
+#include <sandlock/sdk/policy_schema.hpp>
+
+#include <boost/json.hpp>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sandlock {
+namespace {
+
+constexpr int kRequestTimeoutMs = 2000;  // a client gets this long to send its request
+constexpr std::size_t kMaxRequest = 64u << 10;
+
+std::uint64_t number(const boost::json::object& request, const char* key) {
+    const boost::json::value& v = request.at(key);
+    if (v.is_uint64()) return v.as_uint64();
+    if (v.is_int64() && v.as_int64() >= 0) return static_cast<std::uint64_t>(v.as_int64());
+    throw PolicyError(std::string(key) + ": not a non-negative whole number");
+}
+
+}  // namespace
+
+ControlServer::ControlServer(Session& session, std::unique_ptr<NameRegistration> registration)
+    : session_(session), registration_(std::move(registration)), stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (!stop_) throw SandboxError("eventfd failed: " + std::string(std::strerror(errno)));
+    thread_ = std::thread([this] { serve(); });
+}
+
+ControlServer::~ControlServer() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(stop_.get(), &one, sizeof one);
+    if (thread_.joinable()) thread_.join();
+}
+
+void ControlServer::serve() noexcept {
+    for (;;) {
+        pollfd polled[2] = {{registration_->listen_fd(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+        if (::poll(polled, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        if (polled[1].revents != 0) return;
+        Fd client(::accept4(registration_->listen_fd(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (client) answer(client.get());
+    }
+}
+
+// One request line in, one answer line out. Another user is refused before anything is read:
+// the directory's mode is the first fence, this is the one that holds if it were opened.
+void ControlServer::answer(int client) noexcept {
+    boost::json::object reply;
+    try {
+        ucred peer{};
+        socklen_t size = sizeof peer;
+        if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || peer.uid != ::geteuid()) {
+            reply["error"] = "permission denied: the sandbox belongs to another user";
+        } else {
+            std::string line;
+            while (line.find('\n') == std::string::npos && line.size() < kMaxRequest) {
+                pollfd readable{client, POLLIN, 0};
+                if (::poll(&readable, 1, kRequestTimeoutMs) != 1) break;
+                char buffer[4096];
+                const ssize_t n = ::read(client, buffer, sizeof buffer);
+                if (n <= 0) break;
+                line.append(buffer, static_cast<std::size_t>(n));
+            }
+            boost::system::error_code ec;
+            boost::json::value request = boost::json::parse(line, ec);
+            if (ec || !request.is_object()) reply["error"] = "the request is not a JSON object";
+            else reply = handle(request.as_object());
+        }
+    } catch (const std::exception& e) {
+        reply = {{"error", e.what()}};
+    }
+    try {
+        const std::string text = boost::json::serialize(reply) + "\n";
+        [[maybe_unused]] ssize_t n = ::send(client, text.data(), text.size(), MSG_NOSIGNAL);
+    } catch (...) {
+        // Out of memory for the answer: the client sees the connection close.
+    }
+}
+
+boost::json::object ControlServer::handle(const boost::json::object& request) {
+    const boost::json::value* command = request.if_contains("command");
+    const std::string what = command != nullptr && command->is_string() ? std::string(command->as_string()) : "";
+    boost::json::object reply;
+    if (what == "status") {
+        reply = session_.status();
+        reply["name"] = registration_->name();
+        reply["sandlock_pid"] = ::getpid();
+        boost::json::array plugins;
+        for (const auto& name : session_.plugin_names()) plugins.emplace_back(name);
+        reply["plugins"] = std::move(plugins);
+    } else if (what == "policy") {
+        const Policy policy = session_.policy();
+        reply["policy"] = boost::json::parse(policy_to_json(policy));
+        reply["toml"] = policy_to_toml(policy);
+    } else if (what == "pause") {
+        session_.pause();
+    } else if (what == "resume") {
+        session_.resume();
+    } else if (what == "kill") {
+        session_.terminate("killed by `sandlock kill`");
+    } else if (what == "update") {
+        Limits limits;
+        if (request.contains("max_memory")) limits.max_memory = number(request, "max_memory");
+        if (request.contains("max_processes"))
+            limits.max_processes = static_cast<std::uint32_t>(std::min<std::uint64_t>(number(request, "max_processes"), UINT32_MAX));
+        if (request.contains("max_cpu"))
+            limits.max_cpu = static_cast<std::uint32_t>(std::min<std::uint64_t>(number(request, "max_cpu"), UINT32_MAX));
+        session_.update(limits);
+    } else {
+        reply["error"] = "unknown request " + what + " (status, policy, pause, resume, kill, update)";
+        return reply;
+    }
+    reply["ok"] = true;
+    return reply;
+}
+
+}  // namespace sandlock
