@@ -299,6 +299,15 @@ std::optional<std::string> LoadedPlugin::control(std::string_view request_json) 
     });
 }
 
+bool LoadedPlugin::nested(sdk::NestedConfinement& out) {
+    out = {};
+    out.landlock_ruleset_fd = -1;
+    if (vtable_->nested == nullptr) return false;
+    sdk::ErrorSink err{};
+    if (vtable_->nested(instance_, &out, &err) != 0) throw PluginError(std::string(name()) + ": " + err.message);
+    return true;
+}
+
 int LoadedPlugin::child_stage(sdk::Stage stage, sdk::ChildContext* ctx) noexcept {
     return vtable_->child_stage ? vtable_->child_stage(instance_, static_cast<sandlock_stage>(stage), ctx) : 0;
 }

@@ -92,6 +92,9 @@ public:
     // A request to the running instance (sdk::PluginVTable::control): its output, nullopt when
     // the plugin has no live state; throws PluginError with its reason.
     std::optional<std::string> control(std::string_view request_json);
+    // For a nested sandbox's plugin set, after prepare(): what the plugin adds to its processes
+    // (false: it has no nested hook). Throws PluginError with its reason.
+    bool nested(sdk::NestedConfinement& out);
     // In the child: no allocation. Returns 0 or -errno.
     int child_stage(sdk::Stage stage, sdk::ChildContext* ctx) noexcept;
 

@@ -127,7 +127,7 @@ std::string run_plugin_command(std::string_view plugin, const std::string& reque
     return loaded.command(request_json);
 }
 
-PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
+PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options, bool nested) {
     check_policy_text(policy);  // library callers too: a NUL would cut a path short in a plugin
     const std::vector<fs::path> search_path = plugin_search_path(options.plugin_path);
     const FieldOwners owners = field_owners(search_path);
@@ -164,7 +164,7 @@ PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options) {
         throw PolicyError(std::string(field) + " needs plugin '" + owner->second +
                           "', which is not enabled; add it: --plugins=" + join(names, ",") + "," + owner->second);
     }
-    if (needs_notif(policy) && !contains(names, "notif"))
+    if (!nested && needs_notif(policy) && !contains(names, "notif"))
         throw PolicyError(std::string(needs_notif(policy)) + "; add it: --plugins=" +
                           join(names, ",") + ",notif");
     for (const auto& entry : policy.plugin_options) {

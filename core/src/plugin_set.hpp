@@ -26,7 +26,9 @@ public:
     // Chooses the plugins (options.plugins, else policy.plugins, else the owners of every
     // field set, seccomp always), loads them, refuses a set field whose owner is not enabled,
     // then configures and prepares each. Throws PolicyError, PluginError or ConfinementError.
-    PluginSet(const Policy& policy, const SandboxOptions& options);
+    // `nested`: the plugins of a nested sandbox (nested_scope.hpp), whose supervised rules the
+    // parent's supervisor serves: a readable /proc needs no notif layer of its own.
+    PluginSet(const Policy& policy, const SandboxOptions& options, bool nested = false);
 
     const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return plugins_; }
     const std::vector<int>& notify_requests() const { return host_.notify_requests(); }

@@ -1,6 +1,9 @@
 #include "launcher.hpp"
 #include "logging.hpp"
+#include "nested_scope.hpp"
 #include "session.hpp"
+
+#include <algorithm>
 
 #include <sandlock/errors.hpp>
 #include <sandlock/profile.hpp>
@@ -8,6 +11,10 @@
 
 namespace sandlock {
 namespace {
+
+[[noreturn]] void only_in_parent(const char* what) {
+    throw SandboxError(std::string(what) + ": a nested sandbox is " + what + "d with its parent (call it on the parent)");
+}
 
 Result run_command(const Policy& policy, const SandboxOptions& options, const std::vector<std::string>& argv,
                    StdioMode stdio, Timeout timeout) {
@@ -43,6 +50,7 @@ Sandbox& Sandbox::operator=(Sandbox&& other) noexcept {
         policy_ = std::move(other.policy_);
         options_ = std::move(other.options_);
         session_ = std::move(other.session_);
+        nested_ = std::move(other.nested_);
         processes_ = std::move(other.processes_);
     }
     return *this;
@@ -53,6 +61,12 @@ Sandbox Sandbox::from_profile(const std::string& name, SandboxOptions options) {
 }
 
 Result Sandbox::run(const std::vector<std::string>& argv, Timeout timeout) const {
+    if (nested_) {
+        // In its parent, like exec: a Process of its own, waited for here.
+        const NestedSpawn spawn = nested_->spawn();
+        Process process(nested_->session_ptr(), nested_->session().exec(argv, {}, &spawn));
+        return process.wait(timeout);
+    }
     return run_command(policy_, options_, argv, StdioMode::Capture, timeout);
 }
 
@@ -65,6 +79,9 @@ Result Sandbox::run_inherit(const std::vector<std::string>& argv, Timeout timeou
 }
 
 CallResult Sandbox::call(const std::function<std::string()>& fn, Timeout timeout) const {
+    if (nested_)
+        throw SandboxError("call: a function cannot start inside a sandbox that is already running, so a nested "
+                           "sandbox runs commands only (exec, run); call() a Sandbox of the narrowed policy instead");
     LaunchSpec spec;
     spec.function = &fn;
     spec.stdio = StdioMode::Capture;
@@ -93,38 +110,76 @@ CallResult Sandbox::call(const std::function<std::string()>& fn, Timeout timeout
 // ---- Long-lived ----------------------------------------------------------------------------
 
 Process& Sandbox::exec(const std::vector<std::string>& argv, ExecIo io) {
+    if (nested_) {
+        const NestedSpawn spawn = nested_->spawn();
+        return processes_.emplace_back(nested_->session_ptr(), nested_->session().exec(argv, io, &spawn));
+    }
+    // A sandbox a wait() timeout ended is over: the next exec starts a fresh one, as after close().
+    if (session_ && session_->closed()) session_.reset();
     if (!session_) session_ = std::make_shared<Session>(policy_, options_);
     return processes_.emplace_back(session_, session_->exec(argv, io));
 }
 
 Result Sandbox::wait(Timeout timeout) {
+    if (nested_) {
+        // Its own commands; a timeout kills those still running (their groups).
+        if (processes_.empty()) throw SandboxError("wait: nothing was exec'd in this sandbox");
+        const auto deadline = timeout ? std::optional(std::chrono::steady_clock::now() + *timeout) : std::nullopt;
+        Result last;
+        for (Process& p : processes_) {
+            Timeout left;
+            if (deadline)
+                left = std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                  *deadline - std::chrono::steady_clock::now()));
+            last = p.wait(left);
+        }
+        return last;
+    }
     if (!session_) throw SandboxError("wait: nothing was exec'd in this sandbox");
     return session_->wait_all(timeout);
 }
 
 void Sandbox::pause() {
+    if (nested_) only_in_parent("pause");
     if (!session_) throw SandboxError("pause: no running process in the sandbox");
     session_->pause();
 }
 
 void Sandbox::resume() {
+    if (nested_) only_in_parent("resume");
     if (!session_) throw SandboxError("resume: no running process in the sandbox");
     session_->resume();
 }
 
 void Sandbox::update(const Limits& limits) {
+    if (nested_) only_in_parent("update");
     if (!session_) throw SandboxError("update: the sandbox is not running (exec a command first)");
     session_->update(limits);
 }
 
+Sandbox Sandbox::sandbox(Policy child) {
+    if (nested_) throw SandboxError("sandbox: a nested sandbox cannot nest another one yet (nest it in the outermost)");
+    if (!session_) session_ = std::make_shared<Session>(policy_, options_);
+    Sandbox nested(child, options_);
+    nested.nested_ = std::make_shared<NestedScope>(session_, nullptr, std::move(child), options_);
+    return nested;
+}
+
 bool Sandbox::running() const {
-    if (!session_) return false;
+    if (!session_ && !nested_) return false;
     for (const auto& p : processes_)
         if (p.running()) return true;
     return false;
 }
 
 void Sandbox::close() {
+    if (nested_) {
+        // Its commands and their process groups; the parent goes on.
+        for (Process& p : processes_) p.kill();
+        for (Process& p : processes_) p.wait();
+        nested_.reset();
+        return;
+    }
     if (!session_) return;
     // Its Process objects keep the closed session, and so their results.
     std::shared_ptr<Session> session = std::move(session_);
@@ -132,6 +187,7 @@ void Sandbox::close() {
 }
 
 Policy Sandbox::policy() const { return session_ ? session_->policy() : policy_; }
+
 
 Process::Process(std::shared_ptr<Session> session, std::shared_ptr<ProcessState> state)
     : session_(std::move(session)), state_(std::move(state)) {}

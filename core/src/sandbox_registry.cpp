@@ -92,7 +92,6 @@ fs::path sandbox_runtime_dir() {
     // Another user may have made it first (under /tmp): it must be ours and private.
     struct stat st {};
     if (::lstat(dir.c_str(), &st) != 0) throw SandboxError("cannot read " + dir.string() + ": " + errno_text(errno));
-    if (!S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 077) != 0)
     if (!S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 077) != 0) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));

@@ -54,16 +54,41 @@ void set_result_status(Result& result, int status) {
     }
 }
 
-// The request's strings, laid out as the spawner reads them (spawn_protocol.hpp).
+// The request's strings, laid out as the spawner reads them (spawn_protocol.hpp), then a
+// nested sandbox's confinement.
 std::string spawn_message(const spawn::Request& header, const std::vector<std::string>& paths,
-                          const std::vector<std::string>& argv, const std::vector<std::string>& envp) {
+                          const std::vector<std::string>& argv, const std::vector<std::string>& envp,
+                          const NestedSpawn* nested) {
     std::string message(reinterpret_cast<const char*>(&header), sizeof header);
     for (const auto* list : {&paths, &argv, &envp})
         for (const auto& s : *list) {
             message += s;
             message += '\0';
         }
+    if (nested == nullptr) return message;
+    auto align = [&] { message.resize((message.size() + 7) & ~std::size_t{7}, '\0'); };
+    for (const auto& [access, path] : nested->late_rules) {
+        align();
+        message.append(reinterpret_cast<const char*>(&access), sizeof access);
+        message += path;
+        message += '\0';
+    }
+    for (const auto& program : nested->programs) {
+        align();
+        const std::uint32_t head[2] = {static_cast<std::uint32_t>(program.size()), 0};
+        message.append(reinterpret_cast<const char*>(head), sizeof head);
+        message.append(reinterpret_cast<const char*>(program.data()), program.size() * sizeof(sock_filter));
+    }
     return message;
+}
+
+const char* nest_step_name(int step) {
+    switch (step) {
+        case 1: return "adding a Landlock path rule";
+        case 2: return "restricting with the Landlock ruleset";
+        case 3: return "installing a seccomp program";
+        default: return "confining";
+    }
 }
 
 }  // namespace
@@ -97,59 +122,94 @@ Session::~Session() {
     }
 }
 
-std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv, const ExecIo& io) {
+std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv, const ExecIo& io,
+                                            const NestedSpawn* nested) {
     if (argv.empty() || argv[0].empty()) throw PolicyError("command: nothing to run (give a command)");
     auto process = std::make_shared<ProcessState>();
     process->argv = argv;
-    Fd stdout_write, stderr_write;
-    int stdio[3] = {io.stdin_fd >= 0 ? io.stdin_fd : devnull_.get(), io.stdout_fd, io.stderr_fd};
+    process->nested = nested != nullptr;
+    Fd stdout_write, stderr_write, go_read, go_write;
+    std::vector<int> fds = {io.stdin_fd >= 0 ? io.stdin_fd : devnull_.get(), io.stdout_fd, io.stderr_fd};
     if (io.stdout_fd < 0) {
         std::tie(process->stdout_read, stdout_write) = pipe_pair();
-        stdio[1] = stdout_write.get();
+        fds[1] = stdout_write.get();
     }
     if (io.stderr_fd < 0) {
         std::tie(process->stderr_read, stderr_write) = pipe_pair();
-        stdio[2] = stderr_write.get();
+        fds[2] = stderr_write.get();
     }
     for (const Fd* fd : {&process->stdout_read, &process->stderr_read})
         if (*fd) ::fcntl(fd->get(), F_SETFL, O_NONBLOCK);
+    spawn::Request header{};
+    header.kind = spawn::RequestKind::Spawn;
+    if (nested != nullptr) {
+        header.flags |= spawn::kOwnGroup;
+        if (!nested->nest_request.empty()) {
+            std::tie(go_read, go_write) = pipe_pair();
+            header.flags |= spawn::kWaitForGo;
+            fds.push_back(go_read.get());
+        }
+        if (nested->ruleset_fd >= 0) {
+            header.flags |= spawn::kHasRuleset;
+            fds.push_back(nested->ruleset_fd);
+        }
+        header.late_rules = static_cast<std::uint32_t>(nested->late_rules.size());
+        header.programs = static_cast<std::uint32_t>(nested->programs.size());
+    }
+    const std::vector<std::string>& env = nested != nullptr ? nested->env : env_;
 
     std::unique_lock lock(mutex_);
     if (ended_) throw SandboxError("exec: the sandbox has ended" + (end_reason_.empty() ? "" : " (" + end_reason_ + ")"));
     if (run_->paused()) throw SandboxError("exec: the sandbox is paused; resume it first");
-    process->exec_paths = exec_candidates(argv[0], env_);
+    process->exec_paths = exec_candidates(argv[0], env);
     process->id = next_id_++;
-    spawn::Request header{};
-    header.kind = spawn::RequestKind::Spawn;
     header.id = process->id;
     header.paths = static_cast<std::uint32_t>(process->exec_paths.size());
     header.argc = static_cast<std::uint32_t>(argv.size());
-    header.envc = static_cast<std::uint32_t>(env_.size());
-    const std::string message = spawn_message(header, process->exec_paths, argv, env_);
+    header.envc = static_cast<std::uint32_t>(env.size());
+    const std::string message = spawn_message(header, process->exec_paths, argv, env, nested);
     if (message.size() > sizeof header + spawn::kMaxRequest ||
-        process->exec_paths.size() + argv.size() + env_.size() + 3 > spawn::kMaxStrings)
+        process->exec_paths.size() + argv.size() + env.size() + 3 > spawn::kMaxStrings)
         throw PolicyError("command: its arguments and environment take " + std::to_string(message.size()) +
                           " bytes; exec into a running sandbox takes at most " +
                           std::to_string(spawn::kMaxRequest >> 10) + " KiB (use run() for longer command lines)");
     process->started_at = Clock::now();
     processes_.push_back(process);
+    auto forget = [&] { processes_.erase(std::find(processes_.begin(), processes_.end(), process)); };
     try {
-        send_request_locked(message.data(), message.size(), stdio);
+        send_request_locked(message.data(), message.size(), fds.data(), fds.size());
     } catch (...) {
-        processes_.pop_back();
+        forget();
         throw;
     }
     wake_monitor();  // its new pipes
+    if (go_write) {
+        // The new process waits on the go pipe: its subtree joins the scope's supervised rules
+        // before it can fork or allocate anything under them.
+        changed_.wait(lock, [&] { return process->pid != 0 || process->spawned || ended_; });
+        if (process->pid != 0) {
+            try {
+                run_->control(nested->nest_request, nested->nest_plugins);
+            } catch (...) {
+                go_write.reset();  // end-of-file: it exits without running the command
+                changed_.wait(lock, [&] { return process->spawned || ended_; });
+                forget();
+                throw;
+            }
+            const char go = 1;
+            [[maybe_unused]] ssize_t n = ::write(go_write.get(), &go, 1);
+        }
+    }
     changed_.wait(lock, [&] { return process->spawned || ended_; });
     stdout_write.reset();
     stderr_write.reset();
     if (!process->spawned) {
-        processes_.erase(std::find(processes_.begin(), processes_.end(), process));
+        forget();
         throw SandboxError("exec: the sandbox ended before " + argv[0] + " started" +
                            (end_reason_.empty() ? "" : " (" + end_reason_ + ")"));
     }
     if (process->spawn_error != 0) {
-        processes_.erase(std::find(processes_.begin(), processes_.end(), process));
+        forget();
         std::string why = errno_text(process->spawn_error);
         if (process->spawn_error == EAGAIN && policy_.max_processes)
             why = "max_processes (" + std::to_string(*policy_.max_processes) + ") is reached";
@@ -160,20 +220,20 @@ std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv
     return process;
 }
 
-void Session::send_request_locked(const void* request, std::size_t size, const int* fds) {
+void Session::send_request_locked(const void* request, std::size_t size, const int* fds, std::size_t fd_count) {
     iovec iov{const_cast<void*>(request), size};
-    alignas(cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))]{};
+    alignas(cmsghdr) char control[CMSG_SPACE(spawn::kMaxFds * sizeof(int))]{};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    if (fds != nullptr) {
+    if (fd_count > 0) {
         msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
+        msg.msg_controllen = CMSG_SPACE(fd_count * sizeof(int));
         cmsghdr* c = CMSG_FIRSTHDR(&msg);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(3 * sizeof(int));
-        std::memcpy(CMSG_DATA(c), fds, 3 * sizeof(int));
+        c->cmsg_len = CMSG_LEN(fd_count * sizeof(int));
+        std::memcpy(CMSG_DATA(c), fds, fd_count * sizeof(int));
     }
     ssize_t n;
     while ((n = ::sendmsg(run_->fds().spawn_parent.get(), &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
@@ -188,15 +248,16 @@ void Session::signal(const std::shared_ptr<ProcessState>& process, int sig) {
     // A paused spawner cannot pass it on; its stopped child cannot be reaped meanwhile, so its
     // pid still names it.
     if (run_->paused()) {
-        ::kill(process->pid, sig);
+        ::kill(process->nested ? -process->pid : process->pid, sig);
         return;
     }
     spawn::Request request{};
     request.kind = spawn::RequestKind::Signal;
-    request.pid = process->sandbox_pid;
+    // A nested sandbox's command leads a group: its children go with it.
+    request.pid = process->nested ? -process->sandbox_pid : process->sandbox_pid;
     request.signal = sig;
     try {
-        send_request_locked(&request, sizeof request, nullptr);
+        send_request_locked(&request, sizeof request, nullptr, 0);
     } catch (const SandboxError&) {
         // The spawner is gone, and with it the sandbox: nothing is left to signal.
     }
@@ -294,7 +355,12 @@ void Session::update(const Limits& limits) {
     boost::json::object request;
     request["command"] = "update";
     request["policy"] = boost::json::parse(policy_to_json(updated));
-    const auto answers = run_->control(boost::json::serialize(request), owners);
+    std::vector<std::pair<std::string, std::string>> answers;
+    try {
+        answers = run_->control(boost::json::serialize(request), owners);
+    } catch (const PluginError& e) {
+        throw PolicyError(e.what());  // the layer refused the value: bad input, nothing changed
+    }
     for (const auto& owner : owners)
         if (std::none_of(answers.begin(), answers.end(), [&](const auto& a) { return a.first == owner; }))
             throw PolicyError("plugin " + owner + " cannot change its limits while the sandbox runs");
@@ -355,10 +421,22 @@ Policy Session::policy() {
     return policy_;
 }
 
+std::vector<std::pair<std::string, std::vector<std::string>>> Session::supervised_fields() {
+    std::vector<std::pair<std::string, std::vector<std::string>>> out;
+    for (const auto& plugin : run_->plugins().plugins())
+        if (plugin->flags() & sdk::kPluginServesNotifications) out.emplace_back(plugin->name(), plugin->owned_fields());
+    return out;
+}
+
 std::vector<std::string> Session::plugin_names() {
     std::vector<std::string> names;
     for (const auto& plugin : run_->plugins().plugins()) names.emplace_back(plugin->name());
     return names;
+}
+
+bool Session::closed() {
+    std::lock_guard lock(mutex_);
+    return closed_;
 }
 
 bool Session::ended() {
@@ -522,6 +600,11 @@ void Session::read_events() {
                         p->result.error = event.value == ENOENT ? command + ": command not found"
                                                                 : "cannot run " + command + ": " + errno_text(event.value);
                 }
+                break;
+            case spawn::EventKind::NestFailed:
+                if (ProcessState* p = by_id())
+                    p->result.error = std::string("the nested sandbox's confinement failed (") +
+                                      nest_step_name(event.candidate) + "): " + errno_text(event.value);
                 break;
             case spawn::EventKind::Spawned:
                 if (ProcessState* p = by_id()) {

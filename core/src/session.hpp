@@ -9,6 +9,7 @@
 
 #include "control_server.hpp"
 #include "fd.hpp"
+#include "nested_scope.hpp"
 #include "running_sandbox.hpp"
 
 #include <sandlock/policy.hpp>
@@ -44,6 +45,7 @@ struct ProcessState {
     Result result;
     Fd stdout_read, stderr_read;           // captured streams, read by the monitor thread
     std::chrono::steady_clock::time_point started_at;
+    bool nested = false;
 };
 
 class Session {
@@ -57,7 +59,9 @@ public:
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
-    std::shared_ptr<ProcessState> exec(const std::vector<std::string>& argv, const ExecIo& io);
+    // `nested`: a nested sandbox's process (nested_scope.hpp).
+    std::shared_ptr<ProcessState> exec(const std::vector<std::string>& argv, const ExecIo& io,
+                                       const NestedSpawn* nested = nullptr);
     // Until `process` exited; a timeout kills it (SIGKILL) and marks the result timed out.
     Result wait_for(const std::shared_ptr<ProcessState>& process, Timeout timeout);
     // Until every exec'd command exited; returns the last one's result. A timeout ends the
@@ -75,6 +79,9 @@ public:
     boost::json::object status();
     Policy policy();
     std::vector<std::string> plugin_names();
+    // The plugins that serve notifications, each with the fields it owns: what they enforce for
+    // a nested sandbox's subtree.
+    std::vector<std::pair<std::string, std::vector<std::string>>> supervised_fields();
 
     // Kills every process of the sandbox now (`sandlock kill`); close() does the rest.
     void terminate(const std::string& reason);
@@ -83,6 +90,7 @@ public:
     // work failed. Later calls do nothing.
     void close();
     bool ended();
+    bool closed();
     // Wakes whoever waits on the session: for the control server, which adds its own fds.
     int ended_fd() const { return ended_event_.get(); }
 
@@ -94,7 +102,7 @@ private:
     void finish_locked(ProcessState& process, int wait_status);
     // The sandbox ended (by itself, a plugin's abort or close()): every command is over.
     void end_locked(const std::string& why);
-    void send_request_locked(const void* request, std::size_t size, const int* fds);
+    void send_request_locked(const void* request, std::size_t size, const int* fds, std::size_t fd_count);
     void wake_monitor();
     void stop_server();
 

@@ -27,8 +27,19 @@ inline constexpr std::size_t kMaxRequest = 192u << 10;
 inline constexpr std::size_t kMaxStrings = 8192;
 
 enum class RequestKind : std::uint32_t {
-    Spawn = 1,   // strings: `paths` exec candidates, then `argc` arguments, then `envc` variables
-    Signal = 2,  // `pid` (in the sandbox) gets `signal`, if it is still the spawner's child
+    Spawn = 1,   // strings: `paths` exec candidates, then `argc` arguments, then `envc` variables;
+                 // then a nested sandbox's confinement (below)
+    Signal = 2,  // `pid` (in the sandbox) gets `signal`, if it is still the spawner's child;
+                 // a negative pid: that child's process group
+};
+
+// A Spawn request's flags. The fds ride as SCM_RIGHTS in this order: stdin, stdout, stderr,
+// then the go pipe and the Landlock ruleset when their flags are set.
+enum SpawnFlags : std::uint32_t {
+    kWaitForGo = 1u << 0,   // a nested sandbox's process: read one byte from the go pipe before
+                            // confining itself further (sandlock registers its subtree first)
+    kHasRuleset = 1u << 1,  // restrict with the ruleset fd after adding the late rules
+    kOwnGroup = 1u << 2,    // lead a process group of its own (a nested sandbox's command)
 };
 
 struct Request {
@@ -39,13 +50,20 @@ struct Request {
     std::uint32_t envc;
     std::int32_t pid;
     std::int32_t signal;
-    std::uint32_t reserved;
+    std::uint32_t flags;
+    // A nested sandbox's confinement, after the strings, each item 8-byte aligned:
+    std::uint32_t late_rules;  // {u64 access, NUL-terminated path}
+    std::uint32_t programs;    // {u32 instructions, u32 0, struct sock_filter[instructions]}
 };
+
+inline constexpr std::size_t kMaxFds = 5;
 
 enum class EventKind : std::uint32_t {
     Started = 1,     // from the new process: id, pid = its pid in the sandbox
     ExecFailed = 2,  // from the new process: id, value = errno, candidate = for ENOENT, a
                      // candidate that exists (its interpreter is missing) or -1
+    NestFailed = 5,  // from the new process: id, value = the errno of the nested confinement
+                     // that failed, candidate = which step (1 late rule, 2 ruleset, 3 seccomp)
     Spawned = 3,     // from the spawner: id, value = 0 or the errno clone(2) failed with
     Exited = 4,      // from the spawner: pid = its pid in the sandbox, value = wait status
 };

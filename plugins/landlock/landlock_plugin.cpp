@@ -103,6 +103,11 @@ public:
             if (under) child_rules.push_back(rule);
             return under;
         });
+        // A nested sandbox adds every path rule in its own process, where paths mean what its
+        // sandbox shows (nested()); the rest of the ruleset is the same.
+        nested_rules_ = plan.rules;
+        nested_rules_.insert(nested_rules_.end(), child_rules.begin(), child_rules.end());
+        nested_ports_ = ports;
         ruleset_ = Ruleset::build(config_.ruleset_attr(), plan.rules, ports, vanished);
         ruleset_.add_in_child(std::move(child_rules));
         for (const auto& path : vanished) host().debug(path + " vanished before its rule was added: skipped");
@@ -115,10 +120,26 @@ public:
         return stage == sdk::Stage::Landlock ? ruleset_.enforce() : 0;
     }
 
+    void nested(sdk::NestedConfinement& out) override {
+        if (!config_.active()) return;
+        std::vector<std::string> vanished;
+        nested_ruleset_ = Ruleset::build(config_.ruleset_attr(), {}, nested_ports_, vanished);
+        late_rules_.clear();
+        for (const PathRule& rule : nested_rules_) late_rules_.push_back({sdk::str(rule.path), rule.access});
+        out.landlock_ruleset_fd = nested_ruleset_.fd();
+        out.late_rules = late_rules_.data();
+        out.late_rule_count = static_cast<std::uint32_t>(late_rules_.size());
+    }
+
 private:
     LandlockConfig config_;
     std::optional<std::string> branch_workspace_;  // fs_mount, when branchfs overlays it
     Ruleset ruleset_;  // closes the fd when the plugin is destroyed
+    // A nested sandbox's: the port rules in a ruleset, the path rules added by its processes.
+    std::vector<PathRule> nested_rules_;
+    std::vector<PortRule> nested_ports_;
+    Ruleset nested_ruleset_;
+    std::vector<sdk::LatePathRule> late_rules_;  // point into nested_rules_
 };
 
 }  // namespace

@@ -25,6 +25,7 @@ public:
                          const std::vector<PortRule>& ports, std::vector<std::string>& vanished);
 
     bool empty() const { return fd_ < 0; }
+    int fd() const { return fd_; }
 
     // Rules added in the child just before enforce(): paths whose inodes exist only there.
     // The sandbox's fresh /proc is mounted by its init after fork, and a rule on the host's

@@ -98,6 +98,16 @@ public:
         return 0;
     }
 
+    void nested(sdk::NestedConfinement& out) override {
+        if (!enabled_) return;
+        // Only the parent's listener may serve the subtree: the kernel allows one per chain.
+        if (wants_listener_) throw sdk::Error("a nested sandbox's seccomp layer cannot route syscalls to a listener");
+        nested_programs_.clear();
+        for (const sock_fprog& program : fprogs_) nested_programs_.push_back({program.filter, program.len, 0});
+        out.seccomp_programs = nested_programs_.data();
+        out.seccomp_program_count = static_cast<std::uint32_t>(nested_programs_.size());
+    }
+
 private:
     // strict: refuse with the reason; otherwise say once what goes unenforced and go on.
     void unavailable(const std::string& what, int err, const std::string& lost) {
@@ -113,6 +123,7 @@ private:
     SyscallPlan plan_;
     std::vector<Program> programs_;  // in install order
     std::vector<sock_fprog> fprogs_;  // point into programs_
+    std::vector<sdk::BpfProgram> nested_programs_;  // the same, for a nested sandbox
 };
 
 }  // namespace

@@ -58,13 +58,21 @@ PIN_SIZE(sandlock_output_sink, 16);
 PIN_SIZE(sandlock_exit_info, 12);
 PIN_AT(sandlock_exit_info, timed_out, 8);
 
-PIN_SIZE(sandlock_plugin_vtable, 88);
+PIN_SIZE(sandlock_plugin_vtable, 96);
 PIN_AT(sandlock_plugin_vtable, create, 8);
 PIN_AT(sandlock_plugin_vtable, configure, 24);
 PIN_AT(sandlock_plugin_vtable, child_stage, 40);
 PIN_AT(sandlock_plugin_vtable, receive_fd, 64);
 PIN_AT(sandlock_plugin_vtable, command, 72);
 PIN_AT(sandlock_plugin_vtable, control, 80);
+PIN_AT(sandlock_plugin_vtable, nested, 88);
+PIN_SIZE(sandlock_late_path_rule, 24);
+PIN_AT(sandlock_late_path_rule, access, 16);
+PIN_SIZE(sandlock_bpf_program, 16);
+PIN_SIZE(sandlock_nested_confinement, 32);
+PIN_AT(sandlock_nested_confinement, late_rules, 8);
+PIN_AT(sandlock_nested_confinement, seccomp_programs, 16);
+PIN_AT(sandlock_nested_confinement, seccomp_program_count, 24);
 #endif
 
 _Static_assert(SANDLOCK_STAGE_BIT(SANDLOCK_STAGE_EXEC) == 0x200u, "stage numbers");

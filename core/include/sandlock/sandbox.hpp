@@ -60,6 +60,7 @@ struct Limits {
 };
 
 class Session;
+class NestedScope;
 struct ProcessState;
 
 // A command exec'd into a long-lived sandbox. Valid as long as its Sandbox; its result stays
@@ -129,12 +130,23 @@ public:
     // and logs the failure instead.
     void close();
 
+    // A nested sandbox: its commands run inside this sandbox (which starts now if it is not
+    // running) under every rule of this one, plus `child`'s. `child` may only narrow: a path,
+    // port, host or limit this sandbox does not have is refused with a PolicyError naming the
+    // field and value. Its limits and host allowlist are enforced for its commands' subtree by
+    // this sandbox's supervisor (the kernel allows one listener per filter chain); its
+    // Landlock rules and syscall lists are added by each of its processes. A nested sandbox
+    // has exec, wait, run and close; call() and pause/resume/update are this sandbox's (see
+    // the README). It must not outlive this Sandbox's running sandbox.
+    Sandbox sandbox(Policy child);
+
     // The policy as the sandbox now enforces it (updated limits included).
     Policy policy() const;
 
 private:
     Policy policy_;
     SandboxOptions options_;
+    std::shared_ptr<NestedScope> nested_;  // set for a nested sandbox
     std::shared_ptr<Session> session_;
     std::deque<Process> processes_;
 };

@@ -90,6 +90,7 @@ static const sandlock_plugin_vtable vtable = {
     NULL, /* receive_fd: nothing is handed over */
     NULL, /* command: none */
     NULL, /* control: no live state */
+    NULL, /* nested: nothing to add to a nested sandbox */
 };
 
 static const sandlock_plugin_vtable* factory(void) { return &vtable; }

@@ -187,6 +187,36 @@ typedef struct sandlock_exit_info {
     uint32_t timed_out;  /* 1 when the run hit its time limit, else 0 */
 } sandlock_exit_info;
 
+/* ---- Nested sandboxes ------------------------------------------------------------------ */
+
+/* A Landlock path rule added in the nested process itself, on the inode its own view of the
+ * filesystem shows (its sandbox's /proc, overlays, remounts), right before it restricts itself. */
+typedef struct sandlock_late_path_rule {
+    sandlock_str path;
+    uint64_t access; /* LANDLOCK_ACCESS_FS_* */
+} sandlock_late_path_rule;
+
+/* A seccomp program: `length` struct sock_filter instructions. */
+typedef struct sandlock_bpf_program {
+    const void* filter;
+    uint32_t length;
+    uint32_t reserved;
+} sandlock_bpf_program;
+
+/* What a plugin adds to the processes of a nested sandbox (Sandbox::sandbox), which start inside
+ * their parent sandbox's confinement and narrow it: kernel objects the host applies in each new
+ * process before exec — the Landlock ruleset with its late rules, then the seccomp programs in
+ * order (none may return SECCOMP_RET_USER_NOTIF: the parent's listener serves the subtree).
+ * Everything stays owned by the plugin and valid until its on_exit. */
+typedef struct sandlock_nested_confinement {
+    int32_t landlock_ruleset_fd; /* -1: none */
+    uint32_t late_rule_count;
+    const sandlock_late_path_rule* late_rules;
+    const sandlock_bpf_program* seccomp_programs;
+    uint32_t seccomp_program_count;
+    uint32_t reserved;
+} sandlock_nested_confinement;
+
 /* The manifest's flags. */
 #define SANDLOCK_PLUGIN_NEEDS_USER_NAMESPACE (1u << 0)  /* core unshares a user namespace in stage 2 */
 #define SANDLOCK_PLUGIN_SERVES_NOTIFICATIONS (1u << 1)  /* runs the supervisor that calls handlers */
@@ -238,6 +268,10 @@ typedef struct sandlock_plugin_vtable {
      * Null: the plugin has no live state; the host then refuses "update" for its fields. */
     int32_t (*control)(void* self, sandlock_str request_json, const sandlock_output_sink* out,
                        sandlock_error_sink* err);
+    /* For the plugin set of a nested sandbox, after prepare() and instead of child stages: fill
+     * `out` (it arrives zeroed, landlock_ruleset_fd -1). Non-zero: the plugin cannot narrow a
+     * nested sandbox as its policy asks, with the reason. Null: it has nothing to add. */
+    int32_t (*nested)(void* self, sandlock_nested_confinement* out, sandlock_error_sink* err);
 } sandlock_plugin_vtable;
 
 /* The factory every plugin exports. */

@@ -68,6 +68,9 @@ using ChildContext = ::sandlock_child_context;
 using ParentContext = ::sandlock_parent_context;
 using OutputSink = ::sandlock_output_sink;
 using ExitInfo = ::sandlock_exit_info;
+using LatePathRule = ::sandlock_late_path_rule;
+using BpfProgram = ::sandlock_bpf_program;
+using NestedConfinement = ::sandlock_nested_confinement;
 
 enum PluginFlags : std::uint32_t {
     kPluginNeedsUserNamespace = SANDLOCK_PLUGIN_NEEDS_USER_NAMESPACE,

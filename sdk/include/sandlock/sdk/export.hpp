@@ -98,9 +98,13 @@ struct Adapter {
         });
     }
 
+    static std::int32_t nested(void* p, NestedConfinement* out, ErrorSink* err) noexcept {
+        return guarded(err, [&] { self(p).nested(*out); });
+    }
+
     static inline const PluginVTable vtable = {
         kAbiVersion, &create,  &destroy,    &configure, &prepare, &child_stage,
-        &after_fork, &on_exit, &receive_fd, &command,   &control,
+        &after_fork, &on_exit, &receive_fd, &command,   &control, &nested,
     };
 };
 

@@ -137,6 +137,12 @@ public:
     // Counters for `sandlock ps` and `inspect`: add them to `out`.
     virtual void status(boost::json::object& /*out*/) {}
 
+    // A nested sandbox's plugin set (Sandbox::sandbox), after prepare() and instead of child
+    // stages: the kernel objects its processes add to their parent's confinement (abi.h).
+    // What `out` points to must stay valid until on_exit. Throw Error when this policy cannot
+    // be narrowed so; the default adds nothing.
+    virtual void nested(NestedConfinement& /*out*/) {}
+
 protected:
     const Host& host() const { return host_; }
 
