@@ -2,7 +2,8 @@
 # Drives the bash completion of docs/completion/sandlock the way bash does (COMP_WORDS,
 # COMP_CWORD, COMP_LINE, COMP_POINT; bash-completion loaded, no rc files) against a build, and
 # checks COMPREPLY: commands, every long flag of every `--help`, saved profiles, plugin names,
-# file and directory paths. The zsh completion gets a syntax check and a flag check.
+# file and directory paths, the names of running named sandboxes (one is started for it). The
+# zsh completion gets a syntax check and a flag check.
 # Usage: scripts/check-completion.sh [BUILD]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,8 @@ bash_completion=/usr/share/bash-completion/bash_completion
 [[ -r $bash_completion ]] || { echo "check-completion: $bash_completion missing (apt-get install bash-completion)" >&2; exit 1; }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+named=''  # the pid of the named sandbox started below
+trap '[[ -z $named ]] || { kill "$named" 2>/dev/null; wait "$named" 2>/dev/null; }; rm -rf "$work"' EXIT
 mkdir -p "$work/config/sandlock/profiles" "$work/empty" "$work/tree/subdir"
 echo 'clean_env = true' >"$work/config/sandlock/profiles/build.toml"
 echo 'isolate_ipc = true' >"$work/config/sandlock/profiles/web.toml"
@@ -110,9 +112,10 @@ walk
 ((checked_flags >= 40)) || { echo "check-completion: FAIL: only $checked_flags flags read from --help" >&2; failures=$((failures + 1)); }
 
 # 2. Commands, profiles, plugins, values.
-expect "$sandlock r" run
-PATH="$build/bin:$PATH" expect "sandlock r" run  # found on PATH
-expect "$sandlock " branch check plugins profile run
+expect "$sandlock r" resume run
+expect "$sandlock ru" run
+PATH="$build/bin:$PATH" expect "sandlock ru" run  # found on PATH
+expect "$sandlock " branch check inspect kill pause plugins profile ps resume run update
 expect "$sandlock run --fs-r" --fs-readable
 expect "$sandlock run -p " build web
 expect "$sandlock run --profile=w" web
@@ -138,12 +141,46 @@ expect_some "$sandlock run -r /usr -- ech" echo
 expect_some "$sandlock run -r /usr ech" echo
 expect "$sandlock run -r /usr /bin/true --fs-r"  # true's own arguments, not sandlock's flags
 
-# 5. zsh: a syntax check and the same flags (statically: no terminal to drive it here).
+# 5. Named sandboxes: NAME completes from `sandlock ps`, with a real one running meanwhile in a
+#    runtime directory of our own.
+export XDG_RUNTIME_DIR=$work/runtime
+mkdir -m 0700 "$XDG_RUNTIME_DIR"
+expect "$sandlock inspect "  # none running: nothing (not the header of `ps`)
+system=()
+for dir in /usr /lib /lib64 /bin; do [[ -e $dir ]] && system+=(-r "$dir"); done
+"$sandlock" run --name web.1 "${system[@]}" -- /bin/sleep 120 </dev/null >/dev/null 2>"$work/named.err" &
+named=$!
+for ((k = 0; k < 100; k++)); do
+    "$sandlock" ps 2>/dev/null | grep -q '^web\.1 ' && break
+    sleep 0.1
+done
+if "$sandlock" ps 2>/dev/null | grep -q '^web\.1 '; then
+    for command in inspect pause resume kill update; do expect "$sandlock $command " web.1; done
+    expect "$sandlock kill w" web.1
+    expect "$sandlock --plugin-path $work/empty inspect w" web.1
+    expect "$sandlock inspect web.1 " --help --json --toml
+    expect "$sandlock update web.1 --max-m" --max-memory
+    expect "$sandlock update web.1 -m "  # a size: nothing to offer
+    expect "$sandlock update web.1 -m 1G " --help --max-cpu --max-memory --max-processes -P -c -m
+    expect "$sandlock update -P 2 " web.1  # the name after an option and its value
+    expect "$sandlock pause web.1 " --help
+    "$sandlock" kill web.1
+    wait "$named" || true
+    named=''
+    expect "$sandlock inspect "  # it ended: gone from the list
+else
+    echo "check-completion: FAIL: the named sandbox did not start: $(cat "$work/named.err")" >&2
+    failures=$((failures + 1))
+fi
+expect "$sandlock run --name "  # a new name: nothing to offer
+expect_some "$sandlock run --name web.2 -r /usr ech" echo
+
+# 6. zsh: a syntax check and the same flags (statically: no terminal to drive it here).
 if command -v zsh >/dev/null; then
     zsh -n docs/completion/_sandlock || { echo "check-completion: FAIL: zsh -n docs/completion/_sandlock" >&2; failures=$((failures + 1)); }
     # The flags _arguments declares: a name followed by [, =, +, } or , (not those in descriptions).
     zsh_flags=$(grep -o -- '--[a-z][a-z0-9-]*[]=+},[]' docs/completion/_sandlock | sed 's/.$//' | LC_ALL=C sort -u)
-    for path in "" run check plugins branch "branch list" "branch show"; do
+    for path in "" run check plugins branch "branch list" "branch show" ps inspect pause resume kill update; do
         # shellcheck disable=SC2086
         for flag in $(help_flags $path); do
             grep -qxF -- "$flag" <<<"$zsh_flags" || {
