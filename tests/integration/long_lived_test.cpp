@@ -215,3 +215,93 @@ TEST(LongLived, TwoSandboxesFromTwoThreads) {
 
 }  // namespace
 }  // namespace sandlock::test
+
+namespace sandlock::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// ---- Nested sandboxes ----------------------------------------------------------------------
+
+TEST(Nested, NarrowsTheFilesystemForItsCommandsOnly) {
+    TempDir dir;
+    Policy parent = system_policy();
+    parent.fs_writable = {dir.str()};
+    Sandbox sb(parent);
+    Sandbox child = sb.sandbox(system_policy());  // the same system paths, without the directory
+    Result denied = child.run({"/bin/sh", "-c", "echo x > " + dir / "child"}, 20s);
+    EXPECT_NE(denied.exit_code, 0);
+    EXPECT_NE(denied.stderr_text.find("Permission denied"), std::string::npos) << denied.stderr_text;
+    EXPECT_FALSE(std::filesystem::exists(dir / "child"));
+    EXPECT_EQ(child.run({"/bin/cat", "/etc/hostname"}, 20s).exit_code, 0);  // what it kept works
+    EXPECT_EQ(sb.exec({"/bin/sh", "-c", "echo x > " + dir / "parent"}).wait(20s).exit_code, 0);
+    EXPECT_TRUE(std::filesystem::exists(dir / "parent"));
+}
+
+TEST(Nested, AddsItsOwnSyscallList) {
+    TempDir dir;
+    Policy parent = system_policy();
+    parent.fs_writable = {dir.str()};
+    Sandbox sb(parent);
+    Policy narrower = parent;
+    narrower.deny_syscalls = std::vector<std::string>{"@default", "mkdir", "mkdirat"};
+    Sandbox child = sb.sandbox(narrower);
+    Result r = child.run({"/bin/mkdir", dir / "by-child"}, 20s);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.stderr_text.find("Operation not permitted"), std::string::npos) << r.stderr_text;
+    EXPECT_EQ(sb.exec({"/bin/mkdir", dir / "by-parent"}).wait(20s).exit_code, 0);
+}
+
+TEST(Nested, RefusesWhatTheParentDoesNotHave) {
+    TempDir dir;
+    Policy parent = system_policy();
+    parent.max_memory = 256u << 20;
+    parent.net_connect = {{443, 443}};
+    Sandbox sb(parent);
+    auto refusal = [&](Policy child) -> std::string {
+        try {
+            sb.sandbox(std::move(child));
+        } catch (const PolicyError& e) {
+            return e.what();
+        }
+        return "accepted";
+    };
+    Policy path = system_policy();
+    path.fs_writable = {dir.str()};
+    EXPECT_NE(refusal(path).find("fs_writable: \"" + dir.str() + "\""), std::string::npos) << refusal(path);
+    Policy read = system_policy();
+    read.fs_readable.push_back("/home");
+    EXPECT_NE(refusal(read).find("fs_readable: \"/home\""), std::string::npos) << refusal(read);
+    Policy port = system_policy();
+    port.net_connect = {{80, 80}};
+    EXPECT_NE(refusal(port).find("net_connect: \"80\""), std::string::npos) << refusal(port);
+    Policy memory = system_policy();
+    memory.max_memory = 512u << 20;
+    EXPECT_NE(refusal(memory).find("max_memory"), std::string::npos) << refusal(memory);
+    Policy root = system_policy();
+    root.chroot = "/";
+    EXPECT_NE(refusal(root).find("chroot"), std::string::npos) << refusal(root);
+    Policy same_port = system_policy();
+    same_port.net_connect = {{443, 443}};
+    EXPECT_EQ(refusal(same_port), "accepted");
+}
+
+TEST(Nested, RunsCommandsOnlyAndClosesItsOwn) {
+    Sandbox sb(system_policy());
+    Sandbox child = sb.sandbox(system_policy());
+    EXPECT_THROW(child.call([] { return std::string("x"); }), SandboxError);
+    EXPECT_THROW(child.pause(), SandboxError);
+    EXPECT_THROW(child.sandbox(system_policy()), SandboxError);
+    Process& sleeper = child.exec({"/bin/sh", "-c", "sleep 60 & sleep 60"});
+    Process& parents = sb.exec({"/bin/sleep", "60"});
+    std::this_thread::sleep_for(100ms);
+    const auto sleepers = processes_in_namespace_of(sleeper.pid(), "sleep");
+    ASSERT_EQ(sleepers.size(), 3u);
+    child.close();
+    EXPECT_FALSE(sleeper.running());
+    EXPECT_TRUE(parents.running());  // the parent goes on
+    EXPECT_EQ(processes_in_namespace_of(parents.pid(), "sleep").size(), 1u) << "the nested group outlived close()";
+}
+
+}  // namespace
+}  // namespace sandlock::test
