@@ -373,8 +373,14 @@ boost::json::object Session::status() {
     out["uptime_seconds"] = std::chrono::duration<double>(Clock::now() - started_at_).count();
     out["paused"] = run_->paused();
     out["ended"] = ended_;
+    // The commands still running, and the last few that ended.
+    constexpr std::size_t kEndedShown = 8;
+    std::size_t ended_shown = 0;
+    std::vector<const ProcessState*> shown;
+    for (auto it = processes_.rbegin(); it != processes_.rend(); ++it)
+        if ((*it)->running || ended_shown++ < kEndedShown) shown.insert(shown.begin(), it->get());
     boost::json::array commands;
-    for (const auto& p : processes_) {
+    for (const ProcessState* p : shown) {
         boost::json::object c;
         boost::json::array argv;
         for (const auto& a : p->argv) argv.emplace_back(a);
