@@ -63,7 +63,10 @@ public:
         // Only the limits need to know the sandbox's processes; the rest pays nothing for it.
         track_processes_ = policy.max_memory || policy.max_processes || policy.max_cpu;
         const ModuleSetup setup{policy, options, host(), builtin_handlers_};
-        for (const auto& module : modules_) module->configure(setup);
+        for (const auto& module : modules_) {
+            builtin_handlers_.set_rule(module->rule());
+            module->configure(setup);
+        }
     }
 
     int child_stage(sdk::Stage stage, sdk::ChildContext&) noexcept override {
@@ -74,7 +77,7 @@ public:
     }
 
     void after_fork(const sdk::ParentContext& ctx) override {
-        if (track_processes_) processes_.start(ctx.child_pid);
+        if (track_processes_) processes_.start(ctx.child_pid, ctx.spawner_pid);
         HandlerChain chain = build_chain();
         if (!chain.empty()) {
             if (ctx.listener_fd >= 0) {
@@ -88,6 +91,24 @@ public:
     }
 
     void on_exit(const sdk::ExitInfo&) noexcept override { shut_down(); }
+
+    // The limits (max_memory, max_processes, max_cpu) change, in every module or in none.
+    void update(const Policy& policy) override { update_modules(modules_, policy); }
+
+    void paused(bool frozen) override {
+        for (const auto& module : modules_) module->paused(frozen);
+    }
+
+    // "notifications" and "denied" (by rule) from the supervisor, "processes" (the live members,
+    // when tracked), and each module's limits and use.
+    void status(boost::json::object& out) override {
+        if (supervisor_) supervisor_->counters().write(out);
+        if (track_processes_) {
+            processes_.refresh();
+            out["processes"] = processes_.live_count();
+        }
+        for (const auto& module : modules_) module->status(out);
+    }
 
 private:
     // Every key of [plugins.notif] must belong to a module: a typo is refused, not ignored.
@@ -106,7 +127,8 @@ private:
     // The built-in handlers first, then those of third-party plugins in registration order.
     HandlerChain build_chain() const {
         HandlerChain chain;
-        for (const auto& entry : builtin_handlers_.entries()) chain.add(entry);
+        const auto& builtins = builtin_handlers_.entries();
+        for (std::size_t i = 0; i < builtins.size(); ++i) chain.add(builtins[i], builtin_handlers_.rules()[i]);
         for (const auto& entry : host().notif_handlers()) {
             if (!chain.add(entry))
                 throw sdk::Error("plugin " + std::string(sdk::view(entry.plugin)) + " registered a notification handler for " +

@@ -60,6 +60,27 @@ TEST(NotifForkBudget, TheLimitIncludesTheFirstProcess) {
     EXPECT_FALSE(budget.try_fork(1, 1, 1, Clock::now()));
 }
 
+TEST(NotifForkBudget, ARaisedLimitLetsTheNextForkThrough) {
+    ForkBudget budget(2);
+    const auto now = Clock::now();
+    EXPECT_FALSE(budget.try_fork(1, 1, 2, now));
+    budget.set_limit(3);
+    EXPECT_EQ(budget.limit(), 3u);
+    EXPECT_TRUE(budget.try_fork(1, 1, 2, now));
+}
+
+TEST(NotifForkBudget, ALimitLoweredBelowTheLiveCountRefusesEveryForkUntilEnoughExit) {
+    ForkBudget budget(8);
+    const auto now = Clock::now();
+    ASSERT_TRUE(budget.try_fork(1, 1, 5, now));
+    budget.set_limit(3);
+    EXPECT_FALSE(budget.try_fork(1, 2, 5, now));  // 5 running stay (nothing is killed)
+    EXPECT_FALSE(budget.try_fork(1, 2, 3, now));  // 3 running: at the limit
+    EXPECT_EQ(budget.in_flight(), 1u);            // the fork let through before stays in flight
+    budget.thread_returned(1);
+    EXPECT_TRUE(budget.try_fork(1, 2, 2, now));
+}
+
 // Drives a budget with a sandbox that uses `cores` cores whenever it may run; returns the
 // CPU time it got over `seconds` of 25 ms samples.
 double simulate(std::uint32_t percent, double cores, int seconds) {
@@ -101,6 +122,37 @@ TEST(NotifCpuBudget, ADebtIsBounded) {
     int samples_stopped = 0;
     while (!budget.update(25ms, 0ms)) ++samples_stopped;
     EXPECT_LE(samples_stopped, 400);  // 10 s
+}
+
+TEST(NotifCpuBudget, ANewShareAppliesFromNowOn) {
+    CpuBudget budget(50, 100ms);
+    for (int i = 0; i < 8; ++i) ASSERT_TRUE(budget.update(25ms, 0ms));
+    EXPECT_EQ(budget.balance(), std::chrono::nanoseconds(50ms));
+    budget.set_percent(10);
+    EXPECT_EQ(budget.percent(), 10u);
+    EXPECT_EQ(budget.balance(), std::chrono::nanoseconds(10ms)) << "savings are capped at the new period's worth";
+    EXPECT_TRUE(budget.update(50ms, 10ms));   // 10 saved + 5 earned, capped at 10, - 10 used = 0
+    EXPECT_FALSE(budget.update(0ms, 1ms));
+    budget.set_percent(100);
+    EXPECT_TRUE(budget.update(1ms, 0ms));     // earns 1 ms per ms
+}
+
+TEST(NotifCpuBudget, ASimulatedSandboxGetsTheNewShare) {
+    CpuBudget budget(80, 100ms);
+    const auto sample = std::chrono::nanoseconds(25ms);
+    auto run_for = [&](int samples) {
+        bool running = true;
+        std::chrono::nanoseconds total{0};
+        for (int i = 0; i < samples; ++i) {
+            const auto used = running ? sample : std::chrono::nanoseconds(0);
+            total += used;
+            running = budget.update(sample, used);
+        }
+        return std::chrono::duration<double>(total).count();
+    };
+    EXPECT_NEAR(run_for(400), 8.0, 0.2);  // 10 s at 80%
+    budget.set_percent(20);
+    EXPECT_NEAR(run_for(400), 2.0, 0.2);  // 10 s at 20%
 }
 
 TEST(NotifCpuMeter, CountsTheGrowthOfEachProcess) {

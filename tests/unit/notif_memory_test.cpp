@@ -158,5 +158,32 @@ TEST(NotifMemoryAccount, AnOversizedRequestNeverOverflows) {
     EXPECT_EQ(account.total(), 99 * MiB);
 }
 
+TEST(NotifMemoryAccount, ARaisedLimitLetsLaterCallsFit) {
+    MemoryAccount account(100 * MiB);
+    const auto now = Clock::now();
+    account.set_usage(1, 90 * MiB);
+    EXPECT_FALSE(account.try_grant(1, 1, 20 * MiB, now));
+    account.set_limit(200 * MiB);
+    EXPECT_EQ(account.limit(), 200 * MiB);
+    EXPECT_TRUE(account.try_grant(1, 1, 20 * MiB, now));
+    EXPECT_EQ(account.total(), 110 * MiB);
+}
+
+TEST(NotifMemoryAccount, ALimitLoweredBelowUseRefusesEveryCallButKeepsTheAccount) {
+    MemoryAccount account(100 * MiB);
+    const auto now = Clock::now();
+    account.set_usage(1, 60 * MiB);
+    ASSERT_TRUE(account.try_grant(1, 1, 10 * MiB, now));
+    account.set_limit(50 * MiB);
+    EXPECT_EQ(account.total(), 70 * MiB) << "what is in use stays: nothing is taken away";
+    EXPECT_FALSE(account.try_grant(1, 2, 1, now));
+    EXPECT_FALSE(account.try_grant_fork(1, 3, 1, now));
+    // Memory given back below the new limit: calls fit again.
+    account.thread_returned(1);
+    account.set_usage(1, 40 * MiB);
+    EXPECT_TRUE(account.try_grant(1, 2, 10 * MiB, now));
+    EXPECT_FALSE(account.try_grant(1, 3, 1, now));
+}
+
 }  // namespace
 }  // namespace sandlock::notif

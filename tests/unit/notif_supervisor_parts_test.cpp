@@ -1,5 +1,6 @@
 // The supervisor's pure parts: the handler chain's rules, how a caller's path is joined, and
 // the /proc parsers.
+#include "supervisor/call_counters.hpp"
 #include "supervisor/caller_access.hpp"
 #include "supervisor/handler_chain.hpp"
 #include "procfs/proc_files.hpp"
@@ -120,6 +121,50 @@ TEST(NotifHandlerChain, RefusesImpossibleSyscallNumbers) {
     EXPECT_FALSE(chain.add({100000, &run_step, &a, sdk::str("third")}));
     EXPECT_FALSE(chain.add({1, nullptr, &a, sdk::str("third")}));
     EXPECT_TRUE(chain.empty());
+}
+
+// The rule index decide() reports, as a name ("" for nobody).
+std::string decided_by(const HandlerChain& chain, int syscall_nr) {
+    sdk::NotifRequest request{};
+    request.syscall_nr = syscall_nr;
+    sdk::NotifContextApi api{};
+    std::size_t rule = 12345;
+    chain.decide(request, api, [](const sdk::NotifHandlerEntry&, std::string_view) {}, &rule);
+    if (rule == HandlerChain::kNoRule) return "";
+    return rule < chain.rules().size() ? chain.rules()[rule] : "out of range";
+}
+
+TEST(NotifHandlerChain, NamesTheRuleOfTheHandlerThatDecided) {
+    Recorder recorder;
+    Step pass{&recorder, "pass", kNext}, deny{&recorder, "deny", {VerdictKind::Errno, ENOMEM, 0, -1, 0}},
+        boom{&recorder, "boom", kNext, true};
+    HandlerChain chain;
+    chain.add({1, &run_step, &pass, sdk::str("notif")}, "max_processes");
+    chain.add({1, &run_step, &deny, sdk::str("notif")}, "max_memory");
+    chain.add({2, &run_step, &pass, sdk::str("notif")}, "max_memory");  // a rule is listed once
+    chain.add({2, &run_step, &boom, sdk::str("audit")});                // a plugin's: its name
+    chain.add({3, &run_step, &pass, sdk::str("audit")});
+    EXPECT_EQ(chain.rules(), (std::vector<std::string>{"max_processes", "max_memory", "audit"}));
+    EXPECT_EQ(decided_by(chain, 1), "max_memory");
+    EXPECT_EQ(decided_by(chain, 2), "audit");  // failed closed: still its verdict
+    EXPECT_EQ(decided_by(chain, 3), "");       // nobody: Continue
+    EXPECT_EQ(decided_by(chain, 4), "");       // no handler at all
+}
+
+TEST(NotifCallCounters, CountsEveryAnswerAndErrnoVerdictsByRule) {
+    CallCounters counters({"max_memory", "audit"});
+    counters.record({VerdictKind::Errno, ENOMEM, 0, -1, 0}, 0);
+    counters.record({VerdictKind::Errno, ENOMEM, 0, -1, 0}, 0);
+    counters.record({VerdictKind::Errno, EPERM, 0, -1, 0}, 1);
+    counters.record({VerdictKind::Value, 0, 0, -1, 0}, 1);           // answered, not an errno
+    counters.record(kContinue, HandlerChain::kNoRule);               // nobody decided
+    counters.record({VerdictKind::Errno, EPERM, 0, -1, 0}, HandlerChain::kNoRule);
+    EXPECT_EQ(counters.answered(), 6u);
+    EXPECT_EQ(counters.denied(0), 2u);
+    EXPECT_EQ(counters.denied(1), 1u);
+    boost::json::object out;
+    counters.write(out);
+    EXPECT_EQ(boost::json::serialize(out), R"({"notifications":6,"denied":{"max_memory":2,"audit":1}})");
 }
 
 TEST(NotifCallerPath, JoinsRelativePathsToTheBase) {

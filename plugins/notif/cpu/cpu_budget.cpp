@@ -5,7 +5,13 @@
 namespace sandlock::notif {
 
 CpuBudget::CpuBudget(std::uint32_t percent, Duration period)
-    : percent_(percent), cap_(period * percent / 100), balance_(cap_) {}
+    : percent_(percent), period_(period), cap_(period * percent / 100), balance_(cap_) {}
+
+void CpuBudget::set_percent(std::uint32_t percent) {
+    percent_ = percent;
+    cap_ = period_ * percent / 100;
+    balance_ = std::max(std::min(balance_, cap_), -cap_ * 100);
+}
 
 bool CpuBudget::update(Duration elapsed, Duration used) {
     balance_ = std::min(cap_, balance_ + elapsed * percent_ / 100) - used;

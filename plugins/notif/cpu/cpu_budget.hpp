@@ -22,10 +22,15 @@ public:
     // `elapsed` wall-clock time passed and the sandbox used `used` CPU time in it; returns
     // whether it may run from now on.
     bool update(Duration elapsed, Duration used);
+    // A new share from now on: earnings at the new rate, savings capped at its period's worth
+    // (a debt stays, bounded as before).
+    void set_percent(std::uint32_t percent);
+    std::uint32_t percent() const { return percent_; }
     Duration balance() const { return balance_; }
 
 private:
     std::uint32_t percent_;
+    Duration period_;
     Duration cap_;
     Duration balance_;
 };

@@ -16,16 +16,49 @@ using namespace std::chrono_literals;
 constexpr auto kPeriod = 100ms;  // the longest burst the sandbox may save up for
 constexpr auto kSample = 25ms;   // how often usage is measured and the decision renewed
 
+void refuse_out_of_range(std::uint32_t percent) {
+    if (percent < 1 || percent > 100)
+        throw sdk::Error("max_cpu: " + std::to_string(percent) +
+                         "% is not a share of one core; give 1% to 100%, e.g. \"50%\"");
+}
+
 }  // namespace
 
 void CpuThrottle::configure(const ModuleSetup& setup) {
     if (!setup.policy.max_cpu) return;
     const std::uint32_t percent = *setup.policy.max_cpu;
-    if (percent < 1 || percent > 100)
-        throw sdk::Error("max_cpu: " + std::to_string(percent) +
-                         "% is not a share of one core; give 1% to 100%, e.g. \"50%\"");
+    refuse_out_of_range(percent);
     host_ = &setup.host;
     percent_ = percent;
+}
+
+void CpuThrottle::check_update(const Policy& policy) const {
+    const std::uint32_t percent = percent_.load(std::memory_order_relaxed);
+    if (percent == 0 && policy.max_cpu)
+        throw sdk::Error("max_cpu: cannot set " + std::to_string(*policy.max_cpu) +
+                         "%: this sandbox started without a CPU limit, so none can be set while it runs "
+                         "(start it with one, e.g. -c 50%)");
+    if (percent != 0 && !policy.max_cpu)
+        throw sdk::Error("max_cpu: this sandbox started with a limit of " + std::to_string(percent) +
+                         "%, which cannot be removed while it runs (give 100% instead, -c 100%)");
+    if (policy.max_cpu) refuse_out_of_range(*policy.max_cpu);
+}
+
+void CpuThrottle::apply_update(const Policy& policy) noexcept {
+    if (percent_.load(std::memory_order_relaxed) != 0 && policy.max_cpu)
+        percent_.store(*policy.max_cpu, std::memory_order_relaxed);
+}
+
+void CpuThrottle::paused(bool frozen) noexcept {
+    std::lock_guard hold(signal_mutex_);
+    paused_ = frozen;
+}
+
+void CpuThrottle::status(boost::json::object& out) const {
+    const std::uint32_t percent = percent_.load(std::memory_order_relaxed);
+    if (percent == 0) return;
+    out["max_cpu_percent"] = percent;
+    out["cpu_throttled"] = throttled_.load(std::memory_order_relaxed);
 }
 
 void CpuThrottle::after_fork(const sdk::ParentContext&) {
@@ -55,8 +88,13 @@ CpuBudget::Duration CpuThrottle::sample_usage() {
 }
 
 void CpuThrottle::run() noexcept {
-    CpuBudget budget(percent_, kPeriod);
+    CpuBudget budget(percent_.load(std::memory_order_relaxed), kPeriod);
     bool stopped = false;
+    auto resume = [&] {
+        processes_.signal_all(SIGCONT);
+        stopped = false;
+        throttled_.store(false, std::memory_order_relaxed);
+    };
     auto last = std::chrono::steady_clock::now();
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, kSample, [this] { return stopping_; })) {
@@ -64,25 +102,31 @@ void CpuThrottle::run() noexcept {
         try {
             const auto now = std::chrono::steady_clock::now();
             processes_.refresh();
+            if (const std::uint32_t percent = percent_.load(std::memory_order_relaxed); percent != budget.percent())
+                budget.set_percent(percent);
             const bool may_run = budget.update(now - last, sample_usage());
             last = now;
-            if (!may_run) {
+            std::lock_guard hold(signal_mutex_);
+            if (paused_) {
+                // The host holds every process stopped and resumes them itself: hands off.
+            } else if (!may_run) {
                 // Every sample while in debt, so a process born meanwhile is stopped too.
                 processes_.signal_all(SIGSTOP);
                 stopped = true;
+                throttled_.store(true, std::memory_order_relaxed);
             } else if (stopped) {
-                processes_.signal_all(SIGCONT);
-                stopped = false;
+                resume();
             }
         } catch (const std::exception&) {
             // Out of memory in the supervisor: resume the sandbox and try again next sample.
-            processes_.signal_all(SIGCONT);
-            stopped = false;
+            std::lock_guard hold(signal_mutex_);
+            if (!paused_) resume();
         }
         lock.lock();
     }
     lock.unlock();
-    if (stopped) processes_.signal_all(SIGCONT);  // never leave the sandbox frozen behind us
+    std::lock_guard hold(signal_mutex_);
+    if (stopped && !paused_) resume();  // never leave the sandbox frozen behind us
 }
 
 }  // namespace sandlock::notif

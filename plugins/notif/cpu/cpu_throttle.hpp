@@ -17,6 +17,10 @@
 // Whatever happens, the sandbox is resumed before the throttle stops, and stopped processes
 // still die on SIGKILL, so timeouts and kills work as always (the timeout is wall-clock time,
 // stopped time included).
+//
+// While the host holds the sandbox paused (paused(true) .. paused(false)) the throttle neither
+// stops nor resumes anything: its SIGCONT would thaw a paused sandbox. The share can change
+// while the sandbox runs (update); it applies from the next sample.
 #pragma once
 
 #include "supervisor/builtin_module.hpp"
@@ -24,6 +28,7 @@
 #include "cpu/cpu_meter.hpp"
 #include "processes/process_table.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -36,9 +41,14 @@ public:
     explicit CpuThrottle(ProcessTable& processes) : processes_(processes) {}
     ~CpuThrottle() override { on_exit(); }
 
+    std::string_view rule() const override { return "max_cpu"; }
     void configure(const ModuleSetup& setup) override;
     void after_fork(const sdk::ParentContext& ctx) override;
     void on_exit() noexcept override;
+    void check_update(const Policy& policy) const override;
+    void apply_update(const Policy& policy) noexcept override;
+    void paused(bool frozen) noexcept override;
+    void status(boost::json::object& out) const override;
 
 private:
     void run() noexcept;
@@ -47,11 +57,16 @@ private:
 
     ProcessTable& processes_;
     const sdk::Host* host_ = nullptr;
-    std::uint32_t percent_ = 0;
+    std::atomic<std::uint32_t> percent_{0};  // 0: no max_cpu, the throttle never runs
     CpuMeter meter_;
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
+    // Held while deciding and signalling, so paused(true) returns only once a SIGCONT underway
+    // has been sent: the host's SIGSTOP then comes after it.
+    std::mutex signal_mutex_;
+    bool paused_ = false;               // under signal_mutex_
+    std::atomic<bool> throttled_{false};  // the throttle holds the sandbox stopped (status)
     std::thread thread_;
 };
 

@@ -56,7 +56,8 @@ void MemoryAccount::expire_grants(Clock::time_point now, Clock::duration max_age
 
 bool MemoryAccount::fits(std::uint64_t bytes) const {
     const std::uint64_t used = total();
-    return used <= limit_ && bytes <= limit_ - used;
+    const std::uint64_t limit = this->limit();  // one reading: it may change meanwhile
+    return used <= limit && bytes <= limit - used;
 }
 
 bool MemoryAccount::try_grant(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now) {

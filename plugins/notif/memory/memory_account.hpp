@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <unordered_map>
@@ -26,7 +27,11 @@ public:
 
     explicit MemoryAccount(std::uint64_t limit) : limit_(limit) {}
 
-    std::uint64_t limit() const { return limit_; }
+    std::uint64_t limit() const { return limit_.load(std::memory_order_relaxed); }
+    // A new limit while the sandbox runs (any thread): later calls are judged against it; below
+    // what is in use, every call that costs memory fails until enough is given back. Nobody
+    // is killed. Everything else here belongs to the supervisor thread alone.
+    void set_limit(std::uint64_t limit) { limit_.store(limit, std::memory_order_relaxed); }
     std::uint64_t total() const { return measured_total_ + granted_total_; }
 
     // Thread `tid` is back with a new call: its earlier grant is now part of the measurement
@@ -59,7 +64,7 @@ public:
 private:
     bool fits(std::uint64_t bytes) const;
 
-    std::uint64_t limit_;
+    std::atomic<std::uint64_t> limit_;
     std::unordered_map<pid_t, std::uint64_t> usage_;  // by process
     std::unordered_map<pid_t, Grant> grants_;         // by thread: a thread makes one call at a time
     std::unordered_map<pid_t, Grant> fork_grants_;    // by forking thread: copies of children not found yet

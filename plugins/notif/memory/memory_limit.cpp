@@ -51,13 +51,16 @@ rlimit pinned_stack_limit(std::uint64_t max_memory) {
 
 std::string mebibytes(std::uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
+void refuse_zero(std::uint64_t limit) {
+    if (limit == 0) throw sdk::Error("max_memory: 0 leaves nothing to run with; give a size such as \"512M\"");
+}
+
 }  // namespace
 
 void MemoryLimit::configure(const ModuleSetup& setup) {
     if (!setup.policy.max_memory) return;
     const std::uint64_t limit = *setup.policy.max_memory;
-    if (limit == 0)
-        throw sdk::Error("max_memory: 0 leaves nothing to run with; give a size such as \"512M\"");
+    refuse_zero(limit);
     host_ = &setup.host;
     account_.emplace(limit);
     stack_limit_ = pinned_stack_limit(limit);
@@ -65,6 +68,34 @@ void MemoryLimit::configure(const ModuleSetup& setup) {
     for (int nr : kSupervised) {
         setup.table.add(nr, sdk::handler_fn<&MemoryLimit::on_call>(), this);
         setup.host.request_notify(nr);
+    }
+}
+
+void MemoryLimit::check_update(const Policy& policy) const {
+    if (!account_ && policy.max_memory)
+        throw sdk::Error("max_memory: cannot set " + mebibytes(*policy.max_memory) +
+                         ": this sandbox started without a memory limit, so none can be set while it runs "
+                         "(start it with one, e.g. -m 1G)");
+    if (account_ && !policy.max_memory)
+        throw sdk::Error("max_memory: this sandbox started with a limit of " + mebibytes(account_->limit()) +
+                         ", which cannot be removed while it runs (give a larger one instead, e.g. -m 64G)");
+    if (policy.max_memory) refuse_zero(*policy.max_memory);
+}
+
+void MemoryLimit::apply_update(const Policy& policy) noexcept {
+    if (account_ && policy.max_memory) account_->set_limit(*policy.max_memory);
+}
+
+void MemoryLimit::status(boost::json::object& out) const {
+    if (!account_) return;
+    out["max_memory"] = account_->limit();
+    out["memory_bytes"] = total_.load(std::memory_order_relaxed);
+    if (const std::uint64_t refused = brk_refused_.load(std::memory_order_relaxed); refused > 0) {
+        // Refusals all the same: added to what the supervisor counted under this rule.
+        boost::json::value& denied = out["denied"];
+        if (!denied.is_object()) denied.emplace_object();
+        boost::json::value& mine = denied.as_object()[rule()];
+        mine = (mine.is_number() ? mine.to_number<std::uint64_t>() : 0) + refused;
     }
 }
 
@@ -102,19 +133,28 @@ sdk::NotifVerdict MemoryLimit::on_call(sdk::NotifContext& call) {
     MemoryAccount& account = *account_;
     apply_process_events();
     account.thread_returned(tid);
+    const sdk::NotifVerdict verdict = judge(call, tid, *process);
+    total_.store(account.total(), std::memory_order_relaxed);
+    return verdict;
+}
 
-    const std::uint64_t cost = cost_of(call, *process);
+sdk::NotifVerdict MemoryLimit::judge(const sdk::NotifContext& call, pid_t tid, pid_t process) {
+    MemoryAccount& account = *account_;
+    const std::uint64_t cost = cost_of(call, process);
     if (cost == 0) return sdk::Verdict::next();
     const bool fork = makes_a_copy(call);
+    const bool machinery = processes_.is_machinery(process);
+    if (machinery && !fork) return sdk::Verdict::next();  // the spawner's own memory is not the sandbox's
     if (fork) {
         // Children of earlier forks not found yet hold copies this fork must be judged with.
         processes_.refresh();
         apply_process_events();
     }
-    if (auto usage = proc::read_data_bytes(*process)) account.set_usage(*process, *usage);
+    if (!machinery)
+        if (auto usage = proc::read_data_bytes(process)) account.set_usage(process, *usage);
     auto now = MemoryAccount::Clock::now();
     auto grant = [&] {
-        return fork ? account.try_grant_fork(*process, tid, cost, now) : account.try_grant(*process, tid, cost, now);
+        return fork ? account.try_grant_fork(process, tid, cost, now) : account.try_grant(process, tid, cost, now);
     };
     if (grant()) return sdk::Verdict::next();
 
@@ -124,14 +164,16 @@ sdk::NotifVerdict MemoryLimit::on_call(sdk::NotifContext& call) {
     host_->debug("max_memory: refused syscall " + std::to_string(call.syscall()) + " of pid " + std::to_string(tid) +
                  " asking for " + mebibytes(cost) + " (" + mebibytes(account.total()) + " of " +
                  mebibytes(account.limit()) + " in use)");
-    return refusal(call, *process);
+    return refusal(call, process);
 }
 
-sdk::NotifVerdict MemoryLimit::refusal(const sdk::NotifContext& call, pid_t process) const {
+sdk::NotifVerdict MemoryLimit::refusal(const sdk::NotifContext& call, pid_t process) {
     // brk(2) never fails with an errno: it returns the unchanged break, and libc sees that it
     // is below what it asked for. An errno would read as a huge break, and the heap as grown.
-    if (call.syscall() == SYS_brk)
+    if (call.syscall() == SYS_brk) {
+        brk_refused_.fetch_add(1, std::memory_order_relaxed);
         return sdk::Verdict::value(static_cast<std::int64_t>(proc::read_heap_end(process).value_or(0)));
+    }
     return sdk::Verdict::error(ENOMEM);
 }
 

@@ -20,6 +20,15 @@
 // - A fork's copy is granted to the forking thread and held until the process table has found
 //   the child (which then counts on its own); each new fork first looks for children not yet
 //   found, so forks in a row are judged against the copies already made.
+//
+// The sandbox's machinery (a long-lived sandbox's spawner) is not measured: its own calls pass
+// unjudged; a copy it forks is judged, as that child is a member (a vfork-style clone, which
+// is how it starts commands, copies nothing).
+//
+// While the sandbox runs the limit can change (update): raised, later calls fit; lowered below
+// what is in use, every call that costs memory fails with ENOMEM until enough is given back —
+// nothing is killed. The stack limit pinned in already running processes stays as it was
+// (setrlimit reaches only a process's own limits); processes exec'd later inherit it too.
 #pragma once
 
 #include "supervisor/builtin_module.hpp"
@@ -30,6 +39,8 @@
 
 #include <sys/resource.h>
 
+#include <atomic>
+#include <cstdint>
 #include <optional>
 
 namespace sandlock::notif {
@@ -38,13 +49,19 @@ class MemoryLimit final : public BuiltinModule {
 public:
     explicit MemoryLimit(ProcessTable& processes) : processes_(processes) {}
 
+    std::string_view rule() const override { return "max_memory"; }
     void configure(const ModuleSetup& setup) override;
     int apply_rlimits() const noexcept override;
+    void check_update(const Policy& policy) const override;
+    void apply_update(const Policy& policy) noexcept override;
+    void status(boost::json::object& out) const override;
 
 private:
     sdk::NotifVerdict on_call(sdk::NotifContext& call);
     std::uint64_t cost_of(const sdk::NotifContext& call, pid_t process) const;
-    sdk::NotifVerdict refusal(const sdk::NotifContext& call, pid_t process) const;
+    // The verdict on a call of thread `tid` of `process`, with the account up to date.
+    sdk::NotifVerdict judge(const sdk::NotifContext& call, pid_t tid, pid_t process);
+    sdk::NotifVerdict refusal(const sdk::NotifContext& call, pid_t process);
     // Births and exits since the last call: newcomers are measured, the dead leave.
     void apply_process_events();
     // The slow path, near the limit: every member measured afresh, stale grants dropped.
@@ -53,6 +70,10 @@ private:
     ProcessTable& processes_;
     const sdk::Host* host_ = nullptr;
     std::optional<MemoryAccount> account_;
+    // For status() from another thread: the account's total as of the last call, and the brk
+    // calls refused (answered with the old break, not an errno the supervisor would count).
+    std::atomic<std::uint64_t> total_{0};
+    std::atomic<std::uint64_t> brk_refused_{0};
     int events_ = -1;
     std::optional<rlimit> stack_limit_;  // applied in the child
 };

@@ -15,6 +15,7 @@ namespace sandlock::notif {
 
 class ListenGuardModule final : public BuiltinModule {
 public:
+    std::string_view rule() const override { return "listen"; }
     void configure(const ModuleSetup& setup) override;
 
 private:

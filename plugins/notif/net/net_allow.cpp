@@ -100,6 +100,13 @@ bool valid_host_name(const std::string& name) {
            std::none_of(name.begin(), name.end(), [](unsigned char c) { return c <= ' ' || c == '#' || c == 0x7f; });
 }
 
+// A host list as a message shows it: [a, b].
+std::string listed(const std::vector<std::string>& names) {
+    std::string out;
+    for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+    return "[" + out + "]";
+}
+
 }  // namespace
 
 std::vector<ResolvedHost> resolve_hosts(const std::vector<std::string>& names, bool strict, const sdk::Host& host) {
@@ -140,8 +147,16 @@ std::vector<ResolvedHost> resolve_hosts(const std::vector<std::string>& names, b
     return hosts;
 }
 
+void NetAllowModule::check_update(const Policy& policy) const {
+    if (policy.net_allow_hosts != hosts_)
+        throw sdk::Error("net_allow_hosts: cannot change to " + listed(policy.net_allow_hosts) +
+                         " while the sandbox runs (it started with " + listed(hosts_) +
+                         "); start a new sandbox with the new list");
+}
+
 void NetAllowModule::configure(const ModuleSetup& setup) {
     const Policy& policy = setup.policy;
+    hosts_ = policy.net_allow_hosts;
     if (policy.net_allow_hosts.empty()) return;
 
     const std::vector<ResolvedHost> hosts = resolve_hosts(policy.net_allow_hosts, policy.strict, setup.host);

@@ -39,7 +39,10 @@ namespace sandlock::notif {
 
 class NetAllowModule final : public BuiltinModule {
 public:
+    std::string_view rule() const override { return "net_allow_hosts"; }
     void configure(const ModuleSetup& setup) override;
+    // The list is fixed for the sandbox's life: a changed one is refused.
+    void check_update(const Policy& policy) const override;
 
     const AllowedAddresses& allowed() const { return allowed_; }
     const std::string& hosts_file() const { return hosts_file_; }
@@ -66,6 +69,7 @@ private:
 
     AllowedAddresses allowed_;
     std::string hosts_file_;
+    std::vector<std::string> hosts_;  // net_allow_hosts as the sandbox started
     std::string nsswitch_;
     std::vector<PortRange> tcp_connect_ports_;
     bool isolate_ipc_ = false;

@@ -63,6 +63,7 @@ const PathRule* first_match(const std::vector<PathRule>& rules, std::string_view
 class PathRulesModule final : public BuiltinModule {
 public:
     std::vector<std::string_view> option_keys() const override { return {"path_rules"}; }
+    std::string_view rule() const override { return "paths"; }
     void configure(const ModuleSetup& setup) override;
 
     const std::vector<PathRule>& rules() const { return rules_; }

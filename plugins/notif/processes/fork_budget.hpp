@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <unordered_map>
@@ -20,7 +21,10 @@ public:
 
     explicit ForkBudget(std::uint32_t max_processes) : max_(max_processes) {}
 
-    std::uint32_t limit() const { return max_; }
+    std::uint32_t limit() const { return max_.load(std::memory_order_relaxed); }
+    // A new limit while the sandbox runs (any thread): later forks are judged against it; below
+    // the live count, every fork fails until enough members exit. Nobody is killed.
+    void set_limit(std::uint32_t max_processes) { max_.store(max_processes, std::memory_order_relaxed); }
     std::size_t in_flight() const { return forks_.size(); }
 
     // Thread `tid` is back with a new call: its earlier fork has finished (or failed).
@@ -38,7 +42,7 @@ private:
         Clock::time_point at;
     };
 
-    std::uint32_t max_;
+    std::atomic<std::uint32_t> max_;  // the only part another thread touches
     std::unordered_map<pid_t, Fork> forks_;  // by thread
 };
 

@@ -22,12 +22,15 @@ constexpr int kSupervised[] = {
 #endif
 };
 
+void refuse_zero(std::uint32_t limit) {
+    if (limit == 0) throw sdk::Error("max_processes: 0 would not let the command itself run; give at least 1");
+}
+
 }  // namespace
 
 void ProcessLimit::configure(const ModuleSetup& setup) {
     if (!setup.policy.max_processes) return;
-    if (*setup.policy.max_processes == 0)
-        throw sdk::Error("max_processes: 0 would not let the command itself run; give at least 1");
+    refuse_zero(*setup.policy.max_processes);
     host_ = &setup.host;
     budget_.emplace(*setup.policy.max_processes);
     events_ = processes_.subscribe();
@@ -35,6 +38,25 @@ void ProcessLimit::configure(const ModuleSetup& setup) {
         setup.table.add(nr, sdk::handler_fn<&ProcessLimit::on_fork>(), this);
         setup.host.request_notify(nr);
     }
+}
+
+void ProcessLimit::check_update(const Policy& policy) const {
+    if (!budget_ && policy.max_processes)
+        throw sdk::Error("max_processes: cannot set " + std::to_string(*policy.max_processes) +
+                         ": this sandbox started without a process limit, so none can be set while it runs "
+                         "(start it with one, e.g. -P 64)");
+    if (budget_ && !policy.max_processes)
+        throw sdk::Error("max_processes: this sandbox started with a limit of " + std::to_string(budget_->limit()) +
+                         ", which cannot be removed while it runs (give a larger one instead, e.g. -P 4096)");
+    if (policy.max_processes) refuse_zero(*policy.max_processes);
+}
+
+void ProcessLimit::apply_update(const Policy& policy) noexcept {
+    if (budget_ && policy.max_processes) budget_->set_limit(*policy.max_processes);
+}
+
+void ProcessLimit::status(boost::json::object& out) const {
+    if (budget_) out["max_processes"] = budget_->limit();
 }
 
 sdk::NotifVerdict ProcessLimit::on_fork(sdk::NotifContext& call) {

@@ -3,6 +3,11 @@
 // with EAGAIN, as it would at RLIMIT_NPROC; a process that exits frees its slot at once, even
 // before its parent reaps it. (clone3 already fails with ENOSYS in the seccomp layer, so libc
 // falls back to clone, which is supervised here.)
+//
+// The machinery (a long-lived sandbox's spawner) is no process of the sandbox, but what it forks
+// is: max_processes N lets it start N commands at once, and refuses the N+1st with EAGAIN.
+// While the sandbox runs the limit can change (update); lowered below the live count, every
+// fork fails until enough processes exit — nothing is killed.
 #pragma once
 
 #include "supervisor/builtin_module.hpp"
@@ -19,7 +24,11 @@ class ProcessLimit final : public BuiltinModule {
 public:
     explicit ProcessLimit(ProcessTable& processes) : processes_(processes) {}
 
+    std::string_view rule() const override { return "max_processes"; }
     void configure(const ModuleSetup& setup) override;
+    void check_update(const Policy& policy) const override;
+    void apply_update(const Policy& policy) noexcept override;
+    void status(boost::json::object& out) const override;
 
 private:
     sdk::NotifVerdict on_fork(sdk::NotifContext& call);

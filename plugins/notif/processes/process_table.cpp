@@ -48,10 +48,14 @@ std::vector<ProcessEvent> ProcessTable::drain(int subscriber) {
     return events;
 }
 
-void ProcessTable::start(pid_t root) {
+void ProcessTable::start(pid_t root, pid_t spawner) {
     std::lock_guard lock(mutex_);
     root_ = root;
     self_ = ::getpid();
+    if (spawner > 0) {
+        spawner_ = spawner;
+        spawner_pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, spawner, 0));  // -1: checked through /proc
+    }
     namespace_ = sdk::sandbox_pid_namespace(root);
     root_is_init_ = namespace_.has_value();
     if (root_is_init_) return;  // nothing outside its namespace can become a member
@@ -67,6 +71,9 @@ void ProcessTable::stop() noexcept {
         if (pidfd >= 0) ::close(pidfd);
     members_.clear();
     thread_owner_.clear();
+    if (spawner_pidfd_ >= 0) ::close(spawner_pidfd_);
+    spawner_pidfd_ = -1;
+    spawner_ = 0;
     root_ = -1;
     root_is_init_ = false;
     namespace_.reset();
@@ -81,14 +88,25 @@ std::optional<pid_t> ProcessTable::process_of(pid_t tid) {
     }
     auto tgid = proc::read_tgid(tid);
     if (!tgid) return std::nullopt;
-    if (!members_.contains(*tgid)) {
-        // Only members reach our listener: no check needed beyond the caller being there.
+    if (!members_.contains(*tgid) && !machinery_locked(*tgid)) {
+        // Only members (and the spawner) reach our listener: no check needed beyond the caller
+        // being there.
         auto stat = proc::read_stat(*tgid);
         track_locked(*tgid, stat ? stat->ppid : 0, 0, Check::None);
     }
     if (thread_owner_.size() >= kThreadCacheLimit) thread_owner_.clear();
     thread_owner_[tid] = *tgid;
     return *tgid;
+}
+
+bool ProcessTable::is_machinery(pid_t process) {
+    std::lock_guard lock(mutex_);
+    return machinery_locked(process);
+}
+
+bool ProcessTable::machinery_locked(pid_t pid) const {
+    if (pid == root_) return root_is_init_ || pid == spawner_;
+    return pid == spawner_ && spawner_ > 0 && alive_locked(spawner_, spawner_pidfd_);
 }
 
 void ProcessTable::refresh() {
@@ -113,10 +131,12 @@ std::vector<pid_t> ProcessTable::live_processes() {
 
 void ProcessTable::signal_all(int sig) {
     std::lock_guard lock(mutex_);
-    if (root_is_init_) {
-        // Never the init (a stopped init could neither reap nor end the sandbox), so no group
-        // signal: members, then the children found since, until a round finds none (a
-        // stopped or killed member forks no more).
+    // The group would reach the machinery too: with an init, or a spawner (which may share the
+    // first process's group, or be that process), never signal it.
+    if (root_is_init_ || spawner_ > 0) {
+        // Never the init (a stopped init could neither reap nor end the sandbox) nor the
+        // spawner (nothing could be started), so no group signal: members, then the children
+        // found since, until a round finds none (a stopped or killed member forks no more).
         std::set<pid_t> signalled;
         for (;;) {
             bool any = false;
@@ -141,6 +161,7 @@ void ProcessTable::send_locked(pid_t pid, int pidfd, int sig) const {
 
 bool ProcessTable::track_locked(pid_t pid, pid_t parent, pid_t creator_tid, Check belongs) {
     if (members_.contains(pid)) return true;
+    if (machinery_locked(pid)) return false;
     // The pidfd first, the check second: a pid recycled in between fails the check (another
     // parent) or leaves us a pidfd of a dead process, which the next refresh drops.
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -191,7 +212,9 @@ void ProcessTable::reap_exits_locked() {
 
 void ProcessTable::discover_locked() {
     std::vector<pid_t> frontier;
-    if (root_is_init_) frontier.push_back(root_);
+    // The machinery is no member, but the commands it starts are: its children are looked for.
+    if (root_is_init_ || (spawner_ > 0 && spawner_ == root_)) frontier.push_back(root_);
+    if (spawner_ > 0 && spawner_ != root_ && alive_locked(spawner_, spawner_pidfd_)) frontier.push_back(spawner_);
     // Orphans of members land on us (the launcher is a child subreaper); members run under a
     // seccomp filter, which tells them from children the host made for other reasons.
     if (!root_is_init_) {

@@ -24,6 +24,7 @@ namespace sandlock::notif {
 
 class ProcFsModule final : public BuiltinModule {
 public:
+    std::string_view rule() const override { return "procfs"; }
     void configure(const ModuleSetup& setup) override;
 
 private:

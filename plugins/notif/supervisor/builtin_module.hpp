@@ -9,6 +9,8 @@
 
 #include <boost/json.hpp>
 
+#include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -22,15 +24,22 @@ public:
     // it must be safe to run concurrently with every other handler.
     enum class Runs { Inline, MayWait };
 
+    // The rule the handlers added from now on enforce (BuiltinModule::rule()), for the counters.
+    void set_rule(std::string_view rule) { rule_ = rule; }
+
     void add(int syscall_nr, sdk::NotifHandlerFn fn, void* user, Runs runs = Runs::Inline) {
         entries_.push_back({syscall_nr, fn, user, sdk::str("notif")});
+        rules_.push_back(rule_);
         if (runs == Runs::MayWait) waiting_syscalls_.push_back(syscall_nr);
     }
     const std::vector<sdk::NotifHandlerEntry>& entries() const { return entries_; }
+    const std::vector<std::string_view>& rules() const { return rules_; }  // one per entry
     const std::vector<int>& waiting_syscalls() const { return waiting_syscalls_; }
 
 private:
     std::vector<sdk::NotifHandlerEntry> entries_;
+    std::vector<std::string_view> rules_;
+    std::string_view rule_ = "notif";
     std::vector<int> waiting_syscalls_;
 };
 
@@ -44,6 +53,9 @@ struct ModuleSetup {
 class BuiltinModule {
 public:
     virtual ~BuiltinModule() = default;
+    // What its refusals are counted under in status(): the policy field it enforces, or a
+    // short name for a rule without one ("paths", "procfs", "listen"). A string literal.
+    virtual std::string_view rule() const = 0;
     // The [plugins.notif] keys this module reads; a key no module claims is refused.
     virtual std::vector<std::string_view> option_keys() const { return {}; }
     // Before fork: validate (throw sdk::Error naming field, value and fix), then — only when the
@@ -56,6 +68,27 @@ public:
     virtual void after_fork(const sdk::ParentContext& /*ctx*/) {}
     // After the tree is gone: stop threads, release everything.
     virtual void on_exit() noexcept {}
+
+    // The live controls (sdk::Plugin::update, paused, status) come from the host's controlling
+    // thread while the supervisor, its workers and the module's own threads run: what they
+    // touch is atomic or locked.
+    //
+    // update, in two steps so a refusal changes nothing in any module: check_update throws
+    // sdk::Error (one line: field, value, fix) when this module cannot take `policy`'s limits;
+    // apply_update, once every module agreed, takes them.
+    virtual void check_update(const Policy& /*policy*/) const {}
+    virtual void apply_update(const Policy& /*policy*/) noexcept {}
+    // true right before the host freezes every process of the sandbox, false right after it
+    // thawed them.
+    virtual void paused(bool /*frozen*/) noexcept {}
+    // Adds this module's counters to `out`.
+    virtual void status(boost::json::object& /*out*/) const {}
 };
+
+// Applies `policy`'s limits to every module or to none: all check, then all apply.
+inline void update_modules(std::span<const std::unique_ptr<BuiltinModule>> modules, const Policy& policy) {
+    for (const auto& module : modules) module->check_update(policy);
+    for (const auto& module : modules) module->apply_update(policy);
+}
 
 }  // namespace sandlock::notif

@@ -1,5 +1,6 @@
 #include "supervisor/handler_chain.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <exception>
 #include <string>
@@ -28,10 +29,17 @@ std::string_view verdict_problem(const sdk::NotifVerdict& verdict) {
     return "a verdict of unknown kind";
 }
 
-bool HandlerChain::add(const sdk::NotifHandlerEntry& entry) {
+bool HandlerChain::add(const sdk::NotifHandlerEntry& entry, std::string_view rule) {
     if (entry.syscall_nr < 0 || entry.syscall_nr > kMaxSyscallNr || entry.fn == nullptr) return false;
     const auto index = static_cast<std::size_t>(entry.syscall_nr);
-    if (by_syscall_.size() <= index) by_syscall_.resize(index + 1);
+    if (by_syscall_.size() <= index) {
+        by_syscall_.resize(index + 1);
+        rule_by_syscall_.resize(index + 1);
+    }
+    if (rule.empty()) rule = sdk::view(entry.plugin);
+    const auto known = std::find(rules_.begin(), rules_.end(), rule);
+    rule_by_syscall_[index].push_back(static_cast<std::size_t>(known - rules_.begin()));
+    if (known == rules_.end()) rules_.emplace_back(rule);
     by_syscall_[index].push_back(entry);
     ++count_;
     return true;
@@ -50,8 +58,12 @@ std::span<const sdk::NotifHandlerEntry> HandlerChain::handlers_for(int syscall_n
 }
 
 sdk::NotifVerdict HandlerChain::decide(const sdk::NotifRequest& request, const sdk::NotifContextApi& api,
-                                       const FailureLog& log_failure) const {
-    for (const sdk::NotifHandlerEntry& entry : handlers_for(request.syscall_nr)) {
+                                       const FailureLog& log_failure, std::size_t* decided_by) const {
+    const auto handlers = handlers_for(request.syscall_nr);
+    for (std::size_t i = 0; i < handlers.size(); ++i) {
+        const sdk::NotifHandlerEntry& entry = handlers[i];
+        // Set before the handler runs: every return below is this handler's verdict.
+        if (decided_by != nullptr) *decided_by = rule_by_syscall_[static_cast<std::size_t>(request.syscall_nr)][i];
         sdk::NotifVerdict verdict{sdk::VerdictKind::Next, 0, 0, -1, 0};
         try {
             entry.fn(entry.user, &request, &api, &verdict);
@@ -69,6 +81,7 @@ sdk::NotifVerdict HandlerChain::decide(const sdk::NotifRequest& request, const s
         }
         if (verdict.kind != sdk::VerdictKind::Next) return verdict;
     }
+    if (decided_by != nullptr) *decided_by = kNoRule;
     return {sdk::VerdictKind::Continue, 0, 0, -1, 0};
 }
 

@@ -6,8 +6,11 @@
 
 #include <sandlock/sdk/abi.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -18,8 +21,13 @@ public:
     // Called with the handler at fault and one line saying what went wrong.
     using FailureLog = std::function<void(const sdk::NotifHandlerEntry&, std::string_view)>;
 
-    // Appends a handler; a syscall number outside 0..4095 is refused (returns false).
-    bool add(const sdk::NotifHandlerEntry& entry);
+    // decide() names no rule: no handler gave a verdict.
+    static constexpr std::size_t kNoRule = static_cast<std::size_t>(-1);
+
+    // Appends a handler; a syscall number outside 0..4095 is refused (returns false). `rule`
+    // is what its verdicts are counted under (a built-in module's field, e.g. "max_memory");
+    // empty: the plugin's name.
+    bool add(const sdk::NotifHandlerEntry& entry, std::string_view rule = {});
     std::span<const sdk::NotifHandlerEntry> handlers_for(int syscall_nr) const;
     // Marks a syscall whose handlers may wait on the caller's behalf: its notifications are
     // answered from a worker thread (see worker_pool.hpp).
@@ -30,12 +38,19 @@ public:
     }
     bool empty() const { return count_ == 0; }
 
+    // The distinct rules of the handlers, in the order they were added; decide() names one by index.
+    const std::vector<std::string>& rules() const { return rules_; }
+
+    // `decided_by` (optional) receives the index in rules() of the handler whose verdict is
+    // returned, kNoRule when none gave one (Continue).
     sdk::NotifVerdict decide(const sdk::NotifRequest& request, const sdk::NotifContextApi& api,
-                             const FailureLog& log_failure) const;
+                             const FailureLog& log_failure, std::size_t* decided_by = nullptr) const;
 
 private:
     std::vector<std::vector<sdk::NotifHandlerEntry>> by_syscall_;  // indexed by syscall number
+    std::vector<std::vector<std::size_t>> rule_by_syscall_;        // likewise: each handler's rule
     std::vector<bool> may_wait_;                                   // likewise
+    std::vector<std::string> rules_;
     std::size_t count_ = 0;
 };
 

@@ -33,7 +33,8 @@ std::size_t kernel_notif_size() {
 
 }  // namespace
 
-Supervisor::Supervisor(const sdk::Host& host, HandlerChain chain) : host_(host), chain_(std::move(chain)) {
+Supervisor::Supervisor(const sdk::Host& host, HandlerChain chain)
+    : host_(host), chain_(std::move(chain)), counters_(chain_.rules()) {
     api_ = {this, -1, &api_read_memory, &api_read_string, &api_resolve_path, &api_still_valid, &api_get_fd,
             &api_log_failure};
 }
@@ -142,15 +143,19 @@ bool Supervisor::answer_one() noexcept {
 
 void Supervisor::decide_and_send(const sdk::NotifRequest& request) noexcept {
     sdk::NotifVerdict verdict{sdk::VerdictKind::Errno, EPERM, 0, -1, 0};
+    std::size_t rule = HandlerChain::kNoRule;
     try {
-        verdict = chain_.decide(request, api_, [&](const sdk::NotifHandlerEntry& entry, std::string_view what) {
-            log_handler_failure(request, sdk::view(entry.plugin), what);
-        });
+        verdict = chain_.decide(
+            request, api_,
+            [&](const sdk::NotifHandlerEntry& entry, std::string_view what) {
+                log_handler_failure(request, sdk::view(entry.plugin), what);
+            },
+            &rule);
     } catch (...) {
         // Only the supervisor itself can fail here (out of memory while logging): deny.
     }
     send(request, verdict);
-    answered_.fetch_add(1, std::memory_order_relaxed);
+    counters_.record(verdict, rule);
 }
 
 void Supervisor::send(const sdk::NotifRequest& request, const sdk::NotifVerdict& verdict) noexcept {

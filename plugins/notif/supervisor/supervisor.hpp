@@ -14,6 +14,7 @@
 // every waiting handler its caller is gone (still_valid() turns false) and so never hangs.
 #pragma once
 
+#include "supervisor/call_counters.hpp"
 #include "supervisor/handler_chain.hpp"
 #include "supervisor/worker_pool.hpp"
 
@@ -40,7 +41,9 @@ public:
     // Stops and joins the thread; pending notifications of a dead sandbox need no answer.
     void stop() noexcept;
 
-    std::uint64_t answered() const { return answered_.load(std::memory_order_relaxed); }
+    std::uint64_t answered() const { return counters_.answered(); }
+    // What has been answered so far, by rule; readable from any thread.
+    const CallCounters& counters() const { return counters_; }
 
 private:
     void serve() noexcept;
@@ -76,7 +79,7 @@ private:
     int sandbox_pidfd_ = -1;
     std::atomic<bool> addfd_send_works_{true};
     std::atomic<bool> stopping_{false};
-    std::atomic<std::uint64_t> answered_{0};
+    CallCounters counters_;  // after chain_: built from its rules
     WorkerPool workers_{kMaxWorkers};
     std::thread thread_;
 
