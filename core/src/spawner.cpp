@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <sys/syscall.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -261,6 +262,10 @@ void run_spawner(const ChildPlan& plan) noexcept {
     while (::write(plan.channel_fd, &ready, sizeof ready) < 0 && errno == EINTR) {
     }
     ::close(plan.channel_fd);  // the setup is over: end-of-file for sandlock
+    // The sandbox may not read, write or trace the process that starts its commands (/proc/PID/mem
+    // of a same-uid process in the same Landlock domain): its commands are dumpable again once
+    // they exec.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sigset_t child_exits;
     sigemptyset(&child_exits);
     sigaddset(&child_exits, SIGCHLD);

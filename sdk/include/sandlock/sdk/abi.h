@@ -264,7 +264,10 @@ typedef struct sandlock_plugin_vtable {
      *             (max_memory, max_processes, max_cpu) or fail; lowering below current use must
      *             refuse new allocations or forks, never kill;
      *   "pause" / "resume": the host is about to freeze / has thawed every process of the sandbox;
-     *   "status": write one JSON object of counters to `out` (nothing is fine too).
+     *   "status": write one JSON object of counters to `out` (nothing is fine too);
+     *   "nest": {"root": pid, "scopes": [{"id": text, "policy": {...}}]}: the nested sandbox's
+     *           process `root` (blocked until this returns) and everything it starts belong to
+     *           each scope, whose policy narrows the fields this plugin owns (serves them).
      * Null: the plugin has no live state; the host then refuses "update" for its fields. */
     int32_t (*control)(void* self, sandlock_str request_json, const sandlock_output_sink* out,
                        sandlock_error_sink* err);

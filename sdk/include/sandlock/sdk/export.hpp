@@ -88,6 +88,11 @@ struct Adapter {
                 self(p).update(policy_from_json(boost::json::serialize(request.at("policy"))));
             } else if (what == "pause" || what == "resume") {
                 self(p).paused(what == "pause");
+            } else if (what == "nest") {
+                const auto root = static_cast<int>(request.at("root").to_number<std::int64_t>());
+                for (const auto& scope : request.at("scopes").as_array())
+                    self(p).nest(root, scope.at("id").as_string(),
+                                 policy_from_json(boost::json::serialize(scope.at("policy"))));
             } else if (what == "status") {
                 boost::json::object counters;
                 self(p).status(counters);

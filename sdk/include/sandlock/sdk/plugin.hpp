@@ -136,6 +136,14 @@ public:
     virtual void paused(bool /*frozen*/) {}
     // Counters for `sandlock ps` and `inspect`: add them to `out`.
     virtual void status(boost::json::object& /*out*/) {}
+    // A nested sandbox's process `root` (blocked until this returns, before it can fork or
+    // allocate) and everything it starts belong to `scope`, whose policy narrows the fields
+    // this plugin owns: enforce them for the scope's processes, together, on top of the
+    // sandbox's own rules. Several roots may join one scope. Throw Error to refuse (the
+    // process is then ended before it runs anything).
+    virtual void nest(int /*root*/, std::string_view /*scope*/, const Policy& /*policy*/) {
+        throw Error(std::string(host_.plugin_name()) + " cannot enforce a nested sandbox's rules");
+    }
 
     // A nested sandbox's plugin set (Sandbox::sandbox), after prepare() and instead of child
     // stages: the kernel objects its processes add to their parent's confinement (abi.h).

@@ -3,7 +3,8 @@
 // Usually the sandbox has its own PID namespace, whose init (pid 1 inside) is the child the
 // host started (ParentContext::child_pid): a process belongs to the sandbox exactly when it
 // lives in that PID namespace, and the init itself is the sandbox's machinery, not one of its
-// processes. The kernel keeps that set exact: nothing leaves a PID namespace, and everything in
+// processes — as is a long-lived sandbox's spawner (ParentContext::spawner_pid), the confined
+// process that starts each exec'd command: its children are the sandbox's processes. The kernel keeps that set exact: nothing leaves a PID namespace, and everything in
 // it dies with its init. Without a namespace (the fallback `sandlock check` reports) the
 // sandbox is the child and its descendants, as far as parent links and the process group show.
 // Header-only and C++ on the plugin's side of the ABI.
