@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace sandlock::notif {
@@ -100,7 +101,8 @@ public:
     }
 
     // "notifications" and "denied" (by rule) from the supervisor, "processes" (the live members,
-    // when tracked), and each module's limits and use.
+    // when tracked), and each module's limits and use; "scopes": each nested sandbox's
+    // "members" and its modules' limits, use and "denied".
     void status(boost::json::object& out) override {
         if (supervisor_) supervisor_->counters().write(out);
         if (track_processes_) {
@@ -108,6 +110,37 @@ public:
             out["processes"] = processes_.live_count();
         }
         for (const auto& module : modules_) module->status(out);
+        forget_empty_scopes();
+        if (scope_ids_.empty()) return;
+        boost::json::object scopes;
+        for (const auto& [name, scope] : scope_ids_) {
+            boost::json::object entry;
+            entry["members"] = processes_.scope_size(scope);
+            for (const auto& module : modules_) module->scope_status(scope, entry);
+            scopes[name] = std::move(entry);
+        }
+        out["scopes"] = std::move(scopes);
+    }
+
+    // A nested sandbox's process `root` joins scope `name`, whose limits every module that owns
+    // one enforces for the scope's members on top of the sandbox's; all modules agree first.
+    void nest(int root, std::string_view name, const Policy& policy) override {
+        for (const auto& module : modules_) module->check_nest(policy);
+        if (!track_processes_)
+            throw sdk::Error("notif: this sandbox tracks no processes (it has no limit of its own), so it cannot "
+                             "serve a nested sandbox's limits; give the parent the same limit");
+        forget_empty_scopes();
+        const auto [it, added] = scope_ids_.try_emplace(std::string(name), next_scope_);
+        if (added) ++next_scope_;
+        const ScopeId scope = it->second;
+        try {
+            for (const auto& module : modules_) module->nest(scope, static_cast<pid_t>(root), policy);
+            if (!processes_.join(static_cast<pid_t>(root), scope))
+                throw sdk::Error("notif: process " + std::to_string(root) + " of the nested sandbox is gone");
+        } catch (...) {
+            forget_empty_scopes();  // a new scope its first root could not join
+            throw;
+        }
     }
 
 private:
@@ -156,6 +189,18 @@ private:
         host().warning("no seccomp listener: " + lost + "; running anyway because strict = false");
     }
 
+    // Scopes without a process left (control thread only, like scope_ids_).
+    void forget_empty_scopes() noexcept {
+        for (auto it = scope_ids_.begin(); it != scope_ids_.end();) {
+            if (!processes_.forget_scope_if_empty(it->second)) {
+                ++it;
+                continue;
+            }
+            for (const auto& module : modules_) module->forget_scope(it->second);
+            it = scope_ids_.erase(it);
+        }
+    }
+
     void shut_down() noexcept {
         if (supervisor_) supervisor_->stop();  // first: its handlers use the modules
         for (const auto& module : modules_) module->on_exit();
@@ -169,6 +214,9 @@ private:
     std::optional<Supervisor> supervisor_;
     bool strict_ = true;
     bool track_processes_ = false;
+    // Nested sandboxes by the host's name for them (control thread only); numbers never reused.
+    std::unordered_map<std::string, ScopeId> scope_ids_;
+    ScopeId next_scope_ = 1;
 };
 
 }  // namespace

@@ -44,6 +44,12 @@ void CpuThrottle::check_update(const Policy& policy) const {
     if (policy.max_cpu) refuse_out_of_range(*policy.max_cpu);
 }
 
+void CpuThrottle::check_nest(const Policy& policy) const {
+    if (policy.max_cpu)
+        throw sdk::Error("max_cpu: a nested sandbox cannot have a CPU share of its own yet; the parent's max_cpu "
+                         "applies to it");
+}
+
 void CpuThrottle::apply_update(const Policy& policy) noexcept {
     if (percent_.load(std::memory_order_relaxed) != 0 && policy.max_cpu)
         percent_.store(*policy.max_cpu, std::memory_order_relaxed);

@@ -46,6 +46,8 @@ public:
     void after_fork(const sdk::ParentContext& ctx) override;
     void on_exit() noexcept override;
     void check_update(const Policy& policy) const override;
+    // A nested sandbox's own max_cpu is refused: the throttle stops the whole sandbox at once.
+    void check_nest(const Policy& policy) const override;
     void apply_update(const Policy& policy) noexcept override;
     void paused(bool frozen) noexcept override;
     void status(boost::json::object& out) const override;

@@ -51,6 +51,8 @@ public:
     // The same for the copy a fork of thread `tid` makes, held until child_found(tid) or expiry.
     bool try_grant_fork(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now);
 
+    // Whether `bytes` more stay within the limit.
+    bool fits(std::uint64_t bytes) const;
     bool knows(pid_t process) const { return usage_.contains(process); }
     std::vector<pid_t> processes() const;
     std::size_t grants_in_flight() const { return grants_.size() + fork_grants_.size(); }
@@ -62,7 +64,6 @@ public:
     };
 
 private:
-    bool fits(std::uint64_t bytes) const;
 
     std::atomic<std::uint64_t> limit_;
     std::unordered_map<pid_t, std::uint64_t> usage_;  // by process

@@ -99,6 +99,47 @@ void MemoryLimit::status(boost::json::object& out) const {
     }
 }
 
+void MemoryLimit::check_nest(const Policy& policy) const {
+    if (!policy.max_memory) return;
+    if (!account_)
+        throw sdk::Error("max_memory: the parent sandbox has no memory limit, so its supervisor does not see the "
+                         "memory calls a nested sandbox's limit needs (give the parent one, e.g. -m 1G)");
+    refuse_zero(*policy.max_memory);
+}
+
+void MemoryLimit::nest(ScopeId scope, pid_t, const Policy& policy) {
+    if (!policy.max_memory) return;
+    std::lock_guard lock(scopes_mutex_);
+    // Its members are measured as they call (the root first of all) and whenever it is near the limit.
+    auto& memory = scopes_[scope];
+    if (!memory) memory = std::make_unique<ScopeMemory>(*policy.max_memory);
+}
+
+void MemoryLimit::forget_scope(ScopeId scope) noexcept {
+    std::lock_guard lock(scopes_mutex_);
+    scopes_.erase(scope);
+}
+
+void MemoryLimit::scope_status(ScopeId scope, boost::json::object& out) const {
+    std::lock_guard lock(scopes_mutex_);
+    auto it = scopes_.find(scope);
+    if (it == scopes_.end()) return;
+    out["max_memory"] = it->second->account.limit();
+    out["memory_bytes"] = it->second->total.load(std::memory_order_relaxed);
+    if (const std::uint64_t denied = it->second->denied.load(std::memory_order_relaxed); denied > 0) {
+        boost::json::value& counts = out["denied"];
+        if (!counts.is_object()) counts.emplace_object();
+        counts.as_object()[rule()] = denied;
+    }
+}
+
+std::vector<MemoryLimit::ScopeMemory*> MemoryLimit::accounts_of(const ScopeList& scopes) {
+    std::vector<ScopeMemory*> out;
+    for (ScopeId scope : scopes)
+        if (auto it = scopes_.find(scope); it != scopes_.end()) out.push_back(it->second.get());
+    return out;
+}
+
 int MemoryLimit::apply_rlimits() const noexcept {
     if (stack_limit_ && ::setrlimit(RLIMIT_STACK, &*stack_limit_) != 0) return -errno;
     return 0;
@@ -131,14 +172,28 @@ sdk::NotifVerdict MemoryLimit::on_call(sdk::NotifContext& call) {
     // Fail closed: a caller we cannot place (gone, or /proc unreadable, out of fds) is refused.
     if (!process) return sdk::Verdict::error(ENOMEM);
     MemoryAccount& account = *account_;
+    // With nested sandboxes, their accounts are held for the whole call (the usual case: one branch).
+    std::unique_lock<std::mutex> scopes_lock;
+    std::vector<ScopeMemory*> scoped;
+    if (processes_.has_scopes()) {
+        scopes_lock = std::unique_lock(scopes_mutex_);
+        scoped = accounts_of(processes_.scopes_of(*process));
+    }
+    // Without the lock the accounts are not touched. has_scopes() turns true once, so a call
+    // in that moment may miss a scope member's birth or exit: it is measured again before any
+    // refusal (measure_everyone).
+    scopes_held_ = scopes_lock.owns_lock();
     apply_process_events();
     account.thread_returned(tid);
-    const sdk::NotifVerdict verdict = judge(call, tid, *process);
+    for (ScopeMemory* memory : scoped) memory->account.thread_returned(tid);
+    const sdk::NotifVerdict verdict = judge(call, tid, *process, scoped);
     total_.store(account.total(), std::memory_order_relaxed);
+    for (ScopeMemory* memory : scoped) memory->total.store(memory->account.total(), std::memory_order_relaxed);
     return verdict;
 }
 
-sdk::NotifVerdict MemoryLimit::judge(const sdk::NotifContext& call, pid_t tid, pid_t process) {
+sdk::NotifVerdict MemoryLimit::judge(const sdk::NotifContext& call, pid_t tid, pid_t process,
+                                     const std::vector<ScopeMemory*>& scoped) {
     MemoryAccount& account = *account_;
     const std::uint64_t cost = cost_of(call, process);
     if (cost == 0) return sdk::Verdict::next();
@@ -150,20 +205,36 @@ sdk::NotifVerdict MemoryLimit::judge(const sdk::NotifContext& call, pid_t tid, p
         processes_.refresh();
         apply_process_events();
     }
-    if (!machinery)
-        if (auto usage = proc::read_data_bytes(process)) account.set_usage(process, *usage);
+    if (!machinery) {
+        if (auto usage = proc::read_data_bytes(process)) {
+            account.set_usage(process, *usage);
+            for (ScopeMemory* memory : scoped) memory->account.set_usage(process, *usage);
+        }
+    }
     auto now = MemoryAccount::Clock::now();
-    auto grant = [&] {
-        return fork ? account.try_grant_fork(process, tid, cost, now) : account.try_grant(process, tid, cost, now);
+    auto grant_in = [&](MemoryAccount& to) {
+        return fork ? to.try_grant_fork(process, tid, cost, now) : to.try_grant(process, tid, cost, now);
     };
-    if (grant()) return sdk::Verdict::next();
+    // The nested sandboxes' accounts first (checked before any grant, so a refusal grants
+    // nothing anywhere), then the sandbox's; the one that refused, or null.
+    auto grant = [&]() -> const MemoryAccount* {
+        for (ScopeMemory* memory : scoped)
+            if (!memory->account.fits(cost)) return &memory->account;
+        if (!grant_in(account)) return &account;
+        for (ScopeMemory* memory : scoped) grant_in(memory->account);
+        return nullptr;
+    };
+    if (grant() == nullptr) return sdk::Verdict::next();
 
     // Near the limit the cheap figures may be stale: look again before refusing.
     measure_everyone(now);
-    if (grant()) return sdk::Verdict::next();
+    const MemoryAccount* full = grant();
+    if (full == nullptr) return sdk::Verdict::next();
+    for (ScopeMemory* memory : scoped)
+        if (full == &memory->account) memory->denied.fetch_add(1, std::memory_order_relaxed);
     host_->debug("max_memory: refused syscall " + std::to_string(call.syscall()) + " of pid " + std::to_string(tid) +
-                 " asking for " + mebibytes(cost) + " (" + mebibytes(account.total()) + " of " +
-                 mebibytes(account.limit()) + " in use)");
+                 " asking for " + mebibytes(cost) + " (" + (full == &account ? "the sandbox: " : "its nested sandbox: ") +
+                 mebibytes(full->total()) + " of " + mebibytes(full->limit()) + " in use)");
     return refusal(call, process);
 }
 
@@ -181,11 +252,21 @@ void MemoryLimit::apply_process_events() {
     for (const ProcessEvent& event : processes_.drain(events_)) {
         if (event.kind == ProcessEvent::Kind::Exited) {
             account_->forget_process(event.pid);
+            if (scopes_held_)
+                for (auto& [scope, memory] : scopes_) memory->account.forget_process(event.pid);
             continue;
         }
-        if (auto usage = proc::read_data_bytes(event.pid)) account_->set_usage(event.pid, *usage);
+        const std::vector<ScopeMemory*> scoped =
+            scopes_held_ && !event.scopes.empty() ? accounts_of(event.scopes) : std::vector<ScopeMemory*>{};
+        if (auto usage = proc::read_data_bytes(event.pid)) {
+            account_->set_usage(event.pid, *usage);
+            for (ScopeMemory* memory : scoped) memory->account.set_usage(event.pid, *usage);
+        }
         // The fork that made it is measured in the child from now on.
-        if (event.creator_tid > 0) account_->child_found(event.creator_tid);
+        if (event.creator_tid > 0) {
+            account_->child_found(event.creator_tid);
+            for (ScopeMemory* memory : scoped) memory->account.child_found(event.creator_tid);
+        }
     }
 }
 
@@ -199,6 +280,17 @@ void MemoryLimit::measure_everyone(MemoryAccount::Clock::time_point now) {
         if (auto usage = proc::read_data_bytes(pid)) account_->set_usage(pid, *usage);
     }
     account_->expire_grants(now, kGrantLifetime);
+    if (!scopes_held_ || scopes_.empty()) return;
+    // Each nested sandbox's account: its live members, with the figures just read.
+    for (auto& [scope, memory] : scopes_) {
+        for (pid_t pid : memory->account.processes())
+            if (std::find(live.begin(), live.end(), pid) == live.end()) memory->account.forget_process(pid);
+        memory->account.expire_grants(now, kGrantLifetime);
+    }
+    for (const auto& [pid, scopes] : processes_.scoped_processes()) {
+        const std::uint64_t usage = proc::read_data_bytes(pid).value_or(0);
+        for (ScopeMemory* memory : accounts_of(scopes)) memory->account.set_usage(pid, usage);
+    }
 }
 
 }  // namespace sandlock::notif

@@ -27,7 +27,8 @@
 //
 // While the sandbox runs the limit can change (update): raised, later calls fit; lowered below
 // what is in use, every call that costs memory fails with ENOMEM until enough is given back —
-// nothing is killed. The stack limit pinned in already running processes stays as it was
+// nothing is killed. A nested sandbox's max_memory (nest) is a second account of the same kind
+// over its scope's members only: a call of a scope member must fit both. The stack limit pinned in already running processes stays as it was
 // (setrlimit reaches only a process's own limits); processes exec'd later inherit it too.
 #pragma once
 
@@ -41,7 +42,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
+#include <vector>
 
 namespace sandlock::notif {
 
@@ -55,12 +60,25 @@ public:
     void check_update(const Policy& policy) const override;
     void apply_update(const Policy& policy) noexcept override;
     void status(boost::json::object& out) const override;
+    void check_nest(const Policy& policy) const override;
+    void nest(ScopeId scope, pid_t root, const Policy& policy) override;
+    void forget_scope(ScopeId scope) noexcept override;
+    void scope_status(ScopeId scope, boost::json::object& out) const override;
 
 private:
+    struct ScopeMemory {
+        explicit ScopeMemory(std::uint64_t limit) : account(limit) {}
+        MemoryAccount account;
+        std::atomic<std::uint64_t> total{0};   // as of the last call, for status()
+        std::atomic<std::uint64_t> denied{0};  // calls refused by this scope's limit
+    };
+    // The accounts a call of a process in `scopes` must also fit (scopes_mutex_ held).
+    std::vector<ScopeMemory*> accounts_of(const ScopeList& scopes);
+
     sdk::NotifVerdict on_call(sdk::NotifContext& call);
     std::uint64_t cost_of(const sdk::NotifContext& call, pid_t process) const;
     // The verdict on a call of thread `tid` of `process`, with the account up to date.
-    sdk::NotifVerdict judge(const sdk::NotifContext& call, pid_t tid, pid_t process);
+    sdk::NotifVerdict judge(const sdk::NotifContext& call, pid_t tid, pid_t process, const std::vector<ScopeMemory*>& scoped);
     sdk::NotifVerdict refusal(const sdk::NotifContext& call, pid_t process);
     // Births and exits since the last call: newcomers are measured, the dead leave.
     void apply_process_events();
@@ -76,6 +94,10 @@ private:
     std::atomic<std::uint64_t> brk_refused_{0};
     int events_ = -1;
     std::optional<rlimit> stack_limit_;  // applied in the child
+    // Nested sandboxes' accounts: the supervisor thread and nest/status (the control thread).
+    mutable std::mutex scopes_mutex_;
+    std::unordered_map<ScopeId, std::unique_ptr<ScopeMemory>> scopes_;
+    bool scopes_held_ = false;  // the current call holds scopes_mutex_ (supervisor thread only)
 };
 
 }  // namespace sandlock::notif

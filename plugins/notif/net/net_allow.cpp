@@ -147,6 +147,12 @@ std::vector<ResolvedHost> resolve_hosts(const std::vector<std::string>& names, b
     return hosts;
 }
 
+void NetAllowModule::check_nest(const Policy& policy) const {
+    if (!policy.net_allow_hosts.empty())
+        throw sdk::Error("net_allow_hosts: a nested sandbox cannot have a host allowlist of its own yet; the "
+                         "parent's net_allow_hosts applies to it");
+}
+
 void NetAllowModule::check_update(const Policy& policy) const {
     if (policy.net_allow_hosts != hosts_)
         throw sdk::Error("net_allow_hosts: cannot change to " + listed(policy.net_allow_hosts) +

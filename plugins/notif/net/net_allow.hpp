@@ -43,6 +43,8 @@ public:
     void configure(const ModuleSetup& setup) override;
     // The list is fixed for the sandbox's life: a changed one is refused.
     void check_update(const Policy& policy) const override;
+    // A nested sandbox's own list is refused: the parent's applies to it (and its /etc/hosts).
+    void check_nest(const Policy& policy) const override;
 
     const AllowedAddresses& allowed() const { return allowed_; }
     const std::string& hosts_file() const { return hosts_file_; }

@@ -20,7 +20,7 @@ void ForkBudget::expire(Clock::time_point now, Clock::duration max_age) {
 
 bool ForkBudget::try_fork(pid_t process, pid_t tid, std::size_t live, Clock::time_point now) {
     forks_.erase(tid);
-    if (live + forks_.size() >= limit()) return false;
+    if (!has_room(live)) return false;
     forks_[tid] = {process, now};
     return true;
 }

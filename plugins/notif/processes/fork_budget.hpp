@@ -33,6 +33,8 @@ public:
     // the oldest fork in flight from that process.
     void child_appeared(pid_t parent, pid_t creator_tid);
     void expire(Clock::time_point now, Clock::duration max_age);
+    // Whether one more process fits beside `live` members and the forks in flight.
+    bool has_room(std::size_t live) const { return live + forks_.size() < limit(); }
     // Lets thread `tid` of `process` fork when `live` members plus the forks in flight leave room.
     bool try_fork(pid_t process, pid_t tid, std::size_t live, Clock::time_point now);
 

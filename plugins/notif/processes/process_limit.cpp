@@ -4,6 +4,7 @@
 
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 
@@ -59,6 +60,52 @@ void ProcessLimit::status(boost::json::object& out) const {
     if (budget_) out["max_processes"] = budget_->limit();
 }
 
+void ProcessLimit::check_nest(const Policy& policy) const {
+    if (!policy.max_processes) return;
+    if (!budget_)
+        throw sdk::Error("max_processes: the parent sandbox has no process limit, so its supervisor does not see the "
+                         "forks a nested sandbox's limit needs (give the parent one, e.g. -P 64)");
+    refuse_zero(*policy.max_processes);
+}
+
+void ProcessLimit::nest(ScopeId scope, pid_t root, const Policy& policy) {
+    if (!policy.max_processes) return;
+    std::lock_guard lock(scopes_mutex_);
+    auto& forks = scopes_[scope];
+    if (!forks) forks = std::make_unique<ScopeForks>(*policy.max_processes);
+    const ScopeList joined = processes_.scopes_of(root);
+    if (std::find(joined.begin(), joined.end(), scope) != joined.end()) return;
+    // The root is alive already: it must fit, or the scope would run over its limit.
+    processes_.refresh();
+    forks->budget.expire(ForkBudget::Clock::now(), kForkLifetime);
+    const std::size_t live = processes_.scope_size(scope);
+    if (!forks->budget.has_room(live)) {
+        forks->denied.fetch_add(1, std::memory_order_relaxed);
+        throw sdk::Error("max_processes: the nested sandbox already runs " + std::to_string(live) +
+                         " of its " + std::to_string(forks->budget.limit()) +
+                         " processes; start the command once one has exited");
+    }
+    if (!processes_.join(root, scope))
+        throw sdk::Error("notif: process " + std::to_string(root) + " of the nested sandbox is gone");
+}
+
+void ProcessLimit::forget_scope(ScopeId scope) noexcept {
+    std::lock_guard lock(scopes_mutex_);
+    scopes_.erase(scope);
+}
+
+void ProcessLimit::scope_status(ScopeId scope, boost::json::object& out) const {
+    std::lock_guard lock(scopes_mutex_);
+    auto it = scopes_.find(scope);
+    if (it == scopes_.end()) return;
+    out["max_processes"] = it->second->budget.limit();
+    if (const std::uint64_t denied = it->second->denied.load(std::memory_order_relaxed); denied > 0) {
+        boost::json::value& counts = out["denied"];
+        if (!counts.is_object()) counts.emplace_object();
+        counts.as_object()[rule()] = denied;
+    }
+}
+
 sdk::NotifVerdict ProcessLimit::on_fork(sdk::NotifContext& call) {
     if (call.syscall() == SYS_clone && memory::clone_kind(call.arg(0)) == memory::CloneKind::Thread)
         return sdk::Verdict::next();  // threads do not count
@@ -72,17 +119,54 @@ sdk::NotifVerdict ProcessLimit::on_fork(sdk::NotifContext& call) {
 
     const auto now = ForkBudget::Clock::now();
     budget.expire(now, kForkLifetime);
+    if (processes_.has_scopes())
+        if (const ScopeList scopes = processes_.scopes_of(*process); !scopes.empty())
+            return on_scoped_fork(*process, tid, scopes, now);
     const std::size_t live = processes_.live_count();
     if (budget.try_fork(*process, tid, live, now)) return sdk::Verdict::next();
-    host_->debug("max_processes: refused a fork of pid " + std::to_string(tid) + " (" + std::to_string(live) +
-                 " running, " + std::to_string(budget.in_flight()) + " starting, limit " +
+    return refuse(tid, live, budget, "the sandbox");
+}
+
+sdk::NotifVerdict ProcessLimit::on_scoped_fork(pid_t process, pid_t tid, const ScopeList& scopes,
+                                               ForkBudget::Clock::time_point now) {
+    std::lock_guard lock(scopes_mutex_);
+    std::vector<ScopeForks*> mine;
+    for (ScopeId scope : scopes) {
+        auto it = scopes_.find(scope);
+        if (it == scopes_.end()) continue;  // a scope without a process limit
+        ScopeForks& forks = *it->second;
+        forks.budget.thread_returned(tid);
+        forks.budget.expire(now, kForkLifetime);
+        const std::size_t live = processes_.scope_size(scope);
+        if (!forks.budget.has_room(live)) {
+            forks.denied.fetch_add(1, std::memory_order_relaxed);
+            return refuse(tid, live, forks.budget, "its nested sandbox");
+        }
+        mine.push_back(&forks);
+    }
+    const std::size_t live = processes_.live_count();
+    if (!budget_->try_fork(process, tid, live, now)) return refuse(tid, live, *budget_, "the sandbox");
+    for (ScopeForks* forks : mine) forks->budget.try_fork(process, tid, 0, now);  // room checked above: in flight now
+    return sdk::Verdict::next();
+}
+
+sdk::NotifVerdict ProcessLimit::refuse(pid_t tid, std::size_t live, const ForkBudget& budget, const char* whose) {
+    host_->debug("max_processes: refused a fork of pid " + std::to_string(tid) + " (" + whose + ": " +
+                 std::to_string(live) + " running, " + std::to_string(budget.in_flight()) + " starting, limit " +
                  std::to_string(budget.limit()) + ")");
     return sdk::Verdict::error(EAGAIN);
 }
 
 void ProcessLimit::apply_process_events() {
-    for (const ProcessEvent& event : processes_.drain(events_))
-        if (event.kind == ProcessEvent::Kind::Born) budget_->child_appeared(event.parent, event.creator_tid);
+    for (const ProcessEvent& event : processes_.drain(events_)) {
+        if (event.kind != ProcessEvent::Kind::Born) continue;
+        budget_->child_appeared(event.parent, event.creator_tid);
+        if (event.scopes.empty()) continue;
+        std::lock_guard lock(scopes_mutex_);
+        for (ScopeId scope : event.scopes)
+            if (auto it = scopes_.find(scope); it != scopes_.end())
+                it->second->budget.child_appeared(event.parent, event.creator_tid);
+    }
 }
 
 }  // namespace sandlock::notif

@@ -8,6 +8,10 @@
 // is: max_processes N lets it start N commands at once, and refuses the N+1st with EAGAIN.
 // While the sandbox runs the limit can change (update); lowered below the live count, every
 // fork fails until enough processes exit — nothing is killed.
+//
+// A nested sandbox's max_processes (nest) counts its scope's live members the same way, on top
+// of the sandbox's limit: a fork by a scope member fails with EAGAIN when either is full, and a
+// further command of the scope cannot start (nest refuses) while the scope is full.
 #pragma once
 
 #include "supervisor/builtin_module.hpp"
@@ -16,7 +20,11 @@
 
 #include <sandlock/sdk/notif.hpp>
 
+#include <atomic>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 
 namespace sandlock::notif {
 
@@ -29,15 +37,31 @@ public:
     void check_update(const Policy& policy) const override;
     void apply_update(const Policy& policy) noexcept override;
     void status(boost::json::object& out) const override;
+    void check_nest(const Policy& policy) const override;
+    void nest(ScopeId scope, pid_t root, const Policy& policy) override;
+    void forget_scope(ScopeId scope) noexcept override;
+    void scope_status(ScopeId scope, boost::json::object& out) const override;
 
 private:
+    struct ScopeForks {
+        explicit ScopeForks(std::uint32_t limit) : budget(limit) {}
+        ForkBudget budget;
+        std::atomic<std::uint64_t> denied{0};
+    };
+
     sdk::NotifVerdict on_fork(sdk::NotifContext& call);
+    // The fork of a scope member: every scope's budget and the sandbox's must have room.
+    sdk::NotifVerdict on_scoped_fork(pid_t process, pid_t tid, const ScopeList& scopes, ForkBudget::Clock::time_point now);
+    sdk::NotifVerdict refuse(pid_t tid, std::size_t live, const ForkBudget& budget, const char* whose);
     void apply_process_events();
 
     ProcessTable& processes_;
     const sdk::Host* host_ = nullptr;
     std::optional<ForkBudget> budget_;
     int events_ = -1;
+    // Nested sandboxes' budgets: the supervisor thread and nest/status (the control thread).
+    mutable std::mutex scopes_mutex_;
+    std::unordered_map<ScopeId, std::unique_ptr<ScopeForks>> scopes_;
 };
 
 }  // namespace sandlock::notif

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <string>
 
@@ -22,10 +23,17 @@ namespace sandlock::notif {
 namespace {
 
 constexpr std::size_t kThreadCacheLimit = 4096;
+// How far up an untracked caller's ancestry is followed to find the member it descends from.
+constexpr int kAncestryDepth = 64;
 
 bool exited(const std::optional<proc::StatFields>& stat) { return !stat || stat->state == 'Z' || stat->state == 'X'; }
 
 // Whether /proc/PID/status says the process runs under a seccomp filter (mode 2).
+void add_scopes(ScopeList& to, const ScopeList& from) {
+    for (ScopeId scope : from)
+        if (std::find(to.begin(), to.end(), scope) == to.end()) to.push_back(scope);
+}
+
 bool filtered(pid_t pid) {
     auto text = proc::read_small_file("/proc/" + std::to_string(pid) + "/status");
     return text && proc::parse_status_number(*text, "Seccomp").value_or(0) == 2;
@@ -62,14 +70,16 @@ void ProcessTable::start(pid_t root, pid_t spawner) {
     for (const auto& [tid, children] : proc::read_children_by_thread(self_))
         for (pid_t child : children)
             if (child != root) not_members_.insert(child);
-    track_locked(root, self_, 0, Check::None);
+    track_locked(root, self_, 0, Check::None, kAncestryDepth);
 }
 
 void ProcessTable::stop() noexcept {
     std::lock_guard lock(mutex_);
-    for (const auto& [pid, pidfd] : members_)
-        if (pidfd >= 0) ::close(pidfd);
+    for (const auto& [pid, member] : members_)
+        if (member.pidfd >= 0) ::close(member.pidfd);
     members_.clear();
+    scope_sizes_.clear();
+    orphan_scopes_.clear();
     thread_owner_.clear();
     if (spawner_pidfd_ >= 0) ::close(spawner_pidfd_);
     spawner_pidfd_ = -1;
@@ -92,7 +102,7 @@ std::optional<pid_t> ProcessTable::process_of(pid_t tid) {
         // Only members (and the spawner) reach our listener: no check needed beyond the caller
         // being there.
         auto stat = proc::read_stat(*tgid);
-        track_locked(*tgid, stat ? stat->ppid : 0, 0, Check::None);
+        track_locked(*tgid, stat ? stat->ppid : 0, 0, Check::None, kAncestryDepth);
     }
     if (thread_owner_.size() >= kThreadCacheLimit) thread_owner_.clear();
     thread_owner_[tid] = *tgid;
@@ -114,6 +124,7 @@ void ProcessTable::refresh() {
     if (root_ < 0) return;
     reap_exits_locked();
     discover_locked();
+    orphan_scopes_.clear();  // every orphan of the members reaped above is found by now
 }
 
 std::size_t ProcessTable::live_count() {
@@ -125,8 +136,53 @@ std::vector<pid_t> ProcessTable::live_processes() {
     std::lock_guard lock(mutex_);
     std::vector<pid_t> pids;
     pids.reserve(members_.size());
-    for (const auto& [pid, pidfd] : members_) pids.push_back(pid);
+    for (const auto& [pid, member] : members_) pids.push_back(pid);
     return pids;
+}
+
+bool ProcessTable::join(pid_t root, ScopeId scope) {
+    std::lock_guard lock(mutex_);
+    if (root_ < 0 || spawner_ <= 0 || machinery_locked(root)) return false;
+    // Only a command the spawner has just started (it waits, childless, for this) may join.
+    auto stat = proc::read_stat(root);
+    if (exited(stat) || stat->ppid != spawner_) return false;
+    has_scopes_.store(true, std::memory_order_relaxed);
+    if (!members_.contains(root) && !track_locked(root, spawner_, 0, Check::ChildOf, kAncestryDepth, ScopeList{scope}))
+        return false;
+    ScopeList& scopes = members_.at(root).scopes;
+    if (std::find(scopes.begin(), scopes.end(), scope) != scopes.end()) return true;
+    scopes.push_back(scope);
+    ++scope_sizes_[scope];
+    return true;
+}
+
+ScopeList ProcessTable::scopes_of(pid_t process) {
+    std::lock_guard lock(mutex_);
+    auto it = members_.find(process);
+    return it == members_.end() ? ScopeList{} : it->second.scopes;
+}
+
+std::size_t ProcessTable::scope_size(ScopeId scope) {
+    std::lock_guard lock(mutex_);
+    auto it = scope_sizes_.find(scope);
+    return it == scope_sizes_.end() ? 0 : it->second;
+}
+
+std::vector<std::pair<pid_t, ScopeList>> ProcessTable::scoped_processes() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<pid_t, ScopeList>> out;
+    for (const auto& [pid, member] : members_)
+        if (!member.scopes.empty()) out.emplace_back(pid, member.scopes);
+    return out;
+}
+
+bool ProcessTable::forget_scope_if_empty(ScopeId scope) {
+    std::lock_guard lock(mutex_);
+    auto it = scope_sizes_.find(scope);
+    if (it == scope_sizes_.end()) return true;
+    if (it->second > 0) return false;
+    scope_sizes_.erase(it);
+    return true;
 }
 
 void ProcessTable::signal_all(int sig) {
@@ -140,18 +196,18 @@ void ProcessTable::signal_all(int sig) {
         std::set<pid_t> signalled;
         for (;;) {
             bool any = false;
-            for (const auto& [pid, pidfd] : members_) {
+            for (const auto& [pid, member] : members_) {
                 if (!signalled.insert(pid).second) continue;
-                send_locked(pid, pidfd, sig);
+                send_locked(pid, member.pidfd, sig);
                 any = true;
             }
             if (!any || (sig != SIGSTOP && sig != SIGKILL)) return;
             discover_locked();
         }
     }
-    if (auto root = members_.find(root_); root != members_.end() && alive_locked(root->first, root->second))
+    if (auto root = members_.find(root_); root != members_.end() && alive_locked(root->first, root->second.pidfd))
         ::kill(-root_, sig);  // its leader is alive, so the group id cannot have been recycled
-    for (const auto& [pid, pidfd] : members_) send_locked(pid, pidfd, sig);
+    for (const auto& [pid, member] : members_) send_locked(pid, member.pidfd, sig);
 }
 
 void ProcessTable::send_locked(pid_t pid, int pidfd, int sig) const {
@@ -159,7 +215,8 @@ void ProcessTable::send_locked(pid_t pid, int pidfd, int sig) const {
     else if (alive_locked(pid, -1)) ::kill(pid, sig);
 }
 
-bool ProcessTable::track_locked(pid_t pid, pid_t parent, pid_t creator_tid, Check belongs) {
+bool ProcessTable::track_locked(pid_t pid, pid_t parent, pid_t creator_tid, Check belongs, int depth,
+                                ScopeList scopes) {
     if (members_.contains(pid)) return true;
     if (machinery_locked(pid)) return false;
     // The pidfd first, the check second: a pid recycled in between fails the check (another
@@ -178,9 +235,31 @@ bool ProcessTable::track_locked(pid_t pid, pid_t parent, pid_t creator_tid, Chec
             return false;
         }
     }
-    members_.emplace(pid, pidfd);  // pidfd -1 (out of fds): its liveness comes from /proc
-    emit_locked({ProcessEvent::Kind::Born, pid, parent, creator_tid});
+    // The usual case (no nested sandbox) pays this one branch.
+    if (!scope_sizes_.empty() || !scopes.empty()) {
+        add_scopes(scopes, inherited_scopes_locked(parent, depth));
+        for (ScopeId scope : scopes) ++scope_sizes_[scope];
+    }
+    members_.emplace(pid, Member{pidfd, scopes});  // pidfd -1 (out of fds): its liveness comes from /proc
+    emit_locked({ProcessEvent::Kind::Born, pid, parent, creator_tid, std::move(scopes)});
     return true;
+}
+
+ScopeList ProcessTable::inherited_scopes_locked(pid_t parent, int depth) {
+    if (auto it = members_.find(parent); it != members_.end()) return it->second.scopes;
+    if (parent > 0 && parent == spawner_) return {};  // a command: it joins a scope by join()
+    if (parent > 0 && parent != root_ && parent != self_ && depth > 0) {
+        // A parent alive but not seen yet: it descends from a member too; place it first.
+        auto stat = proc::read_stat(parent);
+        if (!exited(stat) && track_locked(parent, stat->ppid, 0, Check::None, depth - 1) && members_.contains(parent))
+            return members_.at(parent).scopes;
+    }
+    // An orphan (its parent is the init or us now): the scopes of the members that died
+    // without the table seeing all their children (see the header).
+    ScopeList scopes = orphan_scopes_;
+    for (const auto& [pid, member] : members_)
+        if (!member.scopes.empty() && !alive_locked(pid, member.pidfd)) add_scopes(scopes, member.scopes);
+    return scopes;
 }
 
 bool ProcessTable::alive_locked(pid_t pid, int pidfd) const {
@@ -193,21 +272,27 @@ void ProcessTable::reap_exits_locked() {
     std::vector<pollfd> polled;
     std::vector<pid_t> gone;
     polled.reserve(members_.size());
-    for (const auto& [pid, pidfd] : members_) {
-        if (pidfd >= 0) polled.push_back({pidfd, POLLIN, 0});
+    for (const auto& [pid, member] : members_) {
+        if (member.pidfd >= 0) polled.push_back({member.pidfd, POLLIN, 0});
         else if (!alive_locked(pid, -1)) gone.push_back(pid);
     }
     if (!polled.empty() && ::poll(polled.data(), polled.size(), 0) > 0) {
-        for (const auto& [pid, pidfd] : members_)
+        for (const auto& [pid, member] : members_)
             for (const pollfd& p : polled)
-                if (p.fd == pidfd && p.revents != 0) gone.push_back(pid);
+                if (p.fd == member.pidfd && p.revents != 0) gone.push_back(pid);
     }
-    for (pid_t pid : gone) {
-        auto it = members_.find(pid);
-        if (it->second >= 0) ::close(it->second);
-        members_.erase(it);
-        emit_locked({ProcessEvent::Kind::Exited, pid, 0, 0});
+    for (pid_t pid : gone) erase_member_locked(members_.find(pid));
+}
+
+void ProcessTable::erase_member_locked(Members::iterator it) {
+    const pid_t pid = it->first;
+    if (it->second.pidfd >= 0) ::close(it->second.pidfd);
+    for (ScopeId scope : it->second.scopes) {
+        --scope_sizes_[scope];
+        add_scopes(orphan_scopes_, {scope});  // its children not seen yet are orphans now
     }
+    members_.erase(it);
+    emit_locked({ProcessEvent::Kind::Exited, pid, 0, 0, {}});
 }
 
 void ProcessTable::discover_locked() {
@@ -221,18 +306,18 @@ void ProcessTable::discover_locked() {
         for (const auto& [tid, children] : proc::read_children_by_thread(self_)) {
             for (pid_t child : children) {
                 if (members_.contains(child) || not_members_.contains(child)) continue;
-                if (track_locked(child, self_, 0, Check::FilteredOrphan)) frontier.push_back(child);
+                if (track_locked(child, self_, 0, Check::FilteredOrphan, kAncestryDepth)) frontier.push_back(child);
                 else if (!exited(proc::read_stat(child))) not_members_.insert(child);
             }
         }
     }
-    for (const auto& [pid, pidfd] : members_) frontier.push_back(pid);
+    for (const auto& [pid, member] : members_) frontier.push_back(pid);
     while (!frontier.empty()) {
         const pid_t parent = frontier.back();
         frontier.pop_back();
         for (const auto& [tid, children] : proc::read_children_by_thread(parent))
             for (pid_t child : children)
-                if (!members_.contains(child) && track_locked(child, parent, tid, Check::ChildOf))
+                if (!members_.contains(child) && track_locked(child, parent, tid, Check::ChildOf, kAncestryDepth))
                     frontier.push_back(child);
     }
 }

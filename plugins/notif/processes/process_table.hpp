@@ -13,14 +13,26 @@
 // and are never stopped; the spawner's children are members like any other (found through
 // it), and its calls still reach the supervisor, which places them with process_of().
 //
+// Nested sandboxes (scopes): a scope is the processes that joined it (its roots, join()) and
+// everything they start from then on. A process's scopes are remembered per process when it is
+// first seen, copied from its parent; an orphan, whose parent link is gone by then, takes the
+// scopes of the members that died without the table having seen all their children: the members
+// still listed but exited, and those reaped in the same refresh. That is exact when every fork
+// of a member reaches the supervisor (the modules that serve a scope supervise forks), because
+// the forking process is then a member before its child exists; it errs toward more scopes (a
+// stricter rule) when an unscoped member died in the same moment.
+//
 // Thread-safe: the supervisor thread and the CPU-throttle thread both use it. Modules learn of
 // births and exits through their own event queue (subscribe/drain), on their own thread.
 #pragma once
+
+#include "processes/scope_id.hpp"
 
 #include <sandlock/sdk/sandbox_process.hpp>
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <mutex>
 #include <optional>
@@ -36,6 +48,7 @@ struct ProcessEvent {
     pid_t pid;
     pid_t parent;       // Born: the parent process (0 when unknown)
     pid_t creator_tid;  // Born: the thread that forked it (0 when unknown)
+    ScopeList scopes;   // Born: the scopes it belongs to
 };
 
 class ProcessTable {
@@ -70,17 +83,42 @@ public:
     // process lives. Never the machinery.
     void signal_all(int sig);
 
+    // Scopes (any thread). `root`, a child of the spawner, joins `scope` with everything it
+    // starts from now on; false when it is gone or is not the spawner's child. Joining twice
+    // changes nothing.
+    bool join(pid_t root, ScopeId scope);
+    // Whether any process ever joined a scope: the one branch the usual case pays.
+    bool has_scopes() const { return has_scopes_.load(std::memory_order_relaxed); }
+    // The scopes of `process` (none for a non-member).
+    ScopeList scopes_of(pid_t process);
+    // The live members of `scope` (as of the last refresh).
+    std::size_t scope_size(ScopeId scope);
+    // The live members with at least one scope, with their scopes.
+    std::vector<std::pair<pid_t, ScopeList>> scoped_processes();
+    // Drops `scope` when it has no member left (true): no process can join it by birth any more.
+    bool forget_scope_if_empty(ScopeId scope);
+
 private:
+    struct Member {
+        int pidfd;         // -1: out of fds, checked through /proc
+        ScopeList scopes;  // empty unless it belongs to a nested sandbox
+    };
+    using Members = std::unordered_map<pid_t, Member>;
+
     // How a candidate proves it belongs: not at all (the root, a caller), by being `parent`'s
     // child, or by being our own child under a seccomp filter (an orphan of a member).
     enum class Check { None, ChildOf, FilteredOrphan };
-    bool track_locked(pid_t pid, pid_t parent, pid_t creator_tid, Check belongs);
+    // `depth`: how many untracked ancestors may still be placed on the way; `scopes`: the
+    // scopes it joins beyond those it inherits.
+    bool track_locked(pid_t pid, pid_t parent, pid_t creator_tid, Check belongs, int depth, ScopeList scopes = {});
     void reap_exits_locked();
     void discover_locked();
     bool alive_locked(pid_t pid, int pidfd) const;
     bool machinery_locked(pid_t pid) const;
     void send_locked(pid_t pid, int pidfd, int sig) const;
     void emit_locked(const ProcessEvent& event);
+    void erase_member_locked(Members::iterator it);
+    ScopeList inherited_scopes_locked(pid_t parent, int depth);
 
     std::mutex mutex_;
     pid_t root_ = -1;
@@ -91,10 +129,13 @@ private:
     pid_t self_ = -1;
     pid_t spawner_ = 0;       // 0: none
     int spawner_pidfd_ = -1;  // so a recycled pid is not taken for it once it is gone
-    std::unordered_map<pid_t, int> members_;         // pid -> pidfd (-1: out of fds, checked through /proc)
+    Members members_;
     std::unordered_map<pid_t, pid_t> thread_owner_;  // tid -> its process, a cache
     std::set<pid_t> not_members_;                    // our own children that are not the sandbox's
     std::vector<std::vector<ProcessEvent>> queues_;
+    std::unordered_map<ScopeId, std::size_t> scope_sizes_;  // live members per scope
+    ScopeList orphan_scopes_;  // of the scoped members reaped in the current refresh
+    std::atomic<bool> has_scopes_{false};
 };
 
 }  // namespace sandlock::notif

@@ -3,11 +3,15 @@
 // supervisor's table, ahead of every handler third-party plugins register through the host.
 #pragma once
 
+#include "processes/scope_id.hpp"
+
 #include <sandlock/sdk/policy.hpp>
 #include <sandlock/sdk/abi.hpp>
 #include <sandlock/sdk/plugin.hpp>
 
 #include <boost/json.hpp>
+
+#include <sys/types.h>
 
 #include <memory>
 #include <span>
@@ -83,6 +87,19 @@ public:
     virtual void paused(bool /*frozen*/) noexcept {}
     // Adds this module's counters to `out`.
     virtual void status(boost::json::object& /*out*/) const {}
+
+    // A nested sandbox (sdk::Plugin::nest), in two steps like update. check_nest throws
+    // sdk::Error (one line: field, why, what applies instead) when this module cannot serve the
+    // field of `policy` it owns for a scope's processes; the core already made sure each limit
+    // is at most the sandbox's own. nest then sets up `scope` (again for each further root: the
+    // same policy) and, when the module judges whether one more process fits the scope, makes
+    // `root` join it (ProcessTable::join) or throws sdk::Error without changing the scope.
+    virtual void check_nest(const Policy& /*policy*/) const {}
+    virtual void nest(ScopeId /*scope*/, pid_t /*root*/, const Policy& /*policy*/) {}
+    // The scope has no process left: its state goes.
+    virtual void forget_scope(ScopeId /*scope*/) noexcept {}
+    // Adds this module's counters for `scope` to `out` (its entry under "scopes").
+    virtual void scope_status(ScopeId /*scope*/, boost::json::object& /*out*/) const {}
 };
 
 // Applies `policy`'s limits to every module or to none: all check, then all apply.
