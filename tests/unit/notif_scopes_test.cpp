@@ -40,13 +40,23 @@ constexpr std::uint64_t MiB = 1 << 20;
 // same, SIGHUP maps and touches 32 MiB more.
 volatile sig_atomic_t fork_asked = 0, map_asked = 0;
 
-[[noreturn]] void run_command() {
+// Writes a byte to `ready` once it can take signals.
+[[noreturn]] void run_command(int ready) {
     struct sigaction action{};
     action.sa_handler = [](int sig) { (sig == SIGUSR1 ? fork_asked : map_asked) = 1; };
     ::sigaction(SIGUSR1, &action, nullptr);
     ::sigaction(SIGHUP, &action, nullptr);
+    // Blocked but while waiting, so a signal that comes before the wait is not lost.
+    sigset_t asked, waiting;
+    ::sigemptyset(&asked);
+    ::sigaddset(&asked, SIGUSR1);
+    ::sigaddset(&asked, SIGHUP);
+    ::sigprocmask(SIG_BLOCK, &asked, &waiting);
+    const char byte = 1;
+    if (::write(ready, &byte, 1) != 1) ::_exit(1);
+    ::close(ready);
     for (;;) {
-        ::pause();
+        ::sigsuspend(&waiting);
         if (fork_asked) {
             fork_asked = 0;
             ::fork();  // both go on as commands
@@ -79,10 +89,12 @@ bool eventually(const std::function<bool()>& done) {
     return done();
 }
 
+// Signals one process, never a group or everyone (a pid not found is -1 here).
+bool send(pid_t pid, int sig) { return pid > 0 && ::kill(pid, sig) == 0; }
+
 // Kills `pid` and waits until it is gone or a zombie.
 void end(pid_t pid) {
-    if (pid <= 0) return;  // never kill(-1)
-    ::kill(pid, SIGKILL);
+    if (!send(pid, SIGKILL)) return;
     eventually([&] { return std::string("ZX?").find(state(pid)) != std::string::npos; });
 }
 
@@ -104,9 +116,12 @@ public:
         }
         ::close(ready[1]);
         root_ = static_cast<pid_t>(pid);
-        pollfd p{ready[0], POLLIN, 0};
-        char byte = 0;
-        const bool ok = ::poll(&p, 1, 5000) == 1 && ::read(ready[0], &byte, 1) == 1;
+        bool ok = true;
+        for (int i = 0; i < commands && ok; ++i) {
+            pollfd p{ready[0], POLLIN, 0};
+            char byte = 0;
+            ok = ::poll(&p, 1, 5000) == 1 && ::read(ready[0], &byte, 1) == 1;
+        }
         ::close(ready[0]);
         if (!ok) return false;
         spawner_ = namespaced ? children_of(root_).at(0) : root_;
@@ -117,7 +132,7 @@ public:
         for (pid_t pid : everyone_) end(pid);
         for (pid_t command : commands_) end(command);
         if (root_ > 0) {
-            ::kill(root_, SIGKILL);
+            send(root_, SIGKILL);
             ::waitpid(root_, nullptr, 0);
         }
     }
@@ -128,7 +143,7 @@ public:
     // Makes `parent` fork; returns the new child.
     pid_t fork_of(pid_t parent) {
         const std::vector<pid_t> before = children_of(parent);
-        ::kill(parent, SIGUSR1);
+        send(parent, SIGUSR1);
         pid_t child = -1;
         eventually([&] {
             for (pid_t c : children_of(parent))
@@ -146,9 +161,8 @@ public:
 private:
     [[noreturn]] static void run_spawner(int commands, int ready) {
         for (int i = 0; i < commands; ++i)
-            if (::fork() == 0) run_command();
-        const char byte = 1;
-        if (::write(ready, &byte, 1) != 1) ::_exit(1);
+            if (::fork() == 0) run_command(ready);
+        ::close(ready);
         for (;;) ::pause();  // its commands' exits stay zombies: the table sees them exited
     }
 
@@ -348,7 +362,7 @@ TEST_P(NotifScopes, AScopesMemoryLimitSumsItsMembersOnTopOfTheSandboxs) {
     ASSERT_TRUE(m.processes.join(b, 1));
 
     const std::uint64_t before = proc::read_data_bytes(a).value_or(0);
-    ::kill(a, SIGHUP);  // a maps and touches 32 MiB
+    send(a, SIGHUP);  // a maps and touches 32 MiB
     ASSERT_TRUE(eventually([&] { return proc::read_data_bytes(a).value_or(0) >= before + 32 * MiB; }));
     const sdk::NotifVerdict refused = m.call(*limit, SYS_mmap, b, {0, 32 * MiB, rw, anonymous});
     EXPECT_EQ(refused.kind, sdk::VerdictKind::Errno);
