@@ -303,5 +303,129 @@ TEST(Nested, RunsCommandsOnlyAndClosesItsOwn) {
     EXPECT_EQ(processes_in_namespace_of(parents.pid(), "sleep").size(), 1u) << "the nested group outlived close()";
 }
 
+// A nested sandbox's limits, served by the parent's supervisor for the nested subtree only.
+
+// How many of 4 children python3 could fork at once (each sleeps until killed), and how many
+// forks failed with EAGAIN: "started refused".
+const std::string kForkFour =
+    "import errno, os, time\n"
+    "kids, refused = [], 0\n"
+    "for i in range(4):\n"
+    "    try:\n"
+    "        pid = os.fork()\n"
+    "        if pid == 0:\n"
+    "            time.sleep(30); os._exit(0)\n"
+    "        kids.append(pid)\n"
+    "    except OSError as e:\n"
+    "        refused += e.errno == errno.EAGAIN\n"
+    "print(len(kids), refused)\n"
+    "for k in kids:\n"
+    "    os.kill(k, 9); os.waitpid(k, 0)\n";
+
+// Allocates and touches `mib` MiB: "ok" or "MemoryError".
+std::string allocate(int mib) {
+    return "try:\n    b = bytearray(" + std::to_string(mib) +
+           " << 20); print('ok')\nexcept MemoryError:\n    print('MemoryError')\n";
+}
+
+std::string trimmed(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+}
+
+TEST(NestedLimits, MaxProcessesCountsTheNestedSubtreeOnly) {
+    Policy parent = system_policy();
+    parent.max_processes = 16;
+    Sandbox sb(parent);
+    Policy narrow = system_policy();
+    narrow.max_processes = 2;
+    Sandbox child = sb.sandbox(narrow);
+    Result nested = child.run({kPython, "-c", kForkFour}, 20s);
+    EXPECT_EQ(trimmed(nested.stdout_text), "1 3") << nested.stderr_text;  // python3 and one child
+    Result parents = sb.exec({kPython, "-c", kForkFour}).wait(20s);
+    EXPECT_EQ(trimmed(parents.stdout_text), "4 0") << parents.stderr_text;
+}
+
+TEST(NestedLimits, TwoExecsOfOneNestedSandboxShareItsProcessLimit) {
+    Policy parent = system_policy();
+    parent.max_processes = 16;
+    Sandbox sb(parent);
+    Policy narrow = system_policy();
+    narrow.max_processes = 2;
+    Sandbox child = sb.sandbox(narrow);
+    Process& first = child.exec({"/bin/sleep", "30"});
+    Result second = child.run({kPython, "-c", kForkFour}, 20s);
+    EXPECT_EQ(trimmed(second.stdout_text), "0 4") << second.stderr_text;  // the sleep and python3 fill it
+    child.exec({"/bin/sleep", "30"});
+    try {
+        child.exec({"/bin/sleep", "30"});
+        ADD_FAILURE() << "a third command started in a nested sandbox of max_processes = 2";
+    } catch (const std::exception& e) {
+        EXPECT_NE(std::string(e.what()).find("max_processes: the nested sandbox already runs 2 of its 2"),
+                  std::string::npos)
+            << e.what();
+    }
+    first.kill();
+    first.wait(20s);
+    EXPECT_EQ(trimmed(sb.exec({kPython, "-c", kForkFour}).wait(20s).stdout_text), "4 0");
+}
+
+TEST(NestedLimits, MaxMemoryIsTheNestedSubtreesOwn) {
+    Policy parent = system_policy();
+    parent.max_memory = 512u << 20;
+    Sandbox sb(parent);
+    Policy narrow = system_policy();
+    narrow.max_memory = 64u << 20;
+    Sandbox child = sb.sandbox(narrow);
+    Result nested = child.run({kPython, "-c", allocate(100)}, 20s);
+    EXPECT_EQ(trimmed(nested.stdout_text), "MemoryError") << nested.stderr_text;
+    EXPECT_EQ(trimmed(child.run({kPython, "-c", allocate(16)}, 20s).stdout_text), "ok");
+    Result parents = sb.exec({kPython, "-c", allocate(100)}).wait(20s);
+    EXPECT_EQ(trimmed(parents.stdout_text), "ok") << parents.stderr_text;
+}
+
+TEST(NestedLimits, TwoExecsOfOneNestedSandboxShareItsMemory) {
+    Policy parent = system_policy();
+    parent.max_memory = 512u << 20;
+    Sandbox sb(parent);
+    Policy narrow = system_policy();
+    narrow.max_memory = 96u << 20;
+    Sandbox child = sb.sandbox(narrow);
+    Process& holder =
+        child.exec({kPython, "-c", "b = bytearray(48 << 20); print('held', flush=True)\nimport time; time.sleep(30)"});
+    std::this_thread::sleep_for(1s);  // it holds its 48 MiB
+    EXPECT_EQ(trimmed(child.run({kPython, "-c", allocate(48)}, 20s).stdout_text), "MemoryError");
+    EXPECT_EQ(trimmed(sb.exec({kPython, "-c", allocate(48)}).wait(20s).stdout_text), "ok");
+    holder.kill();
+    holder.wait(20s);
+    EXPECT_EQ(trimmed(child.run({kPython, "-c", allocate(48)}, 20s).stdout_text), "ok");
+}
+
+TEST(NestedLimits, WhatTheSupervisorCannotServeIsRefusedAtExec) {
+    Policy parent = system_policy();
+    parent.max_processes = 16;
+    parent.max_cpu = 100;
+    Sandbox sb(parent);
+    auto exec_refusal = [&](const Policy& narrow) -> std::string {
+        Sandbox child = sb.sandbox(narrow);
+        try {
+            child.exec({"/bin/true"});
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+        return "started";
+    };
+    Policy cpu = system_policy();
+    cpu.max_cpu = 50;
+    EXPECT_NE(exec_refusal(cpu).find("max_cpu: a nested sandbox cannot have a CPU share of its own yet"),
+              std::string::npos)
+        << exec_refusal(cpu);
+    Policy memory = system_policy();
+    memory.max_memory = 64u << 20;
+    EXPECT_NE(exec_refusal(memory).find("max_memory: the parent sandbox has no memory limit"), std::string::npos)
+        << exec_refusal(memory);
+    EXPECT_EQ(sb.exec({"/bin/true"}).wait(20s).exit_code, 0);  // the parent goes on
+}
+
 }  // namespace
 }  // namespace sandlock::test
