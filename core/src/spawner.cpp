@@ -10,11 +10,11 @@
 #include "spawn_protocol.hpp"
 
 #include <sandlock/sdk/abi.hpp>
+#include <sandlock/sdk/resolved_path.hpp>
 
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/landlock.h>
-#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sys/syscall.h>
@@ -90,11 +90,7 @@ int confine_nested(const Job& job, const char* begin, int& error) noexcept {
         at = path + std::strlen(path) + 1;
         // The paths were resolved when the rules were planned: a symlink on the way now is one a
         // process of the sandbox swapped in to widen the rule (within its parent's bounds).
-        open_how how{};
-        how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-        how.resolve = RESOLVE_NO_SYMLINKS;
-        int fd = static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how));
-        if (fd < 0 && errno == ENOSYS) fd = ::open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);  // before Linux 5.6
+        const int fd = sdk::open_resolved_path(path);
         if (fd < 0 && errno == ENOENT) continue;  // gone: nothing to allow
         rule.parent_fd = fd;
         if (fd < 0 || ::syscall(SYS_landlock_add_rule, job.ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0) {

@@ -286,8 +286,8 @@ TEST(Nested, RefusesWhatTheParentDoesNotHave) {
     EXPECT_EQ(refusal(same_port), "accepted");
 }
 
-// A nested process re-adds its path rules at each exec: a symlink swapped into one of those
-// paths by an earlier command must not carry a rule to where it points.
+// A nested process re-adds its path rules at each exec: a symlink its sandbox swapped into one
+// of those paths earlier must not carry a rule to where it points.
 TEST(Nested, ASymlinkSwappedIntoARulePathWidensNothing) {
     TempDir dir;
     std::filesystem::create_directories(dir / "w/a/b");
@@ -297,16 +297,15 @@ TEST(Nested, ASymlinkSwappedIntoARulePathWidensNothing) {
     parent.fs_writable = {dir.str()};
     Sandbox sb(parent);
     Policy narrow = system_policy();
-    narrow.fs_writable = {dir / "w/a"};
+    narrow.fs_writable = {dir / "w"};
     narrow.fs_readable.push_back(dir / "w/a/b");
     Sandbox child = sb.sandbox(narrow);
     EXPECT_NE(child.run({"/bin/cat", dir / "secret/b/file"}, 20s).exit_code, 0);
-    // The parent's command swaps the rule's path for a symlink to the secret.
-    ASSERT_EQ(sb.exec({"/bin/sh", "-c", "mv " + dir / "w/a" + " " + dir / "w/a.real && ln -s " + dir / "secret" + " " +
-                                         dir / "w/a"})
-                  .wait(20s)
-                  .exit_code,
-              0);
+    // The nested sandbox swaps a directory on its rule's path for a symlink to the secret.
+    Result swapped = child.run({"/bin/sh", "-c", "mv " + dir / "w/a" + " " + dir / "w/a.real && ln -s " +
+                                                     dir / "secret" + " " + dir / "w/a"},
+                               20s);
+    ASSERT_EQ(swapped.exit_code, 0) << swapped.stderr_text;
     Result r = child.run({"/bin/cat", dir / "w/a/b/file"}, 20s);
     EXPECT_NE(r.stdout_text, "secret\n");
     EXPECT_NE(r.exit_code, 0);
