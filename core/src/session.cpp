@@ -189,7 +189,9 @@ std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv
         changed_.wait(lock, [&] { return process->pid != 0 || process->spawned || ended_; });
         if (process->pid != 0) {
             try {
-                run_->control(nested->nest_request, nested->nest_plugins);
+                boost::json::object request = boost::json::parse(nested->nest_request).as_object();
+                request["root"] = process->pid;
+                run_->control(boost::json::serialize(request), nested->nest_plugins);
             } catch (...) {
                 go_write.reset();  // end-of-file: it exits without running the command
                 changed_.wait(lock, [&] { return process->spawned || ended_; });

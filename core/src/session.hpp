@@ -79,6 +79,8 @@ public:
     boost::json::object status();
     Policy policy();
     std::vector<std::string> plugin_names();
+    // The environment its commands get (policy env over the caller's, built when it started).
+    std::vector<std::string> environment() const { return env_; }
     // The plugins that serve notifications, each with the fields it owns: what they enforce for
     // a nested sandbox's subtree.
     std::vector<std::pair<std::string, std::vector<std::string>>> supervised_fields();

@@ -311,6 +311,19 @@ TEST(Nested, ASymlinkSwappedIntoARulePathWidensNothing) {
     EXPECT_NE(r.exit_code, 0);
 }
 
+TEST(Nested, StartsFromItsParentsEnvironment) {
+    ::setenv("SANDLOCK_TEST_SECRET", "hunter2", 1);
+    Policy parent = system_policy();
+    parent.clean_env = true;
+    parent.env = {{"FROM_PARENT", "1"}};
+    Sandbox sb(parent);
+    Policy narrow = system_policy();  // clean_env left false: it cannot bring the secret back
+    narrow.env = {{"FROM_CHILD", "2"}};
+    Result r = sb.sandbox(narrow).run({"/bin/sh", "-c", "echo \"[$SANDLOCK_TEST_SECRET] $FROM_PARENT $FROM_CHILD\""}, 20s);
+    ::unsetenv("SANDLOCK_TEST_SECRET");
+    EXPECT_EQ(r.stdout_text, "[] 1 2\n") << r.stderr_text;
+}
+
 TEST(Nested, RunsCommandsOnlyAndClosesItsOwn) {
     Sandbox sb(system_policy());
     Sandbox child = sb.sandbox(system_policy());
