@@ -84,6 +84,9 @@ public:
     // Throws ConfinementError (a stage failed, the sandbox died or was aborted), killing the tree.
     void finish_setup();
     pid_t spawner_pid() const { return spawner_pid_; }
+    // Continues the spawner unless the sandbox is paused: its commands share its uid and its
+    // Landlock domain, so one of them may have stopped it.
+    void wake_spawner() const;
 
     // Freezes (true) or thaws every process of the sandbox through its init; throws
     // SandboxError when that cannot be done. Plugins hear of it first (pause) or last (resume).
@@ -123,6 +126,7 @@ private:
     ProcessTree tree_;
     pid_t pid_ = -1;
     pid_t spawner_pid_ = 0;
+    Fd spawner_pidfd_;
     Fd pidfd_;
     Fd listener_;
     std::optional<ChildReport> failure_;

@@ -107,6 +107,8 @@ private:
     void send_request_locked(const void* request, std::size_t size, const int* fds, std::size_t fd_count);
     void wake_monitor();
     void stop_server();
+    [[noreturn]] void spawner_silent_locked(const std::string& command);
+    void prune_locked();
 
     std::mutex mutex_;
     std::condition_variable changed_;

@@ -104,6 +104,18 @@ TEST(LongLived, ProcessWaitTimeoutKillsIt) {
     EXPECT_EQ(r.exit_code, 124);
 }
 
+// A command can stop the spawner that started it (its parent, same uid and domain): sandlock
+// continues it before every request, so exec and kill still work.
+TEST(LongLived, ACommandThatStopsTheSpawnerHoldsNothingUp) {
+    Sandbox sb(system_policy());
+    Process& saboteur = sb.exec({"/bin/sh", "-c", "kill -STOP $PPID; sleep 30"});
+    std::this_thread::sleep_for(200ms);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(sb.exec({"/bin/true"}).wait(20s).exit_code, 0);
+    EXPECT_TRUE(saboteur.wait(300ms).timed_out);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
 TEST(LongLived, PauseStopsCpuTimeOfTheWholeTree) {
     Sandbox sb(limited_policy());
     // A busy loop, and a double-forked busy daemon that left the process group.
