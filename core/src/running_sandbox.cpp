@@ -265,6 +265,18 @@ void RunningSandbox::set_paused(bool paused) {
                            "(see `sandlock check`)");
     if (reaped_) throw SandboxError("the sandbox has ended");
     if (paused) control(R"({"command":"pause"})");
+    if (cgroup_) {
+        // Frozen processes stay frozen whatever signal reaches them.
+        if (!cgroup_->set_frozen(paused, kInitAnswerMs)) {
+            cgroup_->set_frozen(false, kInitAnswerMs);  // all or nothing
+            if (paused) control(R"({"command":"resume"})");
+            throw SandboxError(std::string("the sandbox's cgroup did not ") + (paused ? "freeze" : "thaw") +
+                               " in time (the sandbox may have ended)");
+        }
+        paused_ = paused;
+        if (!paused) control(R"({"command":"resume"})");
+        return;
+    }
     const int sig = paused ? SIGUSR1 : SIGUSR2;
     if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) != 0 ||
         !await_init_record(static_cast<int>(paused ? InitRecordKind::Paused : InitRecordKind::Resumed), kInitAnswerMs)) {

@@ -1,5 +1,6 @@
 // Long-lived sandboxes (issue 8): exec / wait, shared limits, pause / resume, update, the
 // destructor's clean-up — real sandboxes against the real kernel.
+#include "feature_check.hpp"
 #include "process_scan.hpp"
 #include "sandbox_test.hpp"
 
@@ -136,6 +137,26 @@ TEST(LongLived, PauseStopsCpuTimeOfTheWholeTree) {
     sb.resume();
     std::this_thread::sleep_for(300ms);
     EXPECT_GT(tree_cpu() - after, 0.1) << "the tree did not run again after resume";
+}
+
+// A process of the sandbox that has the kernel send it SIGCONT (a timer) and then continues
+// everything else cannot undo a pause: the sandbox's cgroup is frozen, not signalled.
+TEST(LongLived, PauseHoldsAgainstASigcontTheKernelSends) {
+    SANDLOCK_SKIP_UNLESS_AVAILABLE("cgroup freezer");
+    Policy policy = system_policy();
+    policy.fs_readable.push_back(bin_dir().string());
+    Sandbox sb(policy);
+    Process& busy = sb.exec({"/bin/sh", "-c", "while :; do :; done"});
+    sb.exec({sigcont_timer()});
+    std::this_thread::sleep_for(200ms);
+    sb.pause();
+    const double before = cpu_seconds(busy.pid());
+    std::this_thread::sleep_for(600ms);
+    const double after = cpu_seconds(busy.pid());
+    EXPECT_LT(after - before, 0.02) << "a timer's SIGCONT thawed the paused sandbox";
+    sb.resume();
+    std::this_thread::sleep_for(200ms);
+    EXPECT_GT(cpu_seconds(busy.pid()) - after, 0.05);
 }
 
 TEST(LongLived, PauseWithNothingRunningThrows) {
