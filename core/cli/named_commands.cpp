@@ -3,6 +3,7 @@
 #include "commands.hpp"
 
 #include <sandlock/errors.hpp>
+#include <sandlock/input_check.hpp>
 #include <sandlock/named.hpp>
 #include <sandlock/units.hpp>
 
@@ -25,10 +26,12 @@ json::object ask(const std::string& name, const std::string& command, json::obje
     return json::parse(control_named_sandbox(name, json::serialize(extra))).as_object();
 }
 
+// Anything a sandbox wrote (its command lines) goes to the terminal through one_line(), which
+// escapes control characters: no escape sequence of the sandbox's reaches the user's terminal.
 std::string text(const json::value* v) {
     if (v == nullptr) return "-";
-    if (v->is_string()) return std::string(v->as_string());
-    return json::serialize(*v);
+    if (v->is_string()) return one_line(std::string(v->as_string()), 200);
+    return one_line(json::serialize(*v), 200);
 }
 
 double real(const json::object& o, const char* key) {
@@ -80,7 +83,7 @@ std::string command_text(const json::object& status) {
     std::string out;
     for (const auto& arg : commands->as_array().front().as_object().at("argv").as_array())
         out += (out.empty() ? "" : " ") + std::string(arg.as_string());
-    return out;
+    return one_line(out, 200);
 }
 
 std::string plugins_text(const json::object& status) {
@@ -94,9 +97,11 @@ int run_ps(bool as_json) {
     json::array all;
     for (const auto& name : list_named_sandboxes()) {
         try {
-            all.push_back(ask(name, "status"));
-        } catch (const SandboxError&) {
-            // It ended while we listed: not running any more.
+            json::object status = ask(name, "status");
+            if (!status.contains("paused") || !status.contains("name")) continue;  // not an answer of ours
+            all.push_back(std::move(status));
+        } catch (const std::exception&) {
+            // It ended while we listed, or it is not a sandbox of ours: not listed.
         }
     }
     if (as_json) {

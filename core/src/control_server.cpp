@@ -1,5 +1,6 @@
 #include "control_server.hpp"
 
+#include "kernel.hpp"
 #include "session.hpp"
 
 #include <sandlock/errors.hpp>
@@ -11,15 +12,20 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace sandlock {
 namespace {
 
 constexpr int kRequestTimeoutMs = 2000;  // a client gets this long to send its request
+constexpr int kPeerPidfd = 77;           // SO_PEERPIDFD (Linux 6.5), missing from older headers
 constexpr std::size_t kMaxRequest = 64u << 10;
 
 std::uint64_t number(const boost::json::object& request, const char* key) {
@@ -56,22 +62,49 @@ void ControlServer::serve() noexcept {
     }
 }
 
-// One request line in, one answer line out. Another user is refused before anything is read:
-// the directory's mode is the first fence, this is the one that holds if it were opened.
+// Why the peer may not control this sandbox, or empty. Another user is refused (the
+// directory's mode is the first fence; this one holds if it were opened), and so is any process
+// of a sandbox: it has our uid, and Landlock does not keep it from connecting to a named socket
+// it can name, but it lives in a PID namespace of its own. The peer is held by a pidfd taken
+// with the connection, so a pid reused meanwhile cannot pass for it.
+static std::string refusal(int client) {
+    ucred peer{};
+    socklen_t size = sizeof peer;
+    if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) return "cannot identify the peer";
+    if (peer.uid != ::geteuid()) return "permission denied: the sandbox belongs to another user";
+    int pidfd = -1;
+    size = sizeof pidfd;
+    if (::getsockopt(client, SOL_SOCKET, kPeerPidfd, &pidfd, &size) != 0) pidfd = pidfd_open(peer.pid);  // before 6.5
+    const Fd peer_pidfd(pidfd);
+    struct stat ours {}, theirs {};
+    const bool same_namespace = ::stat("/proc/self/ns/pid", &ours) == 0 &&
+                                ::stat(("/proc/" + std::to_string(peer.pid) + "/ns/pid").c_str(), &theirs) == 0 &&
+                                ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+    const bool still_that_process =
+        peer_pidfd && ::syscall(SYS_pidfd_send_signal, peer_pidfd.get(), 0, nullptr, 0) == 0;
+    if (!same_namespace || !still_that_process) return "permission denied: a process inside a sandbox may not control sandboxes";
+    return {};
+}
+
+// One request line in, one answer line out, within one deadline: a client that trickles or
+// never reads cannot hold the sandbox's control thread.
 void ControlServer::answer(int client) noexcept {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kRequestTimeoutMs);
+    auto left_ms = [&] {
+        return static_cast<int>(std::max<long long>(
+            0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count()));
+    };
     boost::json::object reply;
     try {
-        ucred peer{};
-        socklen_t size = sizeof peer;
-        if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || peer.uid != ::geteuid()) {
-            reply["error"] = "permission denied: the sandbox belongs to another user";
+        if (std::string why = refusal(client); !why.empty()) {
+            reply["error"] = why;
         } else {
             std::string line;
             while (line.find('\n') == std::string::npos && line.size() < kMaxRequest) {
                 pollfd readable{client, POLLIN, 0};
-                if (::poll(&readable, 1, kRequestTimeoutMs) != 1) break;
+                if (::poll(&readable, 1, left_ms()) != 1) break;
                 char buffer[4096];
-                const ssize_t n = ::read(client, buffer, sizeof buffer);
+                const ssize_t n = ::recv(client, buffer, sizeof buffer, MSG_DONTWAIT);
                 if (n <= 0) break;
                 line.append(buffer, static_cast<std::size_t>(n));
             }
@@ -85,7 +118,14 @@ void ControlServer::answer(int client) noexcept {
     }
     try {
         const std::string text = boost::json::serialize(reply) + "\n";
-        [[maybe_unused]] ssize_t n = ::send(client, text.data(), text.size(), MSG_NOSIGNAL);
+        std::size_t sent = 0;
+        while (sent < text.size()) {
+            pollfd writable{client, POLLOUT, 0};
+            if (::poll(&writable, 1, std::max(left_ms(), 1000)) != 1) break;
+            const ssize_t n = ::send(client, text.data() + sent, text.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n <= 0 && errno != EAGAIN && errno != EINTR) break;
+            if (n > 0) sent += static_cast<std::size_t>(n);
+        }
     } catch (...) {
         // Out of memory for the answer: the client sees the connection close.
     }

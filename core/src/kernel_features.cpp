@@ -1,5 +1,6 @@
 // `sandlock check`: probes the kernel for each feature a layer relies on.
 #include "kernel.hpp"
+#include "sandbox_cgroup.hpp"
 
 #include <sandlock/check.hpp>
 
@@ -122,6 +123,10 @@ SystemReport check_system(const std::vector<std::string>& plugin_path) {
          "processes behind, metadata calls outside fs_writable are not refused, and /proc cannot be granted"},
         {"branch overlay", branch_overlay_available(),
          "overlayfs in a user namespace with userxattr and lowerdir+ (Linux 6.8): fs_isolation = branchfs"},
+        {"cgroup freezer", cgroup_freezer_available(),
+         "a cgroup v2 of its own for each long-lived sandbox (a writable or delegated hierarchy): pause() "
+         "freezes it exactly; without, pause sends SIGSTOP, which a process of the sandbox can undo with a "
+         "SIGCONT it has the kernel send it (a timer)"},
     };
     report.plugin_dirs = plugin_search_path(plugin_path);
     report.plugins = discover_plugins(report.plugin_dirs);

@@ -167,7 +167,10 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
     open_fds(spec, fds);
     plan.channel_fd = fds.channel_child.get();
     plan.result_fd = fds.result_write ? fds.result_write.get() : -1;
-    if (spec.spawner) plan_spawner(fds, plan);
+    if (spec.spawner) {
+        plan_spawner(fds, plan);
+        if (plan.pid_namespace) run->set_cgroup(SandboxCgroup::create());  // what pause() freezes, if it can be had
+    }
     if (plan.pid_namespace) {
         std::tie(fds.status_read, fds.status_write) = pipe_pair();
         if (::fcntl(fds.status_read.get(), F_SETFL, O_NONBLOCK) != 0 || !(fds.self_pidfd = Fd(pidfd_open(::getpid()))))
@@ -192,7 +195,9 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
     int fork_error = 0;
     if (plan.pid_namespace) {
         // call() forks a helper first (its function needs the heap fork(2) leaves consistent).
-        pid = spec.function != nullptr ? tree.fork_namespaced(fds.status_read.get()) : tree.clone_namespaced();
+        int cgroup_fd = run->cgroup() != nullptr ? run->cgroup()->dir_fd() : -1;
+        pid = spec.function != nullptr ? tree.fork_namespaced(fds.status_read.get()) : tree.clone_namespaced(cgroup_fd);
+        if (pid > 0 && cgroup_fd < 0) run->drop_cgroup();
         if (pid == 0) run_child(plan);
         fork_error = errno;
         if (pid < 0 && namespaces_refused(fork_error)) {

@@ -12,8 +12,6 @@
 #include <algorithm>
 #include <atomic>
 
-extern char** environ;
-
 namespace sandlock {
 namespace {
 
@@ -92,7 +90,10 @@ NestedScope::NestedScope(std::shared_ptr<Session> session, std::shared_ptr<const
 
 NestedSpawn NestedScope::spawn() const {
     NestedSpawn spawn;
-    spawn.env = build_environment(policy_, environ);
+    // The parent's environment, narrowed: a nested sandbox can drop variables (clean_env) and
+    // set its own, never bring back what its parent removed.
+    CStringArray parent_env(session_->environment());
+    spawn.env = build_environment(policy_, const_cast<char**>(parent_env.data()));
     spawn.ruleset_fd = ruleset_fd_;
     spawn.late_rules = late_rules_;
     spawn.programs = programs_;

@@ -32,7 +32,7 @@ struct NestedSpawn {
     int ruleset_fd = -1;  // the innermost scope's
     std::vector<std::pair<std::uint64_t, std::string>> late_rules;
     std::vector<std::vector<sock_filter>> programs;
-    std::string nest_request;  // the "nest" control request, or empty
+    std::string nest_request;  // the "nest" control request (its "root" added once the process exists), or empty
     std::vector<std::string> nest_plugins;
 };
 

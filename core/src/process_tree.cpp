@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <poll.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -61,12 +62,21 @@ ProcessTree::~ProcessTree() {
     running_mains.erase(main_);
 }
 
-pid_t ProcessTree::clone_namespaced() {
+pid_t ProcessTree::clone_namespaced(int& cgroup_fd) {
     std::lock_guard lock(registry_mutex);
     // The raw system call, like fork(2) but into new namespaces. The child runs only the
     // prepared child stages (no allocation), so fork's atfork handlers are not needed.
-    const long pid = ::syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, nullptr, nullptr,
-                               nullptr, 0);
+    constexpr unsigned long kNamespaces = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS;
+    long pid = -1;
+    if (cgroup_fd >= 0) {
+        clone_args args{};
+        args.flags = kNamespaces | CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
+        pid = ::syscall(SYS_clone3, &args, sizeof args);
+        if (pid < 0) cgroup_fd = -1;  // refused (an old kernel, no permission): without it
+    }
+    if (cgroup_fd < 0) pid = ::syscall(SYS_clone, kNamespaces | SIGCHLD, nullptr, nullptr, nullptr, 0);
     if (pid > 0) {
         main_ = static_cast<pid_t>(pid);
         namespaced_ = true;

@@ -29,8 +29,10 @@ public:
     ProcessTree& operator=(const ProcessTree&) = delete;
 
     // clone(2) with CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS: returns 0 in the child, the
-    // child's pid, or -1 with errno (the kernel refused: call fork_main() instead).
-    pid_t clone_namespaced();
+    // child's pid, or -1 with errno (the kernel refused: call fork_main() instead). With a
+    // cgroup directory fd, the child starts in that cgroup (clone3 CLONE_INTO_CGROUP); where
+    // the kernel refuses that, `cgroup_fd` is set to -1 and the child starts where we are.
+    pid_t clone_namespaced(int& cgroup_fd);
     // The same for call(), whose function needs the heap glibc's fork(2) leaves consistent:
     // returns 0 in a forked helper (which clones the init as its sibling, see child.cpp, and
     // writes the init's pid or -errno to `report`); here the init's pid, or -1 with errno.

@@ -130,12 +130,17 @@ void RunningSandbox::finish_setup() {
             break;
         }
     }
-    if (failure_ || spawner_pid_ == 0 || !plugins_.abort_reason().empty()) {
+    if (spawner_pid_ > 0) spawner_pidfd_ = Fd(pidfd_open(spawner_pid_));  // it cannot exit before its init
+    if (failure_ || !spawner_pidfd_ || !plugins_.abort_reason().empty()) {
         end_tree();
         run_on_exit({-1, SIGKILL, false});
         report_failures();  // throws for a failed stage or an abort
         throw ConfinementError("the sandbox ended before it was ready (its init or spawner died)");
     }
+}
+
+void RunningSandbox::wake_spawner() const {
+    if (!paused_ && spawner_pidfd_) ::syscall(SYS_pidfd_send_signal, spawner_pidfd_.get(), SIGCONT, nullptr, 0);
 }
 
 void RunningSandbox::abort() noexcept {
@@ -260,10 +265,28 @@ void RunningSandbox::set_paused(bool paused) {
                            "(see `sandlock check`)");
     if (reaped_) throw SandboxError("the sandbox has ended");
     if (paused) control(R"({"command":"pause"})");
+    if (cgroup_) {
+        // Frozen processes stay frozen whatever signal reaches them.
+        if (!cgroup_->set_frozen(paused, kInitAnswerMs)) {
+            cgroup_->set_frozen(false, kInitAnswerMs);  // all or nothing
+            if (paused) control(R"({"command":"resume"})");
+            throw SandboxError(std::string("the sandbox's cgroup did not ") + (paused ? "freeze" : "thaw") +
+                               " in time (the sandbox may have ended)");
+        }
+        paused_ = paused;
+        if (!paused) control(R"({"command":"resume"})");
+        return;
+    }
     const int sig = paused ? SIGUSR1 : SIGUSR2;
     if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) != 0 ||
         !await_init_record(static_cast<int>(paused ? InitRecordKind::Paused : InitRecordKind::Resumed), kInitAnswerMs)) {
-        if (paused) control(R"({"command":"resume"})");
+        if (paused) {
+            // All or nothing: a pause the init carries out late must not stay behind while we
+            // report it failed (and would refuse to resume what we believe runs).
+            ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGUSR2, nullptr, 0);
+            await_init_record(static_cast<int>(InitRecordKind::Resumed), kInitAnswerMs);
+            control(R"({"command":"resume"})");
+        }
         throw SandboxError(std::string("the sandbox's init did not confirm the ") + (paused ? "pause" : "resume") +
                            " (the sandbox may have ended)");
     }

@@ -8,6 +8,7 @@
 #include "fd.hpp"
 #include "plugin_set.hpp"
 #include "process_tree.hpp"
+#include "sandbox_cgroup.hpp"
 
 #include <sandlock/policy.hpp>
 #include <sandlock/result.hpp>
@@ -84,8 +85,17 @@ public:
     // Throws ConfinementError (a stage failed, the sandbox died or was aborted), killing the tree.
     void finish_setup();
     pid_t spawner_pid() const { return spawner_pid_; }
+    // Continues the spawner unless the sandbox is paused: its commands share its uid and its
+    // Landlock domain, so one of them may have stopped it.
+    void wake_spawner() const;
 
-    // Freezes (true) or thaws every process of the sandbox through its init; throws
+    // A long-lived sandbox's own cgroup (sandbox_cgroup.hpp), when it has one.
+    void set_cgroup(std::unique_ptr<SandboxCgroup> cgroup) { cgroup_ = std::move(cgroup); }
+    void drop_cgroup() { cgroup_.reset(); }
+    const SandboxCgroup* cgroup() const { return cgroup_.get(); }
+
+    // Freezes (true) or thaws every process of the sandbox (its cgroup, else its init's
+    // SIGSTOP / SIGCONT); throws
     // SandboxError when that cannot be done. Plugins hear of it first (pause) or last (resume).
     void set_paused(bool paused);
     bool paused() const { return paused_; }
@@ -120,9 +130,11 @@ private:
     LaunchSpec spec_;
     PluginSet plugins_;
     RunFds fds_;
+    std::unique_ptr<SandboxCgroup> cgroup_;  // removed after the tree is gone (declared before it)
     ProcessTree tree_;
     pid_t pid_ = -1;
     pid_t spawner_pid_ = 0;
+    Fd spawner_pidfd_;
     Fd pidfd_;
     Fd listener_;
     std::optional<ChildReport> failure_;

@@ -45,6 +45,13 @@ private:
     Fd fd_;
 };
 
+std::string read_small_file(const fs::path& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    char buffer[32];
+    const ssize_t n = fd ? ::read(fd.get(), buffer, sizeof buffer) : -1;
+    return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+}
+
 // Whether the sandlock that took `lock_file` is gone (its flock went with it).
 bool is_stale(const fs::path& lock_file) {
     Fd fd(::open(lock_file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
@@ -110,6 +117,11 @@ NameRegistration::NameRegistration(const std::string& name) : name_(name), dir_(
     if (::flock(lock_.get(), LOCK_EX | LOCK_NB) != 0)
         throw SandboxError("--name: a running sandbox is already called " + quote_value(name) +
                            " (see `sandlock ps`; choose another name or `sandlock kill " + name + "`)");
+    // Whoever asks this name checks that sandlock itself answers (a process that may write here
+    // could put a socket of its own in place of ours).
+    const std::string pid = std::to_string(::getpid());
+    if (::ftruncate(lock_.get(), 0) != 0 || ::pwrite(lock_.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+        throw SandboxError("cannot write " + lock_file.string() + ": " + errno_text(errno));
     const fs::path socket_file = dir_ / (name + ".sock");
     ::unlink(socket_file.c_str());  // a stale one: its sandlock died
     socket_ = Fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -140,6 +152,11 @@ std::vector<std::string> list_named_sandboxes() {
         const std::string file = entry.path().filename().string();
         if (file.size() <= 5 || !file.ends_with(".lock") || file.starts_with(".")) continue;
         const std::string name = file.substr(0, file.size() - 5);
+        try {
+            check_sandbox_name(name);  // a file sandlock did not make: not a sandbox
+        } catch (const PolicyError&) {
+            continue;
+        }
         if (is_stale(entry.path())) remove_entry(dir, name);
         else names.push_back(name);
     }
@@ -162,6 +179,13 @@ std::string control_named_sandbox(std::string_view name_view, const std::string&
         }
         throw SandboxError("cannot reach the sandbox " + quote_value(name) + ": " + errno_text(error));
     }
+    // The sandlock that holds the name's lock must be the one answering.
+    ucred peer{};
+    socklen_t size = sizeof peer;
+    const std::string holder = read_small_file(dir / (name + ".lock"));
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || holder != std::to_string(peer.pid))
+        throw SandboxError("the socket of " + quote_value(name) + " is not served by the sandlock that runs it (pid " +
+                           (holder.empty() ? "unknown" : holder) + "); refusing it");
     const std::string line = request_json + "\n";
     if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
         throw SandboxError("cannot reach the sandbox " + quote_value(name) + ": " + errno_text(errno));

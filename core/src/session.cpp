@@ -31,6 +31,13 @@ namespace sandlock {
 namespace {
 
 constexpr std::size_t kCaptureLimit = 64u << 20;  // per captured stream, as run()'s
+// How long the spawner may take to take a request and to start a command. It answers at once
+// unless a process of the sandbox stopped or starved it; then the sandbox is ended.
+constexpr auto kSpawnerAnswer = std::chrono::seconds(10);
+// How long a process may take to die of SIGKILL before its sandbox is ended instead.
+constexpr auto kKillAnswer = std::chrono::seconds(5);
+// The ended commands kept for status() and wait() (each Process keeps its own result).
+constexpr std::size_t kEndedKept = 8;
 
 std::string errno_text(int error) { return std::strerror(error); }
 
@@ -175,7 +182,9 @@ std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv
                           std::to_string(spawn::kMaxRequest >> 10) + " KiB (use run() for longer command lines)");
     process->started_at = Clock::now();
     processes_.push_back(process);
-    auto forget = [&] { processes_.erase(std::find(processes_.begin(), processes_.end(), process)); };
+    auto forget = [&] {
+        if (auto it = std::find(processes_.begin(), processes_.end(), process); it != processes_.end()) processes_.erase(it);
+    };
     try {
         send_request_locked(message.data(), message.size(), fds.data(), fds.size());
     } catch (...) {
@@ -186,10 +195,13 @@ std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv
     if (go_write) {
         // The new process waits on the go pipe: its subtree joins the scope's supervised rules
         // before it can fork or allocate anything under them.
-        changed_.wait(lock, [&] { return process->pid != 0 || process->spawned || ended_; });
+        if (!changed_.wait_for(lock, kSpawnerAnswer, [&] { return process->pid != 0 || process->spawned || ended_; }))
+            spawner_silent_locked(argv[0]);
         if (process->pid != 0) {
             try {
-                run_->control(nested->nest_request, nested->nest_plugins);
+                boost::json::object request = boost::json::parse(nested->nest_request).as_object();
+                request["root"] = process->pid;
+                run_->control(boost::json::serialize(request), nested->nest_plugins);
             } catch (...) {
                 go_write.reset();  // end-of-file: it exits without running the command
                 changed_.wait(lock, [&] { return process->spawned || ended_; });
@@ -200,7 +212,8 @@ std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv
             [[maybe_unused]] ssize_t n = ::write(go_write.get(), &go, 1);
         }
     }
-    changed_.wait(lock, [&] { return process->spawned || ended_; });
+    if (!changed_.wait_for(lock, kSpawnerAnswer, [&] { return process->spawned || ended_; }))
+        spawner_silent_locked(argv[0]);
     stdout_write.reset();
     stderr_write.reset();
     if (!process->spawned) {
@@ -235,8 +248,23 @@ void Session::send_request_locked(const void* request, std::size_t size, const i
         c->cmsg_len = CMSG_LEN(fd_count * sizeof(int));
         std::memcpy(CMSG_DATA(c), fds, fd_count * sizeof(int));
     }
+    run_->wake_spawner();
+    const auto deadline = Clock::now() + kSpawnerAnswer;
     ssize_t n;
-    while ((n = ::sendmsg(run_->fds().spawn_parent.get(), &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+    for (;;) {
+        n = ::sendmsg(run_->fds().spawn_parent.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0 || (errno != EINTR && errno != EAGAIN)) break;
+        if (errno == EAGAIN) {
+            // Its queue is full: never block here, with the session locked.
+            if (Clock::now() >= deadline) {
+                end_locked("its spawner stopped taking requests");
+                throw SandboxError("exec: the sandbox's spawner stopped taking requests (a process of the sandbox "
+                                   "stopped it?); the sandbox was ended");
+            }
+            pollfd writable{run_->fds().spawn_parent.get(), POLLOUT, 0};
+            ::poll(&writable, 1, 100);
+            run_->wake_spawner();
+        }
     }
     if (n != static_cast<ssize_t>(size))
         throw SandboxError("exec: the sandbox's spawner is gone (" + errno_text(n < 0 ? errno : EPIPE) + ")");
@@ -276,6 +304,9 @@ Result Session::wait_for(const std::shared_ptr<ProcessState>& process, Timeout t
         lock.unlock();
         signal(process, SIGKILL);
         lock.lock();
+        // SIGKILL goes through the spawner, which the sandbox may have stopped: then the whole
+        // sandbox ends, which ends this process too.
+        if (!changed_.wait_for(lock, kKillAnswer, done)) end_locked("a timed-out command did not end on SIGKILL");
     }
     changed_.wait(lock, done);
     return process->result;
@@ -632,6 +663,27 @@ ProcessState* Session::find_locked(pid_t sandbox_pid) {
     return nullptr;
 }
 
+void Session::spawner_silent_locked(const std::string& command) {
+    end_locked("its spawner did not answer");
+    throw SandboxError("exec: the sandbox's spawner did not start " + command + " within " +
+                       std::to_string(kSpawnerAnswer.count()) + " s (a process of the sandbox stopped it?); the "
+                       "sandbox was ended");
+}
+
+// Forgets ended commands beyond the last few: each Process keeps its own result, so a sandbox
+// that runs commands for days does not grow with them.
+void Session::prune_locked() {
+    std::size_t ended = 0;
+    for (auto it = processes_.rbegin(); it != processes_.rend();) {
+        const bool keep = (*it)->running || !(*it)->spawned || it == processes_.rbegin() || ended++ < kEndedKept;
+        if (keep) {
+            ++it;
+        } else {
+            it = std::make_reverse_iterator(processes_.erase(std::next(it).base()));
+        }
+    }
+}
+
 void Session::finish_locked(ProcessState& process, int wait_status) {
     set_result_status(process.result, wait_status);
     if (process.timed_out) {
@@ -640,6 +692,7 @@ void Session::finish_locked(ProcessState& process, int wait_status) {
     }
     drain(process, true);
     process.running = false;
+    prune_locked();
 }
 
 // Reads what a captured stream holds (to its end when `to_end`: the writer is gone, or what is

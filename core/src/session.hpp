@@ -79,6 +79,8 @@ public:
     boost::json::object status();
     Policy policy();
     std::vector<std::string> plugin_names();
+    // The environment its commands get (policy env over the caller's, built when it started).
+    std::vector<std::string> environment() const { return env_; }
     // The plugins that serve notifications, each with the fields it owns: what they enforce for
     // a nested sandbox's subtree.
     std::vector<std::pair<std::string, std::vector<std::string>>> supervised_fields();
@@ -105,6 +107,8 @@ private:
     void send_request_locked(const void* request, std::size_t size, const int* fds, std::size_t fd_count);
     void wake_monitor();
     void stop_server();
+    [[noreturn]] void spawner_silent_locked(const std::string& command);
+    void prune_locked();
 
     std::mutex mutex_;
     std::condition_variable changed_;

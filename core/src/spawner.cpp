@@ -10,6 +10,7 @@
 #include "spawn_protocol.hpp"
 
 #include <sandlock/sdk/abi.hpp>
+#include <sandlock/sdk/resolved_path.hpp>
 
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -87,7 +88,9 @@ int confine_nested(const Job& job, const char* begin, int& error) noexcept {
         std::memcpy(&rule.allowed_access, at, sizeof rule.allowed_access);
         const char* path = at + 8;
         at = path + std::strlen(path) + 1;
-        const int fd = ::open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        // The paths were resolved when the rules were planned: a symlink on the way now is one a
+        // process of the sandbox swapped in to widen the rule (within its parent's bounds).
+        const int fd = sdk::open_resolved_path(path);
         if (fd < 0 && errno == ENOENT) continue;  // gone: nothing to allow
         rule.parent_fd = fd;
         if (fd < 0 || ::syscall(SYS_landlock_add_rule, job.ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0) {

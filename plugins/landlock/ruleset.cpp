@@ -1,6 +1,7 @@
 #include "ruleset.hpp"
 
 #include <sandlock/sdk/plugin.hpp>
+#include <sandlock/sdk/resolved_path.hpp>
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -15,9 +16,9 @@ namespace {
 std::string errno_text(int err) { return std::string(::strerrorname_np(err)) + " (" + std::strerror(err) + ")"; }
 
 void add_path_rule(int ruleset_fd, const PathRule& rule, std::vector<std::string>& vanished) {
-    // O_NOFOLLOW: the plan names resolved paths; an entry swapped for a symlink since then
-    // must not move the rule onto whatever the link points to.
-    int fd = ::open(rule.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    // The plan names resolved paths; an entry (or a directory on the way) swapped for a symlink
+    // since then must not move the rule onto whatever the link points to.
+    int fd = sdk::open_resolved_path(rule.path.c_str());
     if (fd < 0 && errno == ENOENT) {
         vanished.push_back(rule.path);
         return;
@@ -71,7 +72,9 @@ int Ruleset::enforce() noexcept {
     if (fd_ < 0) return 0;
     int rc = 0;
     for (const PathRule& rule : late_rules_) {
-        const int fd = ::open(rule.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        // What the sandbox shows there (a kept branch's workspace, say) may hold a symlink a
+        // previous run swapped in: the rule is for the planned path only.
+        const int fd = sdk::open_resolved_path(rule.path.c_str());
         if (fd < 0 && errno == ENOENT) continue;  // gone: nothing to allow
         if (fd < 0) return -errno;
         PathBeneathAttr attr{rule.access, fd};

@@ -210,6 +210,31 @@ TEST(Named, AStaleEntryIsCleanedAfterSandlockWasKilled) {
     EXPECT_EQ(sandlock({"kill", "stale"}, env).exit_code, 0);
 }
 
+// A process inside a sandbox has the user's uid, and Landlock does not keep it from connecting
+// to a socket it can name: the socket refuses it all the same.
+TEST(Named, AProcessInsideASandboxIsRefused) {
+    TempDir runtime;
+    NamedRun victim(runtime, "victim", with_system({}, {"/bin/sleep", "60"}));
+    ASSERT_TRUE(victim.wait_listed());
+    const std::string socket_path = (runtime.path() / "sandlock" / "victim.sock").string();
+    const std::string attack =
+        "import socket\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "s.connect('" + socket_path + "')\n"
+        "try:\n"
+        "    s.sendall(b'{\"command\":\"kill\"}\\n')\n"
+        "except BrokenPipeError:\n"
+        "    pass  # refused before the request was read\n"
+        "print(s.recv(4096).decode().strip())\n";
+    std::vector<std::string> args = {"run"};
+    for (const auto& a : with_system({}, {kPython, "-c", attack})) args.push_back(a);
+    CliResult r = sandlock(args, victim.env());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("a process inside a sandbox may not control sandboxes"), std::string::npos) << r.out << r.err;
+    EXPECT_TRUE(victim.wait_listed()) << "a sandboxed process killed a named sandbox";
+    EXPECT_EQ(sandlock({"kill", "victim"}, victim.env()).exit_code, 0);
+}
+
 // The runtime directory is private (0700); the socket refuses another user even if it were not.
 TEST(Named, AnotherUserIsRefused) {
     TempDir runtime;

@@ -148,6 +148,32 @@ TEST_F(Branchfs, OnErrorCommitAndOnExitAbortAreHonoured) {
     EXPECT_FALSE(fs::exists(ws / "f.txt"));
 }
 
+// Landlock's rules under the workspace are added in the sandbox, on what the branch shows: a
+// symlink an earlier run of a kept branch swapped into a rule's path must not carry the rule to
+// where it points.
+TEST_F(Branchfs, ASymlinkAKeptBranchSwappedInWidensNoRule) {
+    fs::create_directories(root.path() / "secret/deep");
+    write_text(root.path() / "secret/deep/f", "secret\n");
+    Policy p = policy();
+    p.on_exit = BranchAction::Keep;
+    ASSERT_EQ(sh(p, "mv old old.real && ln -s " + (root.path() / "secret").string() + " old").exit_code, 0);
+    const std::string id = only_branch_id();
+    Policy again = policy();
+    again.fs_writable = {(ws / "src").string()};
+    again.fs_readable.push_back((ws / "old/deep").string());  // a real directory on the host
+    again.plugin_options["branchfs"] = R"({"branch": ")" + id + R"("})";
+    again.on_exit = BranchAction::Keep;
+    again.on_error = BranchAction::Keep;
+    try {
+        Result r = sh(again, "cat old/deep/f");
+        EXPECT_NE(r.stdout_text, "secret\n");
+        EXPECT_NE(r.exit_code, 0);
+    } catch (const ConfinementError& e) {
+        EXPECT_NE(std::string(e.what()).find("landlock"), std::string::npos) << e.what();
+    }
+    branch_command("abort", id);
+}
+
 TEST_F(Branchfs, KeptBranchRunsAgainAndCommitsAsOne) {
     Policy p = policy();
     p.on_exit = BranchAction::Keep;

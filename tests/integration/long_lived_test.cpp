@@ -1,5 +1,6 @@
 // Long-lived sandboxes (issue 8): exec / wait, shared limits, pause / resume, update, the
 // destructor's clean-up — real sandboxes against the real kernel.
+#include "feature_check.hpp"
 #include "process_scan.hpp"
 #include "sandbox_test.hpp"
 
@@ -104,6 +105,18 @@ TEST(LongLived, ProcessWaitTimeoutKillsIt) {
     EXPECT_EQ(r.exit_code, 124);
 }
 
+// A command can stop the spawner that started it (its parent, same uid and domain): sandlock
+// continues it before every request, so exec and kill still work.
+TEST(LongLived, ACommandThatStopsTheSpawnerHoldsNothingUp) {
+    Sandbox sb(system_policy());
+    Process& saboteur = sb.exec({"/bin/sh", "-c", "kill -STOP $PPID; sleep 30"});
+    std::this_thread::sleep_for(200ms);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(sb.exec({"/bin/true"}).wait(20s).exit_code, 0);
+    EXPECT_TRUE(saboteur.wait(300ms).timed_out);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
 TEST(LongLived, PauseStopsCpuTimeOfTheWholeTree) {
     Sandbox sb(limited_policy());
     // A busy loop, and a double-forked busy daemon that left the process group.
@@ -124,6 +137,26 @@ TEST(LongLived, PauseStopsCpuTimeOfTheWholeTree) {
     sb.resume();
     std::this_thread::sleep_for(300ms);
     EXPECT_GT(tree_cpu() - after, 0.1) << "the tree did not run again after resume";
+}
+
+// A process of the sandbox that has the kernel send it SIGCONT (a timer) and then continues
+// everything else cannot undo a pause: the sandbox's cgroup is frozen, not signalled.
+TEST(LongLived, PauseHoldsAgainstASigcontTheKernelSends) {
+    SANDLOCK_SKIP_UNLESS_AVAILABLE("cgroup freezer");
+    Policy policy = system_policy();
+    policy.fs_readable.push_back(bin_dir().string());
+    Sandbox sb(policy);
+    Process& busy = sb.exec({"/bin/sh", "-c", "while :; do :; done"});
+    sb.exec({sigcont_timer()});
+    std::this_thread::sleep_for(200ms);
+    sb.pause();
+    const double before = cpu_seconds(busy.pid());
+    std::this_thread::sleep_for(600ms);
+    const double after = cpu_seconds(busy.pid());
+    EXPECT_LT(after - before, 0.02) << "a timer's SIGCONT thawed the paused sandbox";
+    sb.resume();
+    std::this_thread::sleep_for(200ms);
+    EXPECT_GT(cpu_seconds(busy.pid()) - after, 0.05);
 }
 
 TEST(LongLived, PauseWithNothingRunningThrows) {
@@ -284,6 +317,44 @@ TEST(Nested, RefusesWhatTheParentDoesNotHave) {
     Policy same_port = system_policy();
     same_port.net_connect = {{443, 443}};
     EXPECT_EQ(refusal(same_port), "accepted");
+}
+
+// A nested process re-adds its path rules at each exec: a symlink its sandbox swapped into one
+// of those paths earlier must not carry a rule to where it points.
+TEST(Nested, ASymlinkSwappedIntoARulePathWidensNothing) {
+    TempDir dir;
+    std::filesystem::create_directories(dir / "w/a/b");
+    std::filesystem::create_directories(dir / "secret/b");
+    { std::ofstream(dir / "secret/b/file") << "secret\n"; }
+    Policy parent = system_policy();
+    parent.fs_writable = {dir.str()};
+    Sandbox sb(parent);
+    Policy narrow = system_policy();
+    narrow.fs_writable = {dir / "w"};
+    narrow.fs_readable.push_back(dir / "w/a/b");
+    Sandbox child = sb.sandbox(narrow);
+    EXPECT_NE(child.run({"/bin/cat", dir / "secret/b/file"}, 20s).exit_code, 0);
+    // The nested sandbox swaps a directory on its rule's path for a symlink to the secret.
+    Result swapped = child.run({"/bin/sh", "-c", "mv " + dir / "w/a" + " " + dir / "w/a.real && ln -s " +
+                                                     dir / "secret" + " " + dir / "w/a"},
+                               20s);
+    ASSERT_EQ(swapped.exit_code, 0) << swapped.stderr_text;
+    Result r = child.run({"/bin/cat", dir / "w/a/b/file"}, 20s);
+    EXPECT_NE(r.stdout_text, "secret\n");
+    EXPECT_NE(r.exit_code, 0);
+}
+
+TEST(Nested, StartsFromItsParentsEnvironment) {
+    ::setenv("SANDLOCK_TEST_SECRET", "hunter2", 1);
+    Policy parent = system_policy();
+    parent.clean_env = true;
+    parent.env = {{"FROM_PARENT", "1"}};
+    Sandbox sb(parent);
+    Policy narrow = system_policy();  // clean_env left false: it cannot bring the secret back
+    narrow.env = {{"FROM_CHILD", "2"}};
+    Result r = sb.sandbox(narrow).run({"/bin/sh", "-c", "echo \"[$SANDLOCK_TEST_SECRET] $FROM_PARENT $FROM_CHILD\""}, 20s);
+    ::unsetenv("SANDLOCK_TEST_SECRET");
+    EXPECT_EQ(r.stdout_text, "[] 1 2\n") << r.stderr_text;
 }
 
 TEST(Nested, RunsCommandsOnlyAndClosesItsOwn) {

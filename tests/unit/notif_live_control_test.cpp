@@ -10,6 +10,7 @@
 #include "procfs/proc_files.hpp"
 
 #include "fake_host.hpp"
+#include "feature_check.hpp"
 
 #include <gtest/gtest.h>
 
@@ -194,11 +195,12 @@ TEST(NotifLiveUpdate, TheHostAllowlistIsFixed) {
 // either under an init of their own PID namespace or (the fallback) as our direct child.
 class FakeSandbox {
 public:
-    // Returns false when no PID namespace can be made here.
+    // Returns false when the processes could not be started.
     bool start(bool namespaced, int commands) {
         int ready[2];
         if (::pipe(ready) != 0) return false;
-        const long pid = namespaced ? ::syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, nullptr, nullptr, nullptr, 0)
+        // A user namespace too, so that it works unprivileged (as sandlock's own sandboxes do).
+        const long pid = namespaced ? ::syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD, nullptr, nullptr, nullptr, 0)
                                     : ::fork();
         if (pid < 0) {
             ::close(ready[0]);
@@ -282,7 +284,8 @@ class NotifSpawner : public ::testing::TestWithParam<bool> {};
 
 TEST_P(NotifSpawner, IsNoMemberButItsChildrenAre) {
     FakeSandbox sandbox;
-    if (!sandbox.start(GetParam(), 2)) GTEST_SKIP() << "cannot make a PID namespace here";
+    if (GetParam()) SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");
+    ASSERT_TRUE(sandbox.start(GetParam(), 2));
     ProcessTable table;
     table.start(sandbox.root(), sandbox.spawner());
     table.refresh();
@@ -306,7 +309,8 @@ TEST_P(NotifSpawner, IsNoMemberButItsChildrenAre) {
 
 TEST_P(NotifSpawner, WithoutItTheSameProcessIsAMember) {
     FakeSandbox sandbox;
-    if (!sandbox.start(GetParam(), 2)) GTEST_SKIP() << "cannot make a PID namespace here";
+    if (GetParam()) SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");
+    ASSERT_TRUE(sandbox.start(GetParam(), 2));
     ProcessTable table;
     table.start(sandbox.root());
     table.refresh();
@@ -316,7 +320,8 @@ TEST_P(NotifSpawner, WithoutItTheSameProcessIsAMember) {
 
 TEST_P(NotifSpawner, ItsForksCountForTheCommandsTheyStart) {
     FakeSandbox sandbox;
-    if (!sandbox.start(GetParam(), 2)) GTEST_SKIP() << "cannot make a PID namespace here";
+    if (GetParam()) SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");
+    ASSERT_TRUE(sandbox.start(GetParam(), 2));
     Modules m;
     Policy policy;
     policy.max_processes = 3;
@@ -341,14 +346,17 @@ TEST_P(NotifSpawner, ItsForksCountForTheCommandsTheyStart) {
 
 TEST_P(NotifSpawner, ItsOwnMemoryIsNotTheSandboxs) {
     FakeSandbox sandbox;
-    if (!sandbox.start(GetParam(), 1)) GTEST_SKIP() << "cannot make a PID namespace here";
+    if (GetParam()) SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");
+    ASSERT_TRUE(sandbox.start(GetParam(), 1));
+    const pid_t command = sandbox.commands()[0];
+    const std::uint64_t held = proc::read_data_bytes(command).value_or(0);
+    ASSERT_GT(held, 8192u);
     Modules m;
     Policy policy;
-    policy.max_memory = MiB;  // less than a forked copy of this test already holds
+    policy.max_memory = held / 2;  // less than the command (a forked copy of this test) holds
     auto limit = m.configure<MemoryLimit>(policy);
     m.processes.start(sandbox.root(), sandbox.spawner());
     const std::uint64_t rw = PROT_READ | PROT_WRITE, anonymous = MAP_PRIVATE | MAP_ANONYMOUS;
-    const pid_t command = sandbox.commands()[0];
     EXPECT_EQ(m.call(*limit, SYS_mmap, sandbox.spawner(), {0, 64 * MiB, rw, anonymous}).kind,
               sdk::VerdictKind::Next);
     // Its vfork-style clone copies nothing; a copying fork makes a member with a copy.
