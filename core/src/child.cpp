@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -325,6 +326,10 @@ void reap_everything() noexcept {
     ::sigaction(SIGUSR1, &control, nullptr);
     ::sigaction(SIGUSR2, &control, nullptr);
 
+    // Its PID namespace, for sandlock: an unprivileged sandlock may not look at a non-dumpable init.
+    struct stat own_namespace {};
+    if (::stat("/proc/self/ns/pid", &own_namespace) == 0)
+        write_init_record(plan.status_fd, InitRecordKind::PidNamespace, static_cast<int>(own_namespace.st_ino));
     stage_process_group(plan);  // with SIGTTOU still blocked
     // sandlock's own mask (it may block SIGTERM to read it from a signalfd) is not the init's.
     sigset_t none;

@@ -11,6 +11,7 @@ enum class InitRecordKind : std::int32_t {
     MainStatus = 2,  // value = the main process's wait status; the init exits next
     Paused = 3,      // every process of the sandbox was sent SIGSTOP (value 0)
     Resumed = 4,     // ... SIGCONT
+    PidNamespace = 5,  // value = the inode number of the sandbox's PID namespace (as uint32), first
 };
 
 struct InitRecord {

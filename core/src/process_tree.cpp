@@ -91,10 +91,18 @@ pid_t ProcessTree::fork_namespaced(int report) {
     if (helper <= 0) return helper;
     while (::waitpid(helper, nullptr, 0) < 0 && errno == EINTR) {
     }
-    InitRecord record{InitRecordKind::InitPid, -ECHILD};  // the helper died before reporting
-    if (::read(report, &record, sizeof record) != sizeof record || record.kind != InitRecordKind::InitPid)
-        record.value = -ECHILD;
-    const pid_t init = record.value;
+    // The helper's report; the init's first record may come before it (it is kept).
+    pid_t init = -ECHILD;  // the helper died before reporting
+    for (;;) {
+        InitRecord record{};
+        if (::read(report, &record, sizeof record) != sizeof record) break;
+        if (record.kind == InitRecordKind::PidNamespace) {
+            pid_namespace_ = static_cast<std::uint32_t>(record.value);
+            continue;
+        }
+        if (record.kind == InitRecordKind::InitPid) init = record.value;
+        break;
+    }
     if (init < 0) {
         errno = -init;
         return -1;

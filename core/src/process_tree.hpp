@@ -41,6 +41,8 @@ public:
     // current children, which kill_all() never touches (they are not the sandbox's).
     pid_t fork_main();
     bool namespaced() const { return namespaced_; }
+    // The init's PidNamespace record, when fork_namespaced() read it before the helper's (else 0).
+    std::uint64_t pid_namespace_read() const { return pid_namespace_; }
 
     // Kills every process of the sandbox whose first process is `main`; `main` itself is
     // left unreaped for the caller (while it is a zombie its pid, and group id, stay taken).
@@ -52,6 +54,7 @@ private:
     std::set<pid_t> foreign_children_;
     pid_t main_ = 0;
     bool namespaced_ = false;
+    std::uint64_t pid_namespace_ = 0;
 };
 
 // Whether an errno from clone_namespaced() means "no namespaces here" (rather than, say, out of memory).

@@ -139,6 +139,14 @@ void RunningSandbox::finish_setup() {
     }
 }
 
+std::uint64_t RunningSandbox::sandbox_pid_namespace() {
+    if (!tree_.namespaced()) return 0;
+    if (pid_namespace_ == 0) pid_namespace_ = tree_.pid_namespace_read();
+    // The init's first record, written before anything else it does.
+    if (pid_namespace_ == 0) await_init_record(static_cast<int>(InitRecordKind::PidNamespace), kInitAnswerMs);
+    return pid_namespace_;
+}
+
 void RunningSandbox::wake_spawner() const {
     if (!paused_ && spawner_pidfd_) ::syscall(SYS_pidfd_send_signal, spawner_pidfd_.get(), SIGCONT, nullptr, 0);
 }
@@ -220,7 +228,7 @@ void RunningSandbox::take_listener(int child_fd, pid_t sender) {
 
 void RunningSandbox::run_after_fork(int listener_fd) {
     after_fork_done_ = true;
-    sdk::ParentContext ctx{pid_, pidfd_.get(), listener_fd, spawner_pid_};
+    sdk::ParentContext ctx{pid_, pidfd_.get(), listener_fd, spawner_pid_, sandbox_pid_namespace()};
     for (const auto& plugin : plugins_.plugins()) plugin->after_fork(ctx);
 }
 
@@ -246,6 +254,7 @@ bool RunningSandbox::await_init_record(int kind, int wait_ms) {
         const ssize_t n = ::read(fds_.status_read.get(), &record, sizeof record);
         if (n == static_cast<ssize_t>(sizeof record)) {
             if (record.kind == InitRecordKind::MainStatus) relayed_status_ = record.value;
+            if (record.kind == InitRecordKind::PidNamespace) pid_namespace_ = static_cast<std::uint32_t>(record.value);
             if (static_cast<int>(record.kind) == kind) return true;
             continue;
         }

@@ -85,6 +85,8 @@ public:
     // Throws ConfinementError (a stage failed, the sandbox died or was aborted), killing the tree.
     void finish_setup();
     pid_t spawner_pid() const { return spawner_pid_; }
+    // The sandbox's own PID namespace (nsfs inode), as its init reported it; 0 without one.
+    std::uint64_t sandbox_pid_namespace();
     // Continues the spawner unless the sandbox is paused: its commands share its uid and its
     // Landlock domain, so one of them may have stopped it.
     void wake_spawner() const;
@@ -147,6 +149,7 @@ private:
     bool on_exit_done_ = false;
     bool after_fork_done_ = false;
     bool paused_ = false;
+    std::uint64_t pid_namespace_ = 0;
 };
 
 }  // namespace sandlock

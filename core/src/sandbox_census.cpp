@@ -66,9 +66,11 @@ boost::json::array SandboxCensus::to_json() const {
     return out;
 }
 
-SandboxCensus take_census(pid_t init, pid_t spawner) {
+SandboxCensus take_census(pid_t init, pid_t spawner, std::uint64_t pid_namespace) {
     SandboxCensus census;
-    const auto sandbox = sdk::sandbox_pid_namespace(init);
+    sdk::ParentContext context{};
+    context.pid_namespace = pid_namespace;
+    const auto sandbox = sdk::sandbox_pid_namespace(context);
     if (!sandbox) return census;
     DIR* proc = ::opendir("/proc");
     if (proc == nullptr) return census;

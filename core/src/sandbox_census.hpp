@@ -28,7 +28,7 @@ struct SandboxCensus {
     boost::json::array to_json() const;
 };
 
-// The sandbox whose init is `init` (0 spawner: none).
-SandboxCensus take_census(pid_t init, pid_t spawner);
+// The sandbox whose init is `init`, in PID namespace `pid_namespace` (nsfs inode; 0 spawner: none).
+SandboxCensus take_census(pid_t init, pid_t spawner, std::uint64_t pid_namespace);
 
 }  // namespace sandlock

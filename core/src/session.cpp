@@ -428,7 +428,7 @@ boost::json::object Session::status() {
     if (policy_.max_cpu) limits["max_cpu"] = *policy_.max_cpu;
     out["limits"] = std::move(limits);
     if (!ended_ && run_->namespaced()) {
-        const SandboxCensus census = take_census(run_->pid(), run_->spawner_pid());
+        const SandboxCensus census = take_census(run_->pid(), run_->spawner_pid(), run_->sandbox_pid_namespace());
         out["processes"] = census.to_json();
         out["process_count"] = census.processes.size();
         out["private_bytes"] = census.private_bytes;

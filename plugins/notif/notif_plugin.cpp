@@ -78,7 +78,7 @@ public:
     }
 
     void after_fork(const sdk::ParentContext& ctx) override {
-        if (track_processes_) processes_.start(ctx.child_pid, ctx.spawner_pid);
+        if (track_processes_) processes_.start(ctx.child_pid, ctx.spawner_pid, sdk::sandbox_pid_namespace(ctx));
         HandlerChain chain = build_chain();
         if (!chain.empty()) {
             if (ctx.listener_fd >= 0) {

@@ -51,7 +51,8 @@ PIN_AT(sandlock_host_api, abort_run, 56);
 
 PIN_SIZE(sandlock_child_context, 12);
 PIN_AT(sandlock_child_context, handover_fd, 8);
-PIN_SIZE(sandlock_parent_context, 16);
+PIN_SIZE(sandlock_parent_context, 24);
+PIN_AT(sandlock_parent_context, pid_namespace, 16);
 PIN_AT(sandlock_parent_context, spawner_pid, 12);
 PIN_AT(sandlock_parent_context, listener_fd, 8);
 PIN_SIZE(sandlock_output_sink, 16);

@@ -56,7 +56,7 @@ std::vector<ProcessEvent> ProcessTable::drain(int subscriber) {
     return events;
 }
 
-void ProcessTable::start(pid_t root, pid_t spawner) {
+void ProcessTable::start(pid_t root, pid_t spawner, std::optional<sdk::PidNamespaceId> sandbox) {
     std::lock_guard lock(mutex_);
     root_ = root;
     self_ = ::getpid();
@@ -64,7 +64,7 @@ void ProcessTable::start(pid_t root, pid_t spawner) {
         spawner_ = spawner;
         spawner_pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, spawner, 0));  // -1: checked through /proc
     }
-    namespace_ = sdk::sandbox_pid_namespace(root);
+    namespace_ = sandbox ? sandbox : sdk::sandbox_pid_namespace(root);
     root_is_init_ = namespace_.has_value();
     if (root_is_init_) return;  // nothing outside its namespace can become a member
     for (const auto& [tid, children] : proc::read_children_by_thread(self_))
@@ -147,7 +147,10 @@ bool ProcessTable::join(pid_t root, ScopeId scope) {
     auto stat = proc::read_stat(root);
     if (exited(stat) || stat->ppid != spawner_) return false;
     has_scopes_.store(true, std::memory_order_relaxed);
-    if (!members_.contains(root) && !track_locked(root, spawner_, 0, Check::ChildOf, kAncestryDepth, ScopeList{scope}))
+    // Checked as the spawner's child above, and it cannot exit before we answer: Check::None,
+    // as /proc/ROOT/ns may not be readable yet (until it execs it shares the non-dumpable
+    // spawner's memory, which an unprivileged host may not inspect).
+    if (!members_.contains(root) && !track_locked(root, spawner_, 0, Check::None, kAncestryDepth, ScopeList{scope}))
         return false;
     ScopeList& scopes = members_.at(root).scopes;
     if (std::find(scopes.begin(), scopes.end(), scope) != scopes.end()) return true;

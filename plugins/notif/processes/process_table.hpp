@@ -64,7 +64,7 @@ public:
 
     // Tracks the sandbox's first process; our other children at this point are not members.
     // `spawner` (0: none) is machinery like the init; it may be `root` itself without a namespace.
-    void start(pid_t root, pid_t spawner = 0);
+    void start(pid_t root, pid_t spawner = 0, std::optional<sdk::PidNamespaceId> sandbox = std::nullopt);
     // Forgets everything and closes the pidfds.
     void stop() noexcept;
 

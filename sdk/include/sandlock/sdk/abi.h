@@ -171,6 +171,10 @@ typedef struct sandlock_parent_context {
      * 0. Like the init it is the sandbox's machinery, not one of its processes: it counts
      * against no limit (sandbox_process.hpp). */
     int32_t spawner_pid;
+    /* The sandbox's own PID namespace (its nsfs inode number), or 0 without one. The init is
+     * not inspectable through /proc by an unprivileged host: sandbox_process.hpp names the
+     * namespace from this. */
+    uint64_t pid_namespace;
 } sandlock_parent_context;
 
 /* Where a plugin command writes its output (text for the terminal, or JSON). */

@@ -10,6 +10,8 @@
 // Header-only and C++ on the plugin's side of the ABI.
 #pragma once
 
+#include <sandlock/sdk/abi.hpp>
+
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -39,6 +41,15 @@ inline std::optional<PidNamespaceId> sandbox_pid_namespace(pid_t child) {
     auto its = pid_namespace_of(child);
     if (!ours || !its || *ours == *its) return std::nullopt;
     return its;
+}
+
+// The same from the host's word (ParentContext::pid_namespace), which holds where /proc/INIT
+// may not be read (an unprivileged host; the init is not dumpable).
+inline std::optional<PidNamespaceId> sandbox_pid_namespace(const ParentContext& ctx) {
+    if (ctx.pid_namespace == 0) return std::nullopt;
+    struct stat ours {};
+    if (::stat("/proc/self/ns/pid", &ours) != 0) return std::nullopt;
+    return PidNamespaceId{ours.st_dev, static_cast<ino_t>(ctx.pid_namespace)};  // one nsfs for all namespaces
 }
 
 // Whether `pid` is one of the processes of the namespaced sandbox `sandbox` whose init is `init`.
