@@ -10,6 +10,7 @@
 #include "procfs/proc_files.hpp"
 
 #include "fake_host.hpp"
+#include "notif_modules.hpp"
 #include "feature_check.hpp"
 
 #include <gtest/gtest.h>
@@ -39,38 +40,7 @@ using namespace std::chrono_literals;
 constexpr std::uint64_t MiB = 1 << 20;
 
 // The configured modules of one test, with the table their handlers went into.
-struct Modules {
-    test::FakeHost fake;
-    sdk::Host host = fake.host();
-    boost::json::object options;
-    HandlerTable table;
-    ProcessTable processes;
-
-    template <class Module>
-    std::unique_ptr<Module> configure(const Policy& policy) {
-        auto module = std::make_unique<Module>(processes);
-        table.set_rule(module->rule());
-        module->configure({policy, options, host, table});
-        return module;
-    }
-    // The verdict of the first handler `module` registered for `nr`, as thread `tid` calls it.
-    sdk::NotifVerdict call(const BuiltinModule& module, int nr, pid_t tid, std::initializer_list<std::uint64_t> args) {
-        for (std::size_t i = 0; i < table.entries().size(); ++i) {
-            const sdk::NotifHandlerEntry& entry = table.entries()[i];
-            if (entry.syscall_nr != nr || table.rules()[i] != module.rule()) continue;
-            sdk::NotifRequest request{};
-            request.pid = static_cast<std::uint32_t>(tid);
-            request.syscall_nr = nr;
-            std::copy(args.begin(), args.end(), std::begin(request.args));
-            sdk::NotifContextApi api{};
-            sdk::NotifVerdict verdict{sdk::VerdictKind::Next, 0, 0, -1, 0};
-            entry.fn(entry.user, &request, &api, &verdict);
-            return verdict;
-        }
-        ADD_FAILURE() << module.rule() << " registered no handler for " << nr;
-        return {};
-    }
-};
+using Modules = test_support::Modules;
 
 std::string refusal(const BuiltinModule& module, const Policy& policy) {
     try {

@@ -8,6 +8,8 @@
 #include "procfs/proc_files.hpp"
 
 #include "fake_host.hpp"
+#include "feature_check.hpp"
+#include "notif_modules.hpp"
 
 #include <gtest/gtest.h>
 
@@ -104,7 +106,9 @@ public:
     bool start(bool namespaced, int commands) {
         int ready[2];
         if (::pipe(ready) != 0) return false;
-        const long pid = namespaced ? ::syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, nullptr, nullptr, nullptr, 0) : ::fork();
+        // A user namespace too, so that it works unprivileged (as sandlock's own sandboxes do).
+        const long pid = namespaced ? ::syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD, nullptr, nullptr, nullptr, 0)
+                                    : ::fork();
         if (pid < 0) return false;
         if (pid == 0) {
             ::close(ready[0]);
@@ -172,37 +176,7 @@ private:
     std::vector<pid_t> everyone_;
 };
 
-struct Modules {
-    test::FakeHost fake;
-    sdk::Host host = fake.host();
-    boost::json::object options;
-    HandlerTable table;
-    ProcessTable processes;
-
-    template <class Module>
-    std::unique_ptr<Module> configure(const Policy& policy) {
-        auto module = std::make_unique<Module>(processes);
-        table.set_rule(module->rule());
-        module->configure({policy, options, host, table});
-        return module;
-    }
-    sdk::NotifVerdict call(const BuiltinModule& module, int nr, pid_t tid, std::initializer_list<std::uint64_t> args) {
-        for (std::size_t i = 0; i < table.entries().size(); ++i) {
-            const sdk::NotifHandlerEntry& entry = table.entries()[i];
-            if (entry.syscall_nr != nr || table.rules()[i] != module.rule()) continue;
-            sdk::NotifRequest request{};
-            request.pid = static_cast<std::uint32_t>(tid);
-            request.syscall_nr = nr;
-            std::copy(args.begin(), args.end(), std::begin(request.args));
-            sdk::NotifContextApi api{};
-            sdk::NotifVerdict verdict{sdk::VerdictKind::Next, 0, 0, -1, 0};
-            entry.fn(entry.user, &request, &api, &verdict);
-            return verdict;
-        }
-        ADD_FAILURE() << module.rule() << " registered no handler for " << nr;
-        return {};
-    }
-};
+using Modules = test_support::Modules;
 
 std::string nest_refusal(BuiltinModule& module, ScopeId scope, pid_t root, const Policy& policy) {
     try {
@@ -218,7 +192,8 @@ class NotifScopes : public ::testing::TestWithParam<bool> {};
 
 TEST_P(NotifScopes, ARootsDescendantsBelongToItsScopeAndNothingElseDoes) {
     Tree tree;
-    if (!tree.start(GetParam(), 2)) GTEST_SKIP() << "cannot make a PID namespace here";
+    if (GetParam()) SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");
+    ASSERT_TRUE(tree.start(GetParam(), 2));
     ProcessTable table;
     table.start(tree.root(), tree.spawner());
     table.refresh();
@@ -253,10 +228,11 @@ TEST_P(NotifScopes, ARootsDescendantsBelongToItsScopeAndNothingElseDoes) {
     table.stop();
 }
 
-TEST_P(NotifScopes, AnOrphanKeepsTheScopeOfTheParentItLost) {
-    if (!GetParam()) GTEST_SKIP() << "orphans reach the table only through a PID namespace or the launcher";
+// Orphans reach the table only through a PID namespace (or the launcher, as its subreaper).
+TEST(NotifScopesNamespaced, AnOrphanKeepsTheScopeOfTheParentItLost) {
+    SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");
     Tree tree;
-    if (!tree.start(true, 2)) GTEST_SKIP() << "cannot make a PID namespace here";
+    ASSERT_TRUE(tree.start(true, 2));
     ProcessTable table;
     table.start(tree.root(), tree.spawner());
     ASSERT_TRUE(table.join(tree.command(0), 1));
@@ -295,7 +271,8 @@ TEST_P(NotifScopes, AnOrphanKeepsTheScopeOfTheParentItLost) {
 
 TEST_P(NotifScopes, AScopesProcessLimitCountsItsMembersOnTopOfTheSandboxs) {
     Tree tree;
-    if (!tree.start(GetParam(), 2)) GTEST_SKIP() << "cannot make a PID namespace here";
+    if (GetParam()) SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");
+    ASSERT_TRUE(tree.start(GetParam(), 2));
     Modules m;
     Policy parent;
     parent.max_processes = 8;
@@ -344,7 +321,8 @@ TEST(NotifScopeRefusals, AScopeNeedsTheSandboxToWatchWhatItsLimitsNeed) {
 
 TEST_P(NotifScopes, AScopesMemoryLimitSumsItsMembersOnTopOfTheSandboxs) {
     Tree tree;
-    if (!tree.start(GetParam(), 3)) GTEST_SKIP() << "cannot make a PID namespace here";
+    if (GetParam()) SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");
+    ASSERT_TRUE(tree.start(GetParam(), 3));
     Modules m;
     Policy parent;
     parent.max_memory = 64 * 1024 * MiB;

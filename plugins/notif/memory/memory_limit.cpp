@@ -126,11 +126,7 @@ void MemoryLimit::scope_status(ScopeId scope, boost::json::object& out) const {
     if (it == scopes_.end()) return;
     out["max_memory"] = it->second->account.limit();
     out["memory_bytes"] = it->second->total.load(std::memory_order_relaxed);
-    if (const std::uint64_t denied = it->second->denied.load(std::memory_order_relaxed); denied > 0) {
-        boost::json::value& counts = out["denied"];
-        if (!counts.is_object()) counts.emplace_object();
-        counts.as_object()[rule()] = denied;
-    }
+    add_denials(out, rule(), it->second->denied.load(std::memory_order_relaxed));
 }
 
 std::vector<MemoryLimit::ScopeMemory*> MemoryLimit::accounts_of(const ScopeList& scopes) {

@@ -99,11 +99,7 @@ void ProcessLimit::scope_status(ScopeId scope, boost::json::object& out) const {
     auto it = scopes_.find(scope);
     if (it == scopes_.end()) return;
     out["max_processes"] = it->second->budget.limit();
-    if (const std::uint64_t denied = it->second->denied.load(std::memory_order_relaxed); denied > 0) {
-        boost::json::value& counts = out["denied"];
-        if (!counts.is_object()) counts.emplace_object();
-        counts.as_object()[rule()] = denied;
-    }
+    add_denials(out, rule(), it->second->denied.load(std::memory_order_relaxed));
 }
 
 sdk::NotifVerdict ProcessLimit::on_fork(sdk::NotifContext& call) {

@@ -21,6 +21,14 @@
 namespace sandlock::notif {
 
 // Where built-in handlers go; the supervisor runs them in order, before third-party ones.
+// Adds `count` refusals of `rule` to out["denied"] (an object by rule), when there are any.
+inline void add_denials(boost::json::object& out, std::string_view rule, std::uint64_t count) {
+    if (count == 0) return;
+    boost::json::value& counts = out["denied"];
+    if (!counts.is_object()) counts.emplace_object();
+    counts.as_object()[rule] = count;
+}
+
 class HandlerTable {
 public:
     // How a handler runs: Inline on the supervisor thread (it answers at once), or MayWait when
