@@ -323,14 +323,15 @@ TEST_P(NotifScopes, AScopesMemoryLimitSumsItsMembersOnTopOfTheSandboxs) {
     Tree tree;
     if (GetParam()) SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");
     ASSERT_TRUE(tree.start(GetParam(), 3));
+    const pid_t a = tree.command(0), b = tree.command(1), outsider = tree.command(2);
+    const std::uint64_t used = proc::read_data_bytes(a).value_or(0) + proc::read_data_bytes(b).value_or(0);
     Modules m;
     Policy parent;
-    parent.max_memory = 64 * 1024 * MiB;
+    // Far above what the three hold (a sanitizer's shadow memory is part of each forked copy).
+    parent.max_memory = used + proc::read_data_bytes(outsider).value_or(0) + 64 * 1024 * MiB;
     auto limit = m.configure<MemoryLimit>(parent);
     m.processes.start(tree.root(), tree.spawner());
     const std::uint64_t rw = PROT_READ | PROT_WRITE, anonymous = MAP_PRIVATE | MAP_ANONYMOUS;
-    const pid_t a = tree.command(0), b = tree.command(1), outsider = tree.command(2);
-    const std::uint64_t used = proc::read_data_bytes(a).value_or(0) + proc::read_data_bytes(b).value_or(0);
     Policy narrow;
     narrow.max_memory = used + 48 * MiB;
     // Two roots of one scope share its limit.
