@@ -101,7 +101,7 @@ const char* nest_step_name(int step) {
 }  // namespace
 
 Session::Session(const Policy& policy, const SandboxOptions& options)
-    : policy_(policy), wake_(make_eventfd()), ended_event_(make_eventfd()), cancel_fd_(options.cancel_fd) {
+    : policy_(policy), wake_(make_eventfd()), cancel_fd_(options.cancel_fd) {
     devnull_ = open_fd("/dev/null", O_RDONLY);
     // The name first: a clash is refused before anything runs.
     std::unique_ptr<NameRegistration> registration;
@@ -476,11 +476,6 @@ bool Session::closed() {
     return closed_;
 }
 
-bool Session::ended() {
-    std::lock_guard lock(mutex_);
-    return ended_;
-}
-
 void Session::terminate(const std::string& reason) {
     std::lock_guard lock(mutex_);
     end_locked(reason);
@@ -739,7 +734,6 @@ void Session::end_locked(const std::string& why) {
             p->running = false;
         }
     }
-    signal_event(ended_event_);
 }
 
 }  // namespace sandlock

@@ -91,10 +91,7 @@ public:
     // when the last command exited 0 and nothing was killed). Throws SandboxError when that
     // work failed. Later calls do nothing.
     void close();
-    bool ended();
     bool closed();
-    // Wakes whoever waits on the session: for the control server, which adds its own fds.
-    int ended_fd() const { return ended_event_.get(); }
 
 private:
     void monitor() noexcept;
@@ -124,7 +121,6 @@ private:
     Clock::time_point last_sample_at_ = started_at_;  // status(): CPU % since the previous look
     double last_cpu_seconds_ = 0;
     Fd wake_;          // eventfd: the monitor re-reads its set of fds
-    Fd ended_event_;   // eventfd: readable once the sandbox ended
     Fd devnull_;
     int cancel_fd_ = -1;     // SandboxOptions::cancel_fd
     int cancel_signal_ = 0;  // the signal read from it: what the commands' results show
