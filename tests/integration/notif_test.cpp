@@ -273,6 +273,24 @@ TEST(NotifCpu, TheShareIsForTheWholeSandbox) {
     EXPECT_LE(used, 1.7);
 }
 
+// SIGSTOP is what the throttle has; a process that has the kernel send it SIGCONT (a timer)
+// and then continues the others would undo it. The sandbox is killed instead of running on
+// past its share.
+TEST(NotifCpu, AProcessThatResumesItselfEndsTheSandbox) {
+    Policy policy = cpu_policy(10);
+    policy.fs_readable.push_back(bin_dir().string());
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        Result r = run(policy, {"/bin/sh", "-c", sigcont_timer() + " & while :; do :; done"}, notif_options());
+        ADD_FAILURE() << "the sandbox ran on (exit " << r.exit_code << ", timed out " << r.timed_out << ")";
+    } catch (const ConfinementError& e) {
+        EXPECT_NE(std::string(e.what()).find("max_cpu: a process of the sandbox kept running while throttled"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
 TEST(NotifCpu, WithoutALimitTheLoopUsesMore) {
     // Above what the 50% limit allows (1.7 s), with room for a loaded machine.
     EXPECT_GT(busy_cpu_seconds(system_policy(), 1), 1.8);

@@ -15,6 +15,10 @@ using namespace std::chrono_literals;
 
 constexpr auto kPeriod = 100ms;  // the longest burst the sandbox may save up for
 constexpr auto kSample = 25ms;   // how often usage is measured and the decision renewed
+// CPU time the sandbox may still show for a sample it spent stopped (work in flight when the stop
+// arrived); more, twice in a row, means a process of it runs although stopped.
+constexpr auto kStoppedSlack = 10ms;
+constexpr int kEscapesTolerated = 1;
 
 void refuse_out_of_range(std::uint32_t percent) {
     if (percent < 1 || percent > 100)
@@ -110,9 +114,19 @@ void CpuThrottle::run() noexcept {
             processes_.refresh();
             if (const std::uint32_t percent = percent_.load(std::memory_order_relaxed); percent != budget.percent())
                 budget.set_percent(percent);
-            const bool may_run = budget.update(now - last, sample_usage());
+            const CpuBudget::Duration used = sample_usage();
+            const bool may_run = budget.update(now - last, used);
             last = now;
             std::lock_guard hold(signal_mutex_);
+            // SIGSTOP is what the throttle has, and a process of the sandbox can undo it: it may
+            // have the kernel send it SIGCONT (a timer, F_SETSIG, a parent-death signal) and then
+            // continue the others. Then max_cpu no longer holds, and the sandbox must not go on.
+            escapes_ = stopped && !paused_ && used > kStoppedSlack ? escapes_ + 1 : 0;
+            if (escapes_ > kEscapesTolerated) {
+                host_->abort_run("max_cpu: a process of the sandbox kept running while throttled (it resumed "
+                                 "itself with a SIGCONT it had the kernel send), so the CPU limit no longer held");
+                break;
+            }
             if (paused_) {
                 // The host holds every process stopped and resumes them itself: hands off.
             } else if (!may_run) {
@@ -130,7 +144,8 @@ void CpuThrottle::run() noexcept {
         }
         lock.lock();
     }
-    lock.unlock();
+    if (lock.owns_lock()) lock.unlock();
+    if (escapes_ > kEscapesTolerated) return;  // the host kills the sandbox; nothing to resume
     std::lock_guard hold(signal_mutex_);
     if (stopped && !paused_) resume();  // never leave the sandbox frozen behind us
 }

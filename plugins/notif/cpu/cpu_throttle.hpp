@@ -64,6 +64,7 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
+    int escapes_ = 0;  // samples in a row the sandbox used CPU while stopped (the thread's own)
     // Held while deciding and signalling, so paused(true) returns only once a SIGCONT underway
     // has been sent: the host's SIGSTOP then comes after it.
     std::mutex signal_mutex_;
