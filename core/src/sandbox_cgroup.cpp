@@ -1,5 +1,6 @@
 #include "sandbox_cgroup.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -9,6 +10,9 @@
 #include <linux/magic.h>
 
 #include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -45,6 +49,20 @@ bool write_file_at(int dir, const char* name, const char* text) {
     return ok;
 }
 
+// Removes the empty cgroups a SIGKILLed sandlock left under `parent` ("sandlock-PID-N" whose PID
+// is gone); one still holding processes, or of a live sandlock, stays.
+void remove_stale(const std::string& parent) {
+    DIR* dir = ::opendir(parent.c_str());
+    if (dir == nullptr) return;
+    while (dirent* entry = ::readdir(dir)) {
+        const std::string name = entry->d_name;
+        if (!name.starts_with("sandlock-")) continue;
+        const pid_t owner = static_cast<pid_t>(std::strtol(name.c_str() + 9, nullptr, 10));
+        if (owner > 0 && ::kill(owner, 0) != 0 && errno == ESRCH) ::rmdir((parent + "/" + name).c_str());
+    }
+    ::closedir(dir);
+}
+
 }  // namespace
 
 std::unique_ptr<SandboxCgroup> SandboxCgroup::create() {
@@ -52,6 +70,7 @@ std::unique_ptr<SandboxCgroup> SandboxCgroup::create() {
     const std::string own = own_v2_cgroup();
     if (mount.empty() || own.empty() || own.find("..") != std::string::npos) return nullptr;
     const std::string parent = mount + (own == "/" ? "" : own);
+    remove_stale(parent);
     const std::string path =
         parent + "/sandlock-" + std::to_string(::getpid()) + "-" + std::to_string(next_cgroup++);
     if (::mkdir(path.c_str(), 0755) != 0) return nullptr;
