@@ -23,10 +23,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <iterator>
 #include <csignal>
 #include <cstring>
 #include <exception>
+#include <iterator>
 
 namespace sandlock {
 namespace {
@@ -278,7 +278,8 @@ void write_init_record(int fd, InitRecordKind kind, int value) noexcept {
 // SIGUSR1 / SIGUSR2 from sandlock: stop / continue every other process of the namespace at
 // once (kill(-1) from an init reaches exactly the namespace, and a fork under way is restarted
 // rather than leaving an unstopped child), then say so. Only sandlock, outside the namespace,
-// is obeyed (its pid reads as 0 here): a process of the sandbox cannot thaw a paused sandbox.
+// is obeyed (its pid reads as 0 here): a process of the sandbox cannot order a pause or a
+// resume. (This is the fallback: where the sandbox has a cgroup of its own, sandlock freezes it.)
 void pause_or_resume(int sig, siginfo_t* info, void*) {
     if (info->si_pid != 0 || info->si_code != SI_USER) return;
     const int saved = errno;
