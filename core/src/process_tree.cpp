@@ -2,6 +2,7 @@
 
 #include "init_record.hpp"
 #include "kernel.hpp"
+#include "proc_read.hpp"
 
 #include <dirent.h>
 #include <poll.h>
@@ -14,7 +15,7 @@
 
 #include <cerrno>
 #include <csignal>
-#include <fstream>
+#include <sstream>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -37,7 +38,7 @@ std::vector<pid_t> current_children() {
     if (tasks == nullptr) return children;
     while (dirent* entry = ::readdir(tasks)) {
         if (entry->d_name[0] == '.') continue;
-        std::ifstream list(std::string("/proc/self/task/") + entry->d_name + "/children");
+        std::istringstream list(read_proc_file(std::string("/proc/self/task/") + entry->d_name + "/children"));
         for (pid_t pid; list >> pid;) children.push_back(pid);
     }
     ::closedir(tasks);

@@ -1,5 +1,7 @@
 #include "sandbox_census.hpp"
 
+#include "proc_read.hpp"
+
 #include <sandlock/sdk/sandbox_process.hpp>
 
 #include <boost/json.hpp>
@@ -8,8 +10,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 
 namespace sandlock {
@@ -17,15 +17,10 @@ namespace {
 
 constexpr std::size_t kCommandShown = 200;
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // False when the process is gone (it may exit while we look).
 bool describe(pid_t pid, CensusEntry& entry) {
     const std::string dir = "/proc/" + std::to_string(pid);
-    const std::string stat = read_file(dir + "/stat");
+    const std::string stat = read_proc_file(dir + "/stat");
     // The command name (field 2) is in parentheses and may hold anything: parse after the last ')'.
     const std::size_t close = stat.rfind(')');
     if (close == std::string::npos) return false;
@@ -39,14 +34,14 @@ bool describe(pid_t pid, CensusEntry& entry) {
     entry.pid = pid;
     entry.ppid = static_cast<pid_t>(ppid);
     entry.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-    std::string command = read_file(dir + "/cmdline");
+    std::string command = read_proc_file(dir + "/cmdline");
     while (!command.empty() && command.back() == '\0') command.pop_back();
     for (char& c : command)
         if (c == '\0') c = ' ';
     if (command.size() > kCommandShown) command = command.substr(0, kCommandShown) + "...";
     if (command.empty()) command = "[" + stat.substr(stat.find('(') + 1, close - stat.find('(') - 1) + "]";
     entry.command = std::move(command);
-    std::istringstream statm(read_file(dir + "/statm"));
+    std::istringstream statm(read_proc_file(dir + "/statm"));
     unsigned long long size = 0, resident = 0, shared = 0;
     if (statm >> size >> resident >> shared && resident >= shared)
         entry.private_bytes = (resident - shared) * static_cast<unsigned long long>(::sysconf(_SC_PAGESIZE));

@@ -31,8 +31,8 @@ Policy limited_policy() {
 
 // user + system CPU seconds of `pid` and everything it waited for.
 double cpu_seconds(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string stat = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
+    if (stat.rfind(')') == std::string::npos) return 0;
     std::istringstream fields(stat.substr(stat.rfind(')') + 2));
     std::string skip;
     for (int i = 0; i < 11; ++i) fields >> skip;

@@ -1,11 +1,13 @@
-// Finds processes by command line, to prove nothing outlives a sandbox.
+// Finds processes by command line or PID namespace, to prove nothing outlives a sandbox. The
+// /proc files of a process exiting meanwhile read as empty (never an exception).
 #pragma once
 
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <fstream>
+#include "proc_read.hpp"
+
 #include <string>
 #include <vector>
 
@@ -19,14 +21,11 @@ inline int count_processes(const std::string& command) {
     if (proc == nullptr) return -1;
     while (dirent* entry = ::readdir(proc)) {
         if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-        std::ifstream in(std::string("/proc/") + entry->d_name + "/cmdline");
-        std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::string cmdline = read_proc_file(std::string("/proc/") + entry->d_name + "/cmdline");
         for (char& c : cmdline)
             if (c == '\0') c = ' ';
         if (!cmdline.empty() && cmdline.back() == ' ') cmdline.pop_back();
-        std::ifstream stat(std::string("/proc/") + entry->d_name + "/stat");
-        std::string stat_line;
-        std::getline(stat, stat_line);
+        const std::string stat_line = read_proc_file(std::string("/proc/") + entry->d_name + "/stat");
         bool zombie = stat_line.find(") Z ") != std::string::npos;
         if (!zombie && cmdline == command) ++count;
     }
@@ -47,12 +46,9 @@ inline std::vector<pid_t> processes_in_namespace_of(pid_t pid, const std::string
         const std::string dir = std::string("/proc/") + entry->d_name;
         struct stat its {};
         if (::stat((dir + "/ns/pid").c_str(), &its) != 0 || its.st_ino != ns.st_ino || its.st_dev != ns.st_dev) continue;
-        std::ifstream comm(dir + "/comm");
-        std::string comm_name;
-        std::getline(comm, comm_name);
-        std::ifstream stat_file(dir + "/stat");
-        std::string stat_line;
-        std::getline(stat_file, stat_line);
+        std::string comm_name = read_proc_file(dir + "/comm");
+        if (!comm_name.empty() && comm_name.back() == '\n') comm_name.pop_back();
+        const std::string stat_line = read_proc_file(dir + "/stat");
         if (comm_name == name && stat_line.find(") Z ") == std::string::npos) found.push_back(std::stoi(entry->d_name));
     }
     ::closedir(proc);
