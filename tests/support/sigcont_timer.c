@@ -1,7 +1,9 @@
-/* A process that undoes a SIGSTOP pause from inside: it has the kernel send it SIGCONT every
- * 20 ms (a POSIX timer), and each time it runs it continues every process of its PID namespace
- * (kill(-1)). Used by tests/integration to prove that pause() holds all the same. */
+/* A process that undoes a SIGSTOP from inside: it has the kernel send it SIGCONT every N
+ * microseconds (argv[1], default 20000; a POSIX timer), and each time it runs it continues every
+ * process of its PID namespace (kill(-1)). Used by tests/integration to prove that pause() and
+ * the max_cpu throttle hold all the same. */
 #include <signal.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,7 +12,8 @@ static void continue_everyone(int sig) {
     kill(-1, SIGCONT);
 }
 
-int main(void) {
+int main(int argc, char** argv) {
+    const long micros = argc > 1 ? atol(argv[1]) : 20000;
     struct sigaction on_cont = {0};
     on_cont.sa_handler = continue_everyone;
     sigaction(SIGCONT, &on_cont, 0);
@@ -19,7 +22,8 @@ int main(void) {
     event.sigev_signo = SIGCONT;
     timer_t timer;
     if (timer_create(CLOCK_MONOTONIC, &event, &timer) != 0) return 1;
-    struct itimerspec every = {{0, 20000000}, {0, 20000000}};
+    const struct timespec period = {micros / 1000000, (micros % 1000000) * 1000};
+    struct itimerspec every = {period, period};
     if (timer_settime(timer, 0, &every, 0) != 0) return 1;
     for (;;) pause();
 }

@@ -15,10 +15,10 @@ using namespace std::chrono_literals;
 
 constexpr auto kPeriod = 100ms;  // the longest burst the sandbox may save up for
 constexpr auto kSample = 25ms;   // how often usage is measured and the decision renewed
-// CPU time the sandbox may still show for a sample it spent stopped (work in flight when the stop
-// arrived); more, twice in a row, means a process of it runs although stopped.
-constexpr auto kStoppedSlack = 10ms;
-constexpr int kEscapesTolerated = 1;
+// CPU time the sandbox may show, over the last kEscapeWindow samples, for samples it spent
+// stopped: a stopped process uses none (but the work in flight when the stop arrived, and the
+// rounding of /proc's clock ticks). More means a process of it runs although stopped.
+constexpr auto kStoppedSlack = 20ms;
 
 void refuse_out_of_range(std::uint32_t percent) {
     if (percent < 1 || percent > 100)
@@ -121,8 +121,12 @@ void CpuThrottle::run() noexcept {
             // SIGSTOP is what the throttle has, and a process of the sandbox can undo it: it may
             // have the kernel send it SIGCONT (a timer, F_SETSIG, a parent-death signal) and then
             // continue the others. Then max_cpu no longer holds, and the sandbox must not go on.
-            escapes_ = stopped && !paused_ && used > kStoppedSlack ? escapes_ + 1 : 0;
-            if (escapes_ > kEscapesTolerated) {
+            stopped_use_[stopped_samples_++ % stopped_use_.size()] =
+                stopped && !paused_ ? used : CpuBudget::Duration::zero();
+            CpuBudget::Duration used_while_stopped{};
+            for (const auto& sample : stopped_use_) used_while_stopped += sample;
+            escaped_ = used_while_stopped > kStoppedSlack;
+            if (escaped_) {
                 host_->abort_run("max_cpu: a process of the sandbox kept running while throttled (it resumed "
                                  "itself with a SIGCONT it had the kernel send), so the CPU limit no longer held");
                 break;
@@ -145,7 +149,7 @@ void CpuThrottle::run() noexcept {
         lock.lock();
     }
     if (lock.owns_lock()) lock.unlock();
-    if (escapes_ > kEscapesTolerated) return;  // the host kills the sandbox; nothing to resume
+    if (escaped_) return;  // the host kills the sandbox; nothing to resume
     std::lock_guard hold(signal_mutex_);
     if (stopped && !paused_) resume();  // never leave the sandbox frozen behind us
 }

@@ -29,6 +29,7 @@
 #include "processes/process_table.hpp"
 
 #include <atomic>
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -64,7 +65,10 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
-    int escapes_ = 0;  // samples in a row the sandbox used CPU while stopped (the thread's own)
+    // The CPU the sandbox used in each of the last samples it spent stopped (the thread's own).
+    std::array<CpuBudget::Duration, 8> stopped_use_{};
+    std::size_t stopped_samples_ = 0;
+    bool escaped_ = false;
     // Held while deciding and signalling, so paused(true) returns only once a SIGCONT underway
     // has been sent: the host's SIGSTOP then comes after it.
     std::mutex signal_mutex_;
