@@ -3,7 +3,11 @@
 #include "nested_scope.hpp"
 #include "session.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include <sandlock/errors.hpp>
 #include <sandlock/profile.hpp>
@@ -24,6 +28,15 @@ Result run_command(const Policy& policy, const SandboxOptions& options, const st
     spec.timeout = timeout;
     spec.cancel_fd = options.cancel_fd;
     return launch(policy, options, spec).result;
+}
+
+// A killed group's members die when the kernel next runs them, and the sandbox's init reaps
+// those whose leader went first: close() returns once none is left (bounded, should the parent
+// be frozen meanwhile).
+void wait_until_group_ends(pid_t leader) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (::kill(-leader, 0) == 0 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 }  // namespace
@@ -175,8 +188,12 @@ bool Sandbox::running() const {
 void Sandbox::close() {
     if (nested_) {
         // Its commands and their process groups; the parent goes on.
+        std::vector<pid_t> groups;
+        for (Process& p : processes_)
+            if (p.running()) groups.push_back(p.pid());
         for (Process& p : processes_) p.kill();
         for (Process& p : processes_) p.wait();
+        for (pid_t leader : groups) wait_until_group_ends(leader);
         nested_.reset();
         return;
     }
