@@ -195,8 +195,7 @@ std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv
     if (go_write) {
         // The new process waits on the go pipe: its subtree joins the scope's supervised rules
         // before it can fork or allocate anything under them.
-        if (!changed_.wait_for(lock, kSpawnerAnswer, [&] { return process->pid != 0 || process->spawned || ended_; }))
-            spawner_silent_locked(argv[0]);
+        await_spawner_locked(lock, [&] { return process->pid != 0 || process->spawned || ended_; }, argv[0]);
         if (process->pid != 0) {
             try {
                 boost::json::object request = boost::json::parse(nested->nest_request).as_object();
@@ -212,8 +211,7 @@ std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv
             [[maybe_unused]] ssize_t n = ::write(go_write.get(), &go, 1);
         }
     }
-    if (!changed_.wait_for(lock, kSpawnerAnswer, [&] { return process->spawned || ended_; }))
-        spawner_silent_locked(argv[0]);
+    await_spawner_locked(lock, [&] { return process->spawned || ended_; }, argv[0]);
     stdout_write.reset();
     stderr_write.reset();
     if (!process->spawned) {
@@ -309,6 +307,12 @@ Result Session::wait_for(const std::shared_ptr<ProcessState>& process, Timeout t
         if (!changed_.wait_for(lock, kKillAnswer, done)) end_locked("a timed-out command did not end on SIGKILL");
     }
     changed_.wait(lock, done);
+    return process->result;
+}
+
+std::optional<Result> Session::try_wait(const std::shared_ptr<ProcessState>& process, std::chrono::milliseconds within) {
+    std::unique_lock lock(mutex_);
+    if (!changed_.wait_for(lock, within, [&] { return !process->running; })) return std::nullopt;
     return process->result;
 }
 
@@ -656,6 +660,17 @@ ProcessState* Session::find_locked(pid_t sandbox_pid) {
     for (const auto& p : processes_)
         if (p->running && p->sandbox_pid == sandbox_pid) return p.get();
     return nullptr;
+}
+
+void Session::await_spawner_locked(std::unique_lock<std::mutex>& lock, const std::function<bool()>& done,
+                                   const std::string& command) {
+    // The command it just started may stop it (SIGSTOP to its parent) before it reported: it
+    // is woken while we wait, as before each request.
+    const auto deadline = Clock::now() + kSpawnerAnswer;
+    while (!changed_.wait_for(lock, std::chrono::milliseconds(100), done)) {
+        if (Clock::now() >= deadline) spawner_silent_locked(command);
+        run_->wake_spawner();
+    }
 }
 
 void Session::spawner_silent_locked(const std::string& command) {

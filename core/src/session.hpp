@@ -64,6 +64,7 @@ public:
                                        const NestedSpawn* nested = nullptr);
     // Until `process` exited; a timeout kills it (SIGKILL) and marks the result timed out.
     Result wait_for(const std::shared_ptr<ProcessState>& process, Timeout timeout);
+    std::optional<Result> try_wait(const std::shared_ptr<ProcessState>& process, std::chrono::milliseconds within);
     // Until every exec'd command exited; returns the last one's result. A timeout ends the
     // whole sandbox (as run()'s does) and marks that result timed out.
     Result wait_all(Timeout timeout);
@@ -104,6 +105,10 @@ private:
     void send_request_locked(const void* request, std::size_t size, const int* fds, std::size_t fd_count);
     void wake_monitor();
     void stop_server();
+    // Waits until `done` for the spawner to report on `command` (ends the sandbox after
+    // kSpawnerAnswer).
+    void await_spawner_locked(std::unique_lock<std::mutex>& lock, const std::function<bool()>& done,
+                              const std::string& command);
     [[noreturn]] void spawner_silent_locked(const std::string& command);
     void prune_locked();
 
