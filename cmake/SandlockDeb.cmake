@@ -91,6 +91,23 @@ with its CMake config (find_package(sandlock), target sandlock::sandlock)
 and pkg-config file (sandlock), and the SDK for writing plugins (target
 sandlock::sdk, pkg-config sandlock-sdk).")
 
+if(TARGET _sandlock)
+  list(APPEND CPACK_COMPONENTS_ALL python)
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-sandlock)
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
+  # The extension module is built for this interpreter's minor version.
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS
+    "python3 (>= ${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR}), python3 (<< ${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR}.99), ${SANDLOCK_ABI_PACKAGE}")
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_RECOMMENDS "${recommended}")
+  set(CPACK_COMPONENT_PYTHON_DESCRIPTION "sandlock for Python: import sandlock
+sandlock confines untrusted programs with the kernel's own mechanisms:
+Landlock, seccomp-bpf and seccomp user notification.
+.
+This package holds the Python package sandlock (Sandbox, Policy, Result),
+a drop-in for the public API of the reference sandlock 0.1.0, on the C++
+core. Its layers come from the sandlock-plugin-* packages.")
+endif()
+
 # Every package carries its copyright and changelog (Debian policy 12.5 and 12.7).
 string(TIMESTAMP changelog_date "%a, %d %b %Y %H:%M:%S +0000" UTC)
 foreach(component IN LISTS CPACK_COMPONENTS_ALL)

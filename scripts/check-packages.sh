@@ -23,7 +23,7 @@ unset SANDLOCK_PLUGIN_PATH
 echo "== build the packages into $debs"
 "$root/scripts/build-debs.sh" "$debs" >"$work/build.log" 2>&1 || { cat "$work/build.log"; fail "build-debs.sh failed"; }
 expected=(sandlock sandlock-plugin-landlock sandlock-plugin-seccomp sandlock-plugin-notif
-  sandlock-plugin-branchfs libsandlock-dev)
+  sandlock-plugin-branchfs libsandlock-dev python3-sandlock)
 packages=()
 for name in "${expected[@]}"; do
   deb=$(find "$debs" -maxdepth 1 -name "${name}_*.deb" -print -quit)
@@ -46,7 +46,7 @@ apt-get install --simulate "${packages[@]}" >"$work/apt.log" 2>&1 ||
 if apt-get install --simulate "${packages[1]}" >"$work/apt-alone.log" 2>&1; then
   fail "$(basename "${packages[1]}") installs without a host providing $abi"
 fi
-echo "   all six install together; a layer alone is refused for $abi"
+echo "   all seven install together; a layer alone is refused for $abi"
 
 echo "== unpack into $work/root"
 for deb in "${packages[@]}"; do dpkg-deb -x "$deb" "$work/root"; done
@@ -65,6 +65,15 @@ for layer in landlock seccomp notif branchfs; do
   grep -qx "  path:   $plugins/$layer.so" <<<"$listing" || fail "sandlock plugins does not list $plugins/$layer.so: $listing"
 done
 echo "   sandlock run: ok; cat outside the policy: refused; plugins: 4 from $plugins"
+
+echo "== the unpacked python3-sandlock"
+output=$(cd / && PYTHONPATH=$work/root/usr/lib/python3/dist-packages SANDLOCK_PLUGIN_PATH=$plugins python3 -c '
+import sandlock
+p = sandlock.Policy(fs_readable=["/usr", "/lib", "/lib64", "/bin"])
+print(sandlock.Sandbox(p).run(["/bin/echo", "ok"]).stdout.decode().strip(), sandlock.Sandbox(p).run(["/bin/cat", "/etc/passwd"]).exit_code)
+' 2>&1) || fail "import sandlock from the unpacked package failed: $output"
+[[ $output == "ok 1" ]] || fail "the unpacked python3-sandlock printed '$output', not 'ok 1' (echo ok; cat outside refused)"
+echo "   Sandbox.run: ok; cat outside the policy: refused"
 
 echo "== the SDK example against the unpacked libsandlock-dev"
 "$root/scripts/build-sdk-example.sh" --prefix "$work/root/usr" | sed 's/^/   /'

@@ -10,6 +10,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev libseccomp-dev
   googletest libgtest-dev libbenchmark-dev      # tests and benchmarks
   python3 util-linux                            # test programs run in sandboxes; setpriv
+  python3-dev pybind11-dev python3-pytest python3-mypy  # the Python package (python/), its tests and type check
   bubblewrap hyperfine                          # the start-up benchmark's baseline and timer
   clang libclang-rt-14-dev                      # libFuzzer harnesses (scripts/fuzz.sh)
   libc++-14-dev libc++abi-14-dev                # a plugin built with libc++ (build-sdk-example.sh)

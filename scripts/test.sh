@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine and runs every test: the runtime check, the out-of-tree SDK
-# example, the sanitizer build, the suites as an unprivileged user, the fuzzers (30 s each), and
+# example, the sanitizer build, the suites as an unprivileged user, the Python package's suite
+# (root and uid 65534), the fuzzers (30 s each), and
 # last the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,5 +18,6 @@ scripts/check-installed-library.sh build
 scripts/check-packages.sh build-deb
 scripts/test-sanitized.sh
 scripts/test-unprivileged.sh build
+scripts/test-python.sh build
 scripts/fuzz.sh 30  # each libFuzzer harness for 30 s on its corpus
 cd build && ctest --output-on-failure -j2

@@ -196,7 +196,7 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
     if (plan.pid_namespace) {
         // call() forks a helper first (its function needs the heap fork(2) leaves consistent).
         int cgroup_fd = run->cgroup() != nullptr ? run->cgroup()->dir_fd() : -1;
-        pid = spec.function != nullptr ? tree.fork_namespaced(fds.status_read.get()) : tree.clone_namespaced(cgroup_fd);
+        pid = spec.function != nullptr ? tree.fork_namespaced(fds.status_read.get(), spec.fork_hooks) : tree.clone_namespaced(cgroup_fd);
         if (pid > 0 && cgroup_fd < 0) run->drop_cgroup();
         if (pid == 0) run_child(plan);
         fork_error = errno;
@@ -214,7 +214,7 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
                           "user namespaces (see `sandlock check`)");
     }
     if (!plan.pid_namespace) {
-        pid = tree.fork_main();
+        pid = tree.fork_main(spec.function != nullptr ? spec.fork_hooks : nullptr);
         if (pid == 0) run_child(plan);
         fork_error = errno;
     }

@@ -4,6 +4,8 @@
 #include "kernel.hpp"
 #include "proc_read.hpp"
 
+#include <sandlock/sandbox.hpp>
+
 #include <dirent.h>
 #include <poll.h>
 #include <linux/sched.h>
@@ -18,6 +20,7 @@
 #include <sstream>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sandlock {
@@ -86,9 +89,39 @@ pid_t ProcessTree::clone_namespaced(int& cgroup_fd) {
     return static_cast<pid_t>(pid);
 }
 
-pid_t ProcessTree::fork_namespaced(int report) {
+namespace {
+
+// A caller's ForkHooks (sandbox.hpp) around one fork(2): `before` now, `in_parent` when the
+// caller returns (after the registry lock is released; errno kept), `in_child` by child().
+class HookedFork {
+public:
+    explicit HookedFork(const ForkHooks* hooks) : hooks_(hooks) {
+        if (hooks_ != nullptr && hooks_->before) hooks_->before();
+    }
+    ~HookedFork() {
+        if (hooks_ == nullptr || !hooks_->in_parent) return;
+        const int saved = errno;
+        hooks_->in_parent();
+        errno = saved;
+    }
+    HookedFork(const HookedFork&) = delete;
+    HookedFork& operator=(const HookedFork&) = delete;
+    void child() {
+        const ForkHooks* hooks = std::exchange(hooks_, nullptr);
+        if (hooks != nullptr && hooks->in_child) hooks->in_child();
+    }
+
+private:
+    const ForkHooks* hooks_;
+};
+
+}  // namespace
+
+pid_t ProcessTree::fork_namespaced(int report, const ForkHooks* hooks) {
+    HookedFork hooked(hooks);
     std::lock_guard lock(registry_mutex);
     const pid_t helper = ::fork();
+    if (helper == 0) hooked.child();
     if (helper <= 0) return helper;
     while (::waitpid(helper, nullptr, 0) < 0 && errno == EINTR) {
     }
@@ -114,11 +147,13 @@ pid_t ProcessTree::fork_namespaced(int report) {
     return init;
 }
 
-pid_t ProcessTree::fork_main() {
+pid_t ProcessTree::fork_main(const ForkHooks* hooks) {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     for (pid_t pid : current_children()) foreign_children_.insert(pid);
+    HookedFork hooked(hooks);
     std::lock_guard lock(registry_mutex);
     pid_t pid = ::fork();
+    if (pid == 0) hooked.child();
     if (pid > 0) {
         main_ = pid;
         running_mains.insert(pid);

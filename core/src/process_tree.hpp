@@ -21,6 +21,8 @@
 
 namespace sandlock {
 
+struct ForkHooks;
+
 class ProcessTree {
 public:
     ProcessTree() = default;
@@ -36,10 +38,11 @@ public:
     // The same for call(), whose function needs the heap glibc's fork(2) leaves consistent:
     // returns 0 in a forked helper (which clones the init as its sibling, see child.cpp, and
     // writes the init's pid or -errno to `report`); here the init's pid, or -1 with errno.
-    pid_t fork_namespaced(int report);
+    // `hooks` (may be null) run around the fork (sandbox.hpp).
+    pid_t fork_namespaced(int report, const ForkHooks* hooks);
     // fork(2) for the fallback: marks this process a child subreaper first and remembers its
     // current children, which kill_all() never touches (they are not the sandbox's).
-    pid_t fork_main();
+    pid_t fork_main(const ForkHooks* hooks = nullptr);
     bool namespaced() const { return namespaced_; }
     // The init's PidNamespace record, when fork_namespaced() read it before the helper's (else 0).
     std::uint64_t pid_namespace_read() const { return pid_namespace_; }

@@ -32,6 +32,7 @@ enum class StdioMode {
 struct LaunchSpec {
     std::vector<std::string> argv;                            // exec mode
     const std::function<std::string()>* function = nullptr;  // call mode
+    const ForkHooks* fork_hooks = nullptr;                    // call mode: around its fork
     bool spawner = false;                                     // a long-lived sandbox (spawner.hpp)
     StdioMode stdio = StdioMode::Capture;
     Timeout timeout;

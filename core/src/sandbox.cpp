@@ -91,12 +91,13 @@ Result Sandbox::run_inherit(const std::vector<std::string>& argv, Timeout timeou
     return run_command(policy_, options_, argv, StdioMode::Inherit, timeout);
 }
 
-CallResult Sandbox::call(const std::function<std::string()>& fn, Timeout timeout) const {
+CallResult Sandbox::call(const std::function<std::string()>& fn, Timeout timeout, const ForkHooks& hooks) const {
     if (nested_)
         throw SandboxError("call: a function cannot start inside a sandbox that is already running, so a nested "
                            "sandbox runs commands only (exec, run); call() a Sandbox of the narrowed policy instead");
     LaunchSpec spec;
     spec.function = &fn;
+    spec.fork_hooks = &hooks;
     spec.stdio = StdioMode::Capture;
     spec.timeout = timeout;
     spec.cancel_fd = options_.cancel_fd;
@@ -214,6 +215,8 @@ pid_t Process::pid() const { return state_->pid; }
 bool Process::running() const { return session_->running(state_); }
 
 Result Process::wait(Timeout timeout) { return session_->wait_for(state_, timeout); }
+
+std::optional<Result> Process::try_wait(std::chrono::milliseconds within) { return session_->try_wait(state_, within); }
 
 void Process::kill(int signal) { session_->signal(state_, signal); }
 

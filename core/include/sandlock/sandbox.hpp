@@ -43,6 +43,17 @@ struct SandboxOptions {
 
 using Timeout = std::optional<std::chrono::milliseconds>;
 
+// For a language runtime whose state must be made safe around fork(2) (CPython's
+// PyOS_BeforeFork / PyOS_AfterFork_Parent / PyOS_AfterFork_Child): call() runs them around the
+// fork that starts the function's process. `before` and `in_parent` run in the calling thread,
+// paired, once per fork attempt (in_parent also when the fork failed); `in_child` runs first
+// thing in the forked child, before any confinement step.
+struct ForkHooks {
+    std::function<void()> before;
+    std::function<void()> in_parent;
+    std::function<void()> in_child;
+};
+
 // Where an exec'd command's standard streams go: a descriptor of the caller's (the command
 // gets a copy), or -1: stdin from /dev/null, stdout and stderr captured into its Result.
 struct ExecIo {
@@ -73,6 +84,8 @@ public:
     // Until it exited, then its Result (captured output included). A timeout kills it with
     // SIGKILL and marks the Result timed out (exit code 124).
     Result wait(Timeout timeout = {});
+    // Its Result if it exits within `within`; else nothing, and it keeps running.
+    std::optional<Result> try_wait(std::chrono::milliseconds within);
     // Sends `signal` to it, if it still runs (not to its children).
     void kill(int signal = SIGKILL);
 
@@ -100,8 +113,8 @@ public:
     // is replaced by /dev/null so the child cannot stop on SIGTTIN).
     Result run_inherit(const std::vector<std::string>& argv, Timeout timeout = {}) const;
     // Runs fn in the confined child; its return value (any serialization you like) or the
-    // message of the exception it threw comes back.
-    CallResult call(const std::function<std::string()>& fn, Timeout timeout = {}) const;
+    // message of the exception it threw comes back. `hooks`: see ForkHooks.
+    CallResult call(const std::function<std::string()>& fn, Timeout timeout = {}, const ForkHooks& hooks = {}) const;
 
     // ---- Long-lived: the sandbox starts with the first exec and runs until close() ----
 

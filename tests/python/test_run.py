@@ -1,0 +1,75 @@
+# run(): a command to its end, output captured; each rule both ways.
+import os
+import signal
+
+from conftest import policy
+
+from sandlock import Sandbox
+
+
+def test_run_captures_output_and_exit_status():
+    r = Sandbox(policy()).run(["/bin/sh", "-c", "echo out; echo err >&2; exit 3"])
+    assert (r.success, r.exit_code, r.stdout, r.stderr) == (False, 3, b"out\n", b"err\n")
+    ok = Sandbox(policy()).run(["echo", "hello"])
+    assert ok.success and ok.exit_code == 0 and ok.stdout == b"hello\n" and ok.value is None
+
+
+def test_reading_outside_the_policy_is_refused(workdir):
+    secret = workdir / "secret"
+    secret.write_text("s3cret")
+    secret.chmod(0o644)
+    allowed = Sandbox(policy(fs_readable=[str(workdir)])).run(["cat", str(secret)])
+    assert allowed.stdout == b"s3cret"
+    refused = Sandbox(policy()).run(["cat", str(secret)])
+    assert refused.exit_code == 1 and b"Permission denied" in refused.stderr and refused.stdout == b""
+
+
+def test_writing_needs_fs_writable(workdir):
+    target = workdir / "out"
+    code = f"open({str(target)!r}, 'w').write('x')"
+    denied = Sandbox(policy(fs_readable=[str(workdir)])).run(["python3", "-c", code])
+    # A path readable only is mounted read-only where the sandbox has its own mounts (EROFS),
+    # else Landlock refuses the write (EACCES).
+    assert denied.exit_code == 1 and not target.exists()
+    assert b"Read-only file system" in denied.stderr or b"PermissionError" in denied.stderr
+    written = Sandbox(policy(fs_writable=[str(workdir)])).run(["python3", "-c", code])
+    assert written.success and target.read_text() == "x"
+
+
+def test_a_timeout_kills_the_command():
+    r = Sandbox(policy()).run(["sleep", "30"], timeout=0.5)
+    assert (r.success, r.exit_code, r.error) == (False, -1, "Sandbox timed out")
+
+
+def test_a_signal_death_is_a_negative_exit_code():
+    r = Sandbox(policy()).run(["/bin/sh", "-c", "kill -9 $$"])
+    assert r.exit_code == -signal.SIGKILL and not r.success
+
+
+def test_a_missing_command_fails_without_raising():
+    r = Sandbox(policy()).run(["/nonexistent/tool"])
+    assert not r.success and r.exit_code == 127 and r.error
+
+
+def test_an_unknown_syscall_name_comes_back_as_an_error():
+    r = Sandbox(policy(deny_syscalls=["no_such_call"])).run(["true"])
+    assert not r.success and r.exit_code == -1 and "no_such_call" in r.error
+
+
+def test_environment():
+    os.environ["SANDLOCK_PY_SECRET"] = "hunter2"
+    try:
+        r = Sandbox(policy(clean_env=True, env={"GREETING": "hi"})).run(
+            ["/bin/sh", "-c", 'echo "[$SANDLOCK_PY_SECRET] $GREETING"'])
+        assert r.stdout == b"[] hi\n"
+        inherited = Sandbox(policy()).run(["/bin/sh", "-c", 'echo "$SANDLOCK_PY_SECRET"'])
+        assert inherited.stdout == b"hunter2\n"
+    finally:
+        del os.environ["SANDLOCK_PY_SECRET"]
+
+
+def test_sandbox_ids():
+    assert len(Sandbox(policy()).id) == 12
+    assert Sandbox(policy(), sandbox_id="mine").id == "mine"
+    p = policy()
+    assert Sandbox(p).policy is p
