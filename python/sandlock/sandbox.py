@@ -221,36 +221,25 @@ class Sandbox:
 
     def pause(self) -> None:
         """Freezes every process of the sandbox at once (daemons included)."""
-        if self._parent is not None:
-            raise SandboxError("pause: a nested sandbox is paused with its parent (call it on the parent)")
-        if self._core is None or not self.alive:
-            raise SandboxError("No running process to pause")
-        self._core.pause()
+        self._running_core("pause").pause()
         self._paused = True
 
     def resume(self) -> None:
         """Thaws a paused sandbox."""
-        if self._parent is not None:
-            raise SandboxError("resume: a nested sandbox is resumed with its parent (call it on the parent)")
-        if self._core is None or not self.alive:
-            raise SandboxError("No running process to resume")
-        self._core.resume()
+        self._running_core("resume").resume()
         self._paused = False
 
     def update(self, *, max_memory: Optional[Union[str, int]] = None, max_processes: Optional[int] = None,
                max_cpu: Optional[Union[str, int]] = None) -> None:
         """Changes limits of the running sandbox. Lowering one below current use refuses new
         allocations or forks; nothing is killed. A limit it started without is refused."""
-        if self._parent is not None:
-            raise SandboxError("update: a nested sandbox's limits are fixed; update the parent")
-        if self._core is None or not self.alive:
-            raise SandboxError("No running process to update")
+        core = self._running_core("update")
         memory = _memory("max_memory", max_memory) if max_memory is not None else None
         if max_processes is not None and (isinstance(max_processes, bool) or not isinstance(max_processes, int)
                                           or max_processes < 1):
             raise PolicyError(f"max_processes: invalid value {max_processes!r} (a whole number, at least 1)")
         cpu = _cpu_percent(max_cpu) if max_cpu is not None else None
-        self._core.update(memory, max_processes, cpu)
+        core.update(memory, max_processes, cpu)
 
     def kill(self) -> None:
         """Ends every process of the sandbox (daemons included); the next exec starts afresh."""
@@ -301,6 +290,14 @@ class Sandbox:
         assert self._parent is not None
         if self._core is None:
             self._core = self._parent._long_lived_core().nested(self._policy._schema_json())
+        return self._core
+
+    def _running_core(self, action: str) -> Any:
+        """The running sandbox that pause, resume and update act on."""
+        if self._parent is not None:
+            raise SandboxError(f"{action}: a nested sandbox is {action}d with its parent (call it on the parent)")
+        if self._core is None or not self.alive:
+            raise SandboxError(f"No running process to {action}")
         return self._core
 
     def _close(self) -> None:

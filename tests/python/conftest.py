@@ -44,3 +44,18 @@ def workdir(tmp_path):
     """A directory every uid may use (the sandbox runs as the test's uid)."""
     tmp_path.chmod(0o755)
     return tmp_path
+
+
+@pytest.fixture
+def secret(workdir):
+    """A file holding "s3cret" that only a policy granting `workdir` may read."""
+    path = workdir / "secret"
+    path.write_text("s3cret")
+    path.chmod(0o644)
+    return path
+
+
+def read_file(path):
+    """A function for call(): the file's text."""
+    with open(path) as f:
+        return f.read()

@@ -2,7 +2,7 @@
 import threading
 import time
 
-from conftest import policy
+from conftest import policy, read_file
 
 from sandlock import Sandbox
 
@@ -27,14 +27,10 @@ def test_a_value_json_cannot_carry_comes_back_as_its_repr():
     assert r.success and r.value == "{1, 2}"
 
 
-def test_the_function_is_confined(workdir):
-    secret = workdir / "secret"
-    secret.write_text("s3cret")
-    secret.chmod(0o644)
+def test_the_function_is_confined(workdir, secret):
 
     def read():
-        with open(secret) as f:
-            return f.read()
+        return read_file(secret)
 
     assert Sandbox(policy(fs_readable=[str(workdir)])).call(read).value == "s3cret"
     refused = Sandbox(policy()).call(read)

@@ -3,7 +3,7 @@ import os
 import time
 
 import pytest
-from conftest import policy
+from conftest import policy, read_file
 
 from sandlock import PolicyError, Sandbox, SandboxError
 
@@ -89,10 +89,7 @@ def test_update_raises_and_lowers_limits():
             sb.update(max_memory="lots")
 
 
-def test_nested_sandbox_narrows(workdir):
-    secret = workdir / "secret"
-    secret.write_text("s3cret")
-    secret.chmod(0o644)
+def test_nested_sandbox_narrows(workdir, secret):
     with Sandbox(policy(fs_readable=[str(workdir)])) as parent:
         child = parent.sandbox(policy())
         r = child.run(["cat", str(secret)])
@@ -115,14 +112,10 @@ def test_nested_exec_and_call():
         assert r.success and r.value is True
 
 
-def test_nested_call_keeps_the_parents_rules(workdir):
-    secret = workdir / "secret"
-    secret.write_text("s3cret")
-    secret.chmod(0o644)
+def test_nested_call_keeps_the_parents_rules(workdir, secret):
 
     def read():
-        with open(secret) as f:
-            return f.read()
+        return read_file(secret)
 
     parent = Sandbox(policy())
     assert not parent.sandbox(policy()).call(read).success

@@ -14,10 +14,7 @@ def test_run_captures_output_and_exit_status():
     assert ok.success and ok.exit_code == 0 and ok.stdout == b"hello\n" and ok.value is None
 
 
-def test_reading_outside_the_policy_is_refused(workdir):
-    secret = workdir / "secret"
-    secret.write_text("s3cret")
-    secret.chmod(0o644)
+def test_reading_outside_the_policy_is_refused(workdir, secret):
     allowed = Sandbox(policy(fs_readable=[str(workdir)])).run(["cat", str(secret)])
     assert allowed.stdout == b"s3cret"
     refused = Sandbox(policy()).run(["cat", str(secret)])
