@@ -97,7 +97,7 @@ if(TARGET _sandlock)
   set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
   # The extension module is built for this interpreter's minor version.
   set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS
-    "python3 (>= ${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR}), python3 (<< ${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR}.99), ${SANDLOCK_ABI_PACKAGE}")
+    "python3 (>= ${SANDLOCK_PYTHON_VERSION}), python3 (<< ${SANDLOCK_PYTHON_VERSION}.99), ${SANDLOCK_ABI_PACKAGE}")
   set(CPACK_DEBIAN_PYTHON_PACKAGE_RECOMMENDS "${recommended}")
   set(CPACK_COMPONENT_PYTHON_DESCRIPTION "sandlock for Python: import sandlock
 sandlock confines untrusted programs with the kernel's own mechanisms:
