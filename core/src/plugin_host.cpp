@@ -165,6 +165,31 @@ std::int32_t host_request_notify(void* host, std::int32_t syscall_nr) noexcept {
     }
     return 0;
 }
+bool well_formed(const sdk::NotifyRule& rule) {
+    if (rule.condition_count == 0 || rule.condition_count > SANDLOCK_NOTIFY_MAX_CONDITIONS) return false;
+    for (std::uint32_t i = 0; i < rule.condition_count; ++i) {
+        const sdk::NotifyCondition& c = rule.conditions[i];
+        if (c.arg > 5 || (c.op != SANDLOCK_NOTIFY_MASKED_EQ && c.op != SANDLOCK_NOTIFY_NOT_ZERO)) return false;
+        if (c.op == SANDLOCK_NOTIFY_MASKED_EQ && (c.value & ~c.mask) != 0) return false;  // never true
+    }
+    return true;
+}
+std::int32_t host_request_notify_when(void* host, const sdk::NotifyRule* rule) noexcept {
+    if (!state_of(host).configuring || rule == nullptr || rule->syscall_nr == SYS_read ||
+        rule->syscall_nr == SYS_write || !well_formed(*rule))
+        return -EINVAL;
+    try {
+        state_of(host).notify_rules.push_back(*rule);
+    } catch (...) {
+        return -ENOMEM;
+    }
+    return 0;
+}
+std::size_t host_notify_rules(void* host, const sdk::NotifyRule** rules) noexcept {
+    auto& all = state_of(host).notify_rules;
+    *rules = all.data();
+    return all.size();
+}
 std::size_t host_notify_requests(void* host, const std::int32_t** syscalls) noexcept {
     auto& requests = state_of(host).notify_requests;
     *syscalls = requests.data();
@@ -207,7 +232,8 @@ std::int32_t host_abort_run(void* host, sdk::Str plugin, sdk::Str reason) noexce
 
 HostServices::HostServices()
     : api_{sdk::kAbiVersion,          &state_,          &host_log,           &host_request_notify,
-           &host_notify_requests,     &host_register_notif_handler, &host_notif_handlers, &host_abort_run} {
+           &host_notify_requests,     &host_register_notif_handler, &host_notif_handlers, &host_abort_run,
+           &host_request_notify_when, &host_notify_rules} {
     state_.abort_event = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!state_.abort_event) throw ConfinementError("cannot create an eventfd: " + std::string(std::strerror(errno)));
 }

@@ -26,6 +26,7 @@ class HostServices {
 public:
     struct State {
         std::vector<int> notify_requests;
+        std::vector<sdk::NotifyRule> notify_rules;  // conditional requests (request_notify_when)
         std::vector<sdk::NotifHandlerEntry> handlers;
         std::deque<std::string> handler_plugins;  // the names handlers' entries point to (stable)
         bool configuring = true;  // routing requests are taken only while plugins configure
@@ -39,6 +40,9 @@ public:
     HostServices& operator=(const HostServices&) = delete;
     const sdk::HostApi* api() const { return &api_; }
     const std::vector<int>& notify_requests() const { return state_.notify_requests; }
+    const std::vector<sdk::NotifyRule>& notify_rules() const { return state_.notify_rules; }
+    // Whether any syscall is routed to the listener, always or under conditions.
+    bool routes_notifications() const { return !state_.notify_requests.empty() || !state_.notify_rules.empty(); }
     const std::vector<sdk::NotifHandlerEntry>& notif_handlers() const { return state_.handlers; }
     // After this, request_notify and register_notif_handler refuse: the filter is being built.
     void end_configuration() { state_.configuring = false; }

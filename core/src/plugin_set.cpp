@@ -181,7 +181,7 @@ PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options, bool n
     }
     host_.end_configuration();
     // Checked before fork: without a listener the command would run unsupervised.
-    if (!host_.notify_requests().empty() && !has_flag(sdk::kPluginProvidesListener))
+    if (host_.routes_notifications() && !has_flag(sdk::kPluginProvidesListener))
         throw PolicyError("supervised syscalls need the seccomp layer, which makes the listener; add it: --plugins=" +
                           join(names, ",") + ",seccomp");
     // In a user namespace the command holds CAP_SYS_CHROOT: only the seccomp layer's chroot(2)

@@ -31,7 +31,7 @@ public:
     PluginSet(const Policy& policy, const SandboxOptions& options, bool nested = false);
 
     const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return plugins_; }
-    const std::vector<int>& notify_requests() const { return host_.notify_requests(); }
+    bool routes_notifications() const { return host_.routes_notifications(); }
     // Readable once a plugin aborted the run (HostApi::abort_run), and why.
     int abort_fd() const { return host_.abort_fd(); }
     std::string abort_reason() { return host_.abort_reason(); }

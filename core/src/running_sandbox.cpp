@@ -47,7 +47,7 @@ void RunningSandbox::started(pid_t pid) {
     if (!pidfd_) throw ConfinementError("pidfd_open failed: " + errno_text(errno) + " (sandlock needs Linux 5.3+)");
     // Without a listener to wait for, the after_fork hooks run at once (a spawner's, once it
     // said who it is).
-    if (plugins_.notify_requests().empty() && !spec_.spawner) run_after_fork(-1);
+    if (!plugins_.routes_notifications() && !spec_.spawner) run_after_fork(-1);
 }
 
 LaunchOutcome RunningSandbox::wait() {

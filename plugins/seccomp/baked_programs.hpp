@@ -34,7 +34,7 @@ inline SyscallPlan default_plan() {
 // The baked programs when `plan` is the plan they were built from, else nothing.
 inline std::vector<Program> programs_for(const SyscallPlan& plan) {
     auto rules = plan_rules();
-    bool same = !plan.net.any() && plan.allowlist == plan_allowlist() && plan.exceptions.size() == rules.size();
+    bool same = !plan.net.any() && plan.notify_when.empty() && plan.allowlist == plan_allowlist() && plan.exceptions.size() == rules.size();
     for (std::size_t i = 0; same && i < rules.size(); ++i) {
         auto found = plan.exceptions.find(rules[i].syscall_nr);
         same = found != plan.exceptions.end() && static_cast<int>(found->second) == rules[i].action;

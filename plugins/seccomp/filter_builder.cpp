@@ -124,13 +124,19 @@ void add_argument_rules(const Context& ctx, const NetworkGuards& net) {
 // The syscalls the argument rules look at: a plan that routes one of them elsewhere needs the
 // argument rules in a program of their own (see filter_builder.hpp).
 bool plan_touches_argument_rules(const SyscallPlan& plan) {
-    if (plan.exceptions.contains(SCMP_SYS(clone)) || plan.exceptions.contains(SCMP_SYS(ioctl))) return true;
+    auto touched = [&](int nr) { return plan.exceptions.contains(nr) || plan.notify_when.contains(nr); };
+    if (touched(SCMP_SYS(clone)) || touched(SCMP_SYS(ioctl))) return true;
     if (plan.net.fast_open)
         for (const auto& [nr, index] : kSendFlagsArgument)
-            if (plan.exceptions.contains(nr)) return true;
-    if (plan.net.other_transports && plan.exceptions.contains(SCMP_SYS(socket))) return true;
-    if (plan.net.source_routing && plan.exceptions.contains(SCMP_SYS(setsockopt))) return true;
+            if (touched(nr)) return true;
+    if (plan.net.other_transports && touched(SCMP_SYS(socket))) return true;
+    if (plan.net.source_routing && touched(SCMP_SYS(setsockopt))) return true;
     return false;
+}
+
+scmp_arg_cmp comparison_of(const sdk::NotifyCondition& c) {
+    if (c.op == SANDLOCK_NOTIFY_NOT_ZERO) return SCMP_CMP(c.arg, SCMP_CMP_NE, 0);  // all 64 bits
+    return SCMP_CMP(c.arg, SCMP_CMP_MASKED_EQ, c.mask, c.value);
 }
 
 void add_plan_rules(const Context& ctx, const SyscallPlan& plan) {
@@ -138,6 +144,15 @@ void add_plan_rules(const Context& ctx, const SyscallPlan& plan) {
         if (action == plan.default_action()) continue;  // libseccomp refuses redundant rules
         check(seccomp_rule_add(ctx.get(), to_libseccomp(action), nr, 0),
               "adding the rule for " + syscall_name(nr));
+    }
+    // Conditional routing: the syscall's default action otherwise (allow; never an exception).
+    for (const auto& [nr, rules] : plan.notify_when) {
+        for (const sdk::NotifyRule& rule : rules) {
+            scmp_arg_cmp comparisons[SANDLOCK_NOTIFY_MAX_CONDITIONS];
+            for (std::uint32_t i = 0; i < rule.condition_count; ++i) comparisons[i] = comparison_of(rule.conditions[i]);
+            check(seccomp_rule_add_exact_array(ctx.get(), SCMP_ACT_NOTIFY, nr, rule.condition_count, comparisons),
+                  "adding the conditional notification of " + syscall_name(nr));
+        }
     }
 }
 

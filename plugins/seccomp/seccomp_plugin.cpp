@@ -55,12 +55,13 @@ public:
     void prepare() override {
         if (!enabled_) return;
         const auto requested = host().notify_requests();
-        if (!requested.empty()) {
+        const auto conditional = host().notify_rules();
+        if (!requested.empty() || !conditional.empty()) {
             if (int err = probe_user_notification()) {
                 unavailable("seccomp user notification is not available on this kernel", err,
-                            "the " + std::to_string(requested.size()) + " supervised syscalls");
+                            "the " + std::to_string(requested.size() + conditional.size()) + " supervised syscalls");
             } else {
-                route_to_listener(plan_, requested);
+                route_to_listener(plan_, requested, conditional);
                 // A listener whenever one was asked for, even if every requested syscall is
                 // denied: the host waits for it before running the after_fork hooks.
                 wants_listener_ = true;

@@ -46,10 +46,23 @@ SyscallPlan plan_syscalls(const Policy& policy) {
     return plan;
 }
 
-std::size_t route_to_listener(SyscallPlan& plan, std::span<const int> requested) {
+std::size_t route_to_listener(SyscallPlan& plan, std::span<const int> requested,
+                              std::span<const sdk::NotifyRule> conditional) {
     for (int nr : requested)
         if (nr >= 0 && plan.action_for(nr) == Action::Allow) plan.exceptions[nr] = Action::Notify;
-    return static_cast<std::size_t>(std::ranges::count(plan.exceptions, Action::Notify,
+    for (const sdk::NotifyRule& rule : conditional) {
+        const int nr = rule.syscall_nr;
+        if (nr < 0 || plan.action_for(nr) != Action::Allow) continue;  // denied, or already always routed
+        // An allowlist names the syscall in an unconditional rule, which would swallow the
+        // conditions in libseccomp (filter_builder.hpp): every call is routed instead.
+        if (plan.exceptions.contains(nr)) {
+            plan.exceptions[nr] = Action::Notify;
+            continue;
+        }
+        plan.notify_when[nr].push_back(rule);
+    }
+    return plan.notify_when.size() +
+           static_cast<std::size_t>(std::ranges::count(plan.exceptions, Action::Notify,
                                                        [](const auto& entry) { return entry.second; }));
 }
 

@@ -2,10 +2,12 @@
 // is built: a default action plus the syscalls that differ from it.
 #pragma once
 
+#include <sandlock/sdk/abi.hpp>
 #include <sandlock/sdk/policy.hpp>
 
 #include <map>
 #include <span>
+#include <vector>
 
 namespace sandlock::seccomp {
 
@@ -35,6 +37,9 @@ struct NetworkGuards {
 struct SyscallPlan {
     bool allowlist = false;              // true: default Deny, else default Allow
     std::map<int, Action> exceptions;    // syscalls whose action is not the default
+    // Syscalls routed to the listener only when a rule's conditions hold (any rule of the
+    // syscall), else left to the default action (Allow: they are never exceptions).
+    std::map<int, std::vector<sdk::NotifyRule>> notify_when;
     NetworkGuards net;
 
     Action default_action() const { return allowlist ? Action::Deny : Action::Allow; }
@@ -48,9 +53,11 @@ struct SyscallPlan {
 //    on ENOSYS libc falls back to clone, whose flags the argument program checks.
 SyscallPlan plan_syscalls(const Policy& policy);
 
-// Routes the requested syscalls to the listener when the plan lets them run; a denied
-// syscall stays denied (notification refines what is allowed, it never opens anything).
-// Returns how many syscalls are now routed.
-std::size_t route_to_listener(SyscallPlan& plan, std::span<const int> requested);
+// Routes the requested syscalls to the listener when the plan lets them run, and those of
+// `conditional` (request_notify_when) when their conditions hold; a denied syscall stays denied
+// (notification refines what is allowed, it never opens anything), and a syscall requested
+// both ways is always routed. Returns how many syscalls are now routed, always or sometimes.
+std::size_t route_to_listener(SyscallPlan& plan, std::span<const int> requested,
+                              std::span<const sdk::NotifyRule> conditional = {});
 
 }  // namespace sandlock::seccomp

@@ -12,7 +12,7 @@
 #define PIN_SIZE(type, size) _Static_assert(sizeof(type) == (size), "size of " #type)
 #define PIN_AT(type, field, offset) _Static_assert(offsetof(type, field) == (offset), #type "." #field)
 
-_Static_assert(SANDLOCK_ABI_VERSION == 4u, "a new ABI: update the pins below and sdk/README.md");
+_Static_assert(SANDLOCK_ABI_VERSION == 5u, "a new ABI: update the pins below and sdk/README.md");
 
 PIN_SIZE(sandlock_str, 16);
 PIN_AT(sandlock_str, size, 8);
@@ -42,12 +42,19 @@ PIN_AT(sandlock_notif_handler_entry, fn, 8);
 PIN_AT(sandlock_notif_handler_entry, user, 16);
 PIN_AT(sandlock_notif_handler_entry, plugin, 24);
 
-PIN_SIZE(sandlock_host_api, 64);
+PIN_SIZE(sandlock_host_api, 80);
 PIN_AT(sandlock_host_api, host, 8);
 PIN_AT(sandlock_host_api, log, 16);
 PIN_AT(sandlock_host_api, request_notify, 24);
 PIN_AT(sandlock_host_api, register_notif_handler, 40);
 PIN_AT(sandlock_host_api, abort_run, 56);
+PIN_AT(sandlock_host_api, request_notify_when, 64);
+PIN_AT(sandlock_host_api, notify_rules, 72);
+PIN_SIZE(sandlock_notify_condition, 24);
+PIN_AT(sandlock_notify_condition, mask, 8);
+PIN_AT(sandlock_notify_condition, value, 16);
+PIN_SIZE(sandlock_notify_rule, 104);
+PIN_AT(sandlock_notify_rule, conditions, 8);
 
 PIN_SIZE(sandlock_child_context, 12);
 PIN_AT(sandlock_child_context, handover_fd, 8);

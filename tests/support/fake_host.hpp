@@ -28,6 +28,15 @@ public:
             return host->notified.size();
         };
         api_.register_notif_handler = [](void*, sdk::Str, int, sdk::NotifHandlerFn, void*) { return 0; };
+        api_.request_notify_when = [](void* self, const sdk::NotifyRule* rule) {
+            static_cast<FakeHost*>(self)->rules.push_back(*rule);
+            return 0;
+        };
+        api_.notify_rules = [](void* self, const sdk::NotifyRule** out) {
+            auto* host = static_cast<FakeHost*>(self);
+            *out = host->rules.data();
+            return host->rules.size();
+        };
         api_.abort_run = [](void* self, sdk::Str, sdk::Str reason) -> std::int32_t {
             static_cast<FakeHost*>(self)->aborted.emplace_back(sdk::view(reason));
             return 0;
@@ -54,6 +63,7 @@ public:
     };
     std::vector<LogEntry> logs;
     std::vector<int> notified;
+    std::vector<sdk::NotifyRule> rules;
     std::vector<std::string> aborted;  // abort_run reasons
 
 private:

@@ -7,8 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -18,7 +20,13 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cerrno>
+#include <cstdint>
+#include <new>
+#include <thread>
+#include <vector>
 
 namespace sandlock::seccomp {
 namespace {
@@ -132,6 +140,106 @@ TEST(SeccompProgram, ListenerIsCreatedForRoutedSyscalls) {
     });
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0) << "errno of seccomp(NEW_LISTENER)";
+}
+
+// What memory_limit.cpp asks for: mmap private and writable, mprotect adding write, a new break.
+const sdk::NotifyRule kMemoryRules[] = {
+    {SYS_mmap, 2, {{2, SANDLOCK_NOTIFY_MASKED_EQ, PROT_WRITE, PROT_WRITE}, {3, SANDLOCK_NOTIFY_MASKED_EQ, MAP_TYPE, MAP_PRIVATE}}},
+    {SYS_mprotect, 1, {{2, SANDLOCK_NOTIFY_MASKED_EQ, PROT_WRITE, PROT_WRITE}}},
+    {SYS_brk, 1, {{0, SANDLOCK_NOTIFY_NOT_ZERO, 0, 0}}},
+};
+
+// Runs `calls` in a child filtered by `plan` with its listener, a thread of the child answering
+// every notification with CONTINUE; returns the bit set of the calls (by index) that were
+// notified.
+template <class Calls>
+int notified_calls(const SyscallPlan& plan, Calls calls) {
+    Program arguments = build_argument_program();
+    Program syscalls = build_syscall_program(plan);
+    // The bits the child's answering thread sets, shared with this process.
+    void* shared = ::mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) return -1;
+    auto& seen = *new (shared) std::atomic<int>(0);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        std::atomic<int> listener{-1};
+        std::atomic<int> current{-1};  // the index of the call being made
+        // Started unfiltered, before the filter: starting a thread maps its stack (notified).
+        std::thread answering([&] {
+            while (listener.load() < 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            for (;;) {
+                seccomp_notif request{};
+                if (::ioctl(listener.load(), SECCOMP_IOCTL_NOTIF_RECV, &request) != 0) return;
+                if (current.load() >= 0) seen |= 1 << current.load();
+                seccomp_notif_resp response{};
+                response.id = request.id;
+                response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+                ::ioctl(listener.load(), SECCOMP_IOCTL_NOTIF_SEND, &response);
+            }
+        });
+        answering.detach();
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install_filter(fprog(arguments)) != 0) ::_exit(255);
+        const int fd = install_filter_with_listener(fprog(syscalls));
+        if (fd < 0) ::_exit(254);
+        listener = fd;
+        calls(current);
+        ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    const int bits = seen.load();
+    ::munmap(shared, sizeof(std::atomic<int>));
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+    return bits;
+}
+
+TEST(SeccompProgram, ConditionalNotificationsRouteExactlyTheCallsThatMeetThem) {
+    SyscallPlan plan = plan_syscalls(Policy{});
+    EXPECT_EQ(route_to_listener(plan, {}, kMemoryRules), 3u);
+    const int notified = notified_calls(plan, [](std::atomic<int>& current) {
+        auto map = [](unsigned long prot, unsigned long flags) {
+            ::syscall(SYS_mmap, 0, 4096, prot, flags | MAP_ANONYMOUS, -1, 0);
+        };
+        current = 0, map(PROT_READ, MAP_PRIVATE);                            // no
+        current = 1, map(PROT_READ | PROT_WRITE, MAP_PRIVATE);               // yes
+        current = 2, map(PROT_READ | PROT_WRITE, MAP_SHARED);                // no
+        current = 3, map(PROT_READ | PROT_WRITE, MAP_PRIVATE | (1ul << 40));  // yes: junk the kernel ignores
+        current = 4, map(PROT_WRITE | (1ul << 33), MAP_PRIVATE);             // yes
+        void* page = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        current = 5, ::syscall(SYS_mprotect, page, 4096, PROT_READ);         // no
+        current = 6, ::syscall(SYS_mprotect, page, 4096, PROT_READ | PROT_WRITE);  // yes
+        current = 7, ::syscall(SYS_brk, 0);                                  // no
+        current = 8, ::syscall(SYS_brk, 1ul << 32);                          // yes: only the high half is set
+        current = 9, ::syscall(SYS_getppid);                                 // no
+    });
+    EXPECT_EQ(notified, (1 << 1) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8));
+}
+
+TEST(SeccompProgram, ConditionsYieldToAnUnconditionalRequestAnAllowlistAndADenial) {
+    SyscallPlan plan = plan_syscalls(Policy{});
+    const int always[] = {SYS_brk};
+    route_to_listener(plan, always, kMemoryRules);
+    EXPECT_EQ(plan.action_for(SYS_brk), Action::Notify);
+    EXPECT_FALSE(plan.notify_when.contains(SYS_brk));
+    EXPECT_TRUE(plan.notify_when.contains(SYS_mmap));
+    // An allowlist names mmap unconditionally: every call is routed (libseccomp would let the
+    // unconditional rule swallow the conditions).
+    SyscallPlan strict = plan_syscalls(allowlist_policy());
+    route_to_listener(strict, {}, kMemoryRules);
+    EXPECT_EQ(strict.action_for(SYS_mmap), Action::Notify);
+    EXPECT_TRUE(strict.notify_when.empty());
+    EXPECT_EQ(notified_calls(strict, [&](std::atomic<int>& current) {
+                  current = 0, ::syscall(SYS_brk, 0);
+                  current = 1, ::syscall(SYS_getppid);
+              }),
+              1 << 0);
+    // A denied syscall stays denied.
+    Policy deny_brk;
+    deny_brk.deny_syscalls = std::vector<std::string>{"brk"};
+    SyscallPlan denied = plan_syscalls(deny_brk);
+    route_to_listener(denied, {}, kMemoryRules);
+    EXPECT_EQ(denied.action_for(SYS_brk), Action::Deny);
+    EXPECT_FALSE(denied.notify_when.contains(SYS_brk));
 }
 
 #if defined(__x86_64__)

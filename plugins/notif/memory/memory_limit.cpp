@@ -3,6 +3,7 @@
 #include "memory/memory_cost.hpp"
 #include "procfs/proc_files.hpp"
 
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include <algorithm>
@@ -17,11 +18,29 @@ using namespace std::chrono_literals;
 // A call let through runs within microseconds of its answer; a grant this old is measured.
 constexpr auto kGrantLifetime = 100ms;
 
+// Every call of these is judged.
 constexpr int kSupervised[] = {
-    SYS_mmap, SYS_mremap, SYS_mprotect, SYS_pkey_mprotect, SYS_brk, SYS_clone,
+    SYS_mremap, SYS_clone,
 #ifdef SYS_fork
     SYS_fork, SYS_vfork,
 #endif
+};
+
+// These only when their arguments can cost memory (memory_cost.hpp): every other call is one
+// cost_of() rates 0, which judge() lets through, so it never waits for the supervisor. The
+// kernel's filter checks the argument registers: nothing the caller can change afterwards.
+constexpr sdk::NotifyCondition kWritable{2, SANDLOCK_NOTIFY_MASKED_EQ, PROT_WRITE, PROT_WRITE};  // prot
+constexpr sdk::NotifyCondition kPrivate{3, SANDLOCK_NOTIFY_MASKED_EQ, MAP_TYPE, MAP_PRIVATE};     // flags
+constexpr sdk::NotifyCondition kNotZero{0, SANDLOCK_NOTIFY_NOT_ZERO, 0, 0};                       // brk(0) asks
+struct ConditionalCall {
+    int syscall_nr;
+    std::initializer_list<sdk::NotifyCondition> conditions;
+};
+const ConditionalCall kSupervisedWhenCostly[] = {
+    {SYS_mmap, {kWritable, kPrivate}},
+    {SYS_mprotect, {kWritable}},
+    {SYS_pkey_mprotect, {kWritable}},
+    {SYS_brk, {kNotZero}},
 };
 
 // A stack limit of "unlimited" becomes this before it is pinned: the usual default.
@@ -68,6 +87,10 @@ void MemoryLimit::configure(const ModuleSetup& setup) {
     for (int nr : kSupervised) {
         setup.table.add(nr, sdk::handler_fn<&MemoryLimit::on_call>(), this);
         setup.host.request_notify(nr);
+    }
+    for (const ConditionalCall& call : kSupervisedWhenCostly) {
+        setup.table.add(call.syscall_nr, sdk::handler_fn<&MemoryLimit::on_call>(), this);
+        setup.host.request_notify_when(call.syscall_nr, call.conditions);
     }
 }
 

@@ -7,8 +7,9 @@
 // anonymous or file, memfd, SysV shm, tmpfs files) and kernel memory (pipes, sockets, page
 // tables) are not counted.
 //
-// How: mmap, mremap, mprotect, pkey_mprotect, brk and the forks (fork, vfork, clone without
-// CLONE_THREAD) are supervised. Each is judged on its integer arguments (see memory_cost.hpp)
+// How: mremap and the forks (fork, vfork, clone without CLONE_THREAD) are supervised, and
+// mmap, mprotect, pkey_mprotect and brk whenever their arguments can cost memory (private and
+// writable, adding write, a new break): the kernel's filter lets the others through unasked. Each is judged on its integer arguments (see memory_cost.hpp)
 // against the account (memory_account.hpp), which is re-measured from /proc/PID/statm rather
 // than added up call by call: memory given back (munmap, a shrinking mremap or brk, exec, exit)
 // leaves the account by itself, so nothing drifts however much the program churns.

@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define SANDLOCK_ABI_VERSION 4u
+#define SANDLOCK_ABI_VERSION 5u
 
 /* A string that is not necessarily NUL-terminated; valid for the call it is passed to. */
 typedef struct sandlock_str {
@@ -121,6 +121,28 @@ typedef struct sandlock_notif_handler_entry {
     sandlock_str plugin; /* who registered it, for logs; lives as long as the host */
 } sandlock_notif_handler_entry;
 
+/* A condition on one argument of a syscall, as the kernel's filter sees it (the call's
+ * registers: nothing the caller can change after the check):
+ *   SANDLOCK_NOTIFY_MASKED_EQ  (arg & mask) == value
+ *   SANDLOCK_NOTIFY_NOT_ZERO   arg != 0 (all 64 bits; mask and value unused) */
+typedef uint32_t sandlock_notify_op;
+#define SANDLOCK_NOTIFY_MASKED_EQ 1u
+#define SANDLOCK_NOTIFY_NOT_ZERO 2u
+typedef struct sandlock_notify_condition {
+    uint32_t arg; /* 0..5 */
+    sandlock_notify_op op;
+    uint64_t mask;
+    uint64_t value;
+} sandlock_notify_condition;
+
+/* A syscall routed to the listener only when all its conditions hold. */
+#define SANDLOCK_NOTIFY_MAX_CONDITIONS 4u
+typedef struct sandlock_notify_rule {
+    int32_t syscall_nr;
+    uint32_t condition_count; /* 1..SANDLOCK_NOTIFY_MAX_CONDITIONS */
+    sandlock_notify_condition conditions[SANDLOCK_NOTIFY_MAX_CONDITIONS];
+} sandlock_notify_rule;
+
 /* Services the host offers to plugins. Valid for the plugin instance's whole life. */
 typedef struct sandlock_host_api {
     uint32_t abi_version;
@@ -146,6 +168,14 @@ typedef struct sandlock_host_api {
      * time after after_fork(); the first reason wins. 0, or -ENOMEM when the reason could not
      * be kept (the run still ends, with a generic reason). */
     int32_t (*abort_run)(void* host, sandlock_str plugin, sandlock_str reason);
+    /* Like request_notify, for only the calls whose arguments meet every condition of `rule`:
+     * for a syscall whose other calls a handler would let through unjudged, so that they never
+     * wait for the supervisor. A syscall requested several ways is routed when any request
+     * holds (always, once requested by request_notify or register_notif_handler). 0, -EINVAL
+     * as request_notify or for a malformed rule, or -ENOMEM. */
+    int32_t (*request_notify_when)(void* host, const sandlock_notify_rule* rule);
+    /* Every conditional request so far; the array lives as long as the host. */
+    size_t (*notify_rules)(void* host, const sandlock_notify_rule** rules);
 } sandlock_host_api;
 
 /* Handed to child stages (between fork and exec): no allocation, locks, logging or

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <initializer_list>
 #include <new>
 #include <span>
 #include <stdexcept>
@@ -45,6 +46,29 @@ public:
         if (rc != 0)
             throw Error(std::string(plugin_) + ": syscall " + std::to_string(syscall_nr) +
                         " cannot be supervised (only from configure(), and never read or write)");
+    }
+    // Route only the calls of `syscall_nr` whose arguments meet every condition (abi.h:
+    // request_notify_when); e.g. mmap only when private and writable:
+    //   host().request_notify_when(SYS_mmap, {{2, SANDLOCK_NOTIFY_MASKED_EQ, PROT_WRITE, PROT_WRITE},
+    //                                        {3, SANDLOCK_NOTIFY_MASKED_EQ, MAP_TYPE, MAP_PRIVATE}});
+    void request_notify_when(int syscall_nr, std::initializer_list<NotifyCondition> conditions) const {
+        NotifyRule rule{};
+        rule.syscall_nr = syscall_nr;
+        if (conditions.size() == 0 || conditions.size() > SANDLOCK_NOTIFY_MAX_CONDITIONS)
+            throw Error(std::string(plugin_) + ": a conditional notification takes 1 to " +
+                        std::to_string(SANDLOCK_NOTIFY_MAX_CONDITIONS) + " conditions");
+        for (const NotifyCondition& c : conditions) rule.conditions[rule.condition_count++] = c;
+        const int rc = api_->request_notify_when(api_->host, &rule);
+        if (rc == -ENOMEM) throw std::bad_alloc();
+        if (rc != 0)
+            throw Error(std::string(plugin_) + ": syscall " + std::to_string(syscall_nr) +
+                        " cannot be supervised under these conditions (only from configure(), never read or "
+                        "write, arguments 0 to 5)");
+    }
+    std::span<const NotifyRule> notify_rules() const {
+        const NotifyRule* rules = nullptr;
+        std::size_t count = api_->notify_rules(api_->host, &rules);
+        return {rules, count};
     }
     std::span<const int> notify_requests() const {
         const int* syscalls = nullptr;
