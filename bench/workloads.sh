@@ -11,6 +11,7 @@ other=${3:+$(realpath "$3")}
 work=$(mktemp -d /tmp/sandlock-workloads.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 chmod 755 "$work"
+export TMPDIR=$work  # compilers write their temporary files here (the one writable directory)
 
 # The workloads: one C file with gcc -O0; make -j2 of 21 small C files; python3 importing
 # json, email, http.client and sqlite3.
@@ -18,15 +19,8 @@ printf '#include <stdio.h>\nint main(void) { printf("hi\\n"); return 0; }\n' >"$
 mkdir "$work/proj"
 for i in $(seq 1 20); do printf 'int f%d(int x) { return x * %d; }\n' "$i" "$i" >"$work/proj/f$i.c"; done
 printf 'int main(void) { return 0; }\n' >"$work/proj/main.c"
-cat >"$work/proj/Makefile" <<'MK'
-OBJS := $(patsubst %.c,%.o,$(wildcard *.c))
-prog: $(OBJS)
-	$(CC) -o $@ $^
-%.o: %.c
-	$(CC) -O0 -c -o $@ $<
-clean:
-	rm -f *.o prog
-MK
+printf 'OBJS := $(patsubst %%.c,%%.o,$(wildcard *.c))\nprog: $(OBJS)\n\t$(CC) -o $@ $^\n%%.o: %%.c\n\t$(CC) -O0 -c -o $@ $<\n' \
+  >"$work/proj/Makefile"
 
 system=(-r /usr -r /lib -r /lib64 -r /bin -r /etc)
 limits=(-m 1G -P 64)
@@ -34,9 +28,9 @@ bwrap=(bwrap --ro-bind /usr /usr --ro-bind /lib /lib --ro-bind /lib64 /lib64 --r
   --ro-bind /etc /etc --bind "$work" "$work" --proc /proc --dev /dev --chdir "$work")
 
 declare -A workload=(
-  [gcc]="gcc -O0 -o $work/a.out $work/a.c"
-  [make]="make -s -C $work/proj -j2 clean prog"
-  [python]="python3 -c 'import json, email, http.client, sqlite3'"
+  [gcc]="cd $work && /usr/bin/gcc -O0 -o a.out a.c"
+  [make]="cd $work/proj && rm -f *.o prog && /usr/bin/make -s -j2 prog"
+  [python]="cd $work && /usr/bin/python3 -c 'import json, email, http.client, sqlite3'"
 )
 for name in gcc make python; do
   cmd=${workload[$name]}

@@ -181,11 +181,13 @@ std::optional<OwnIds> read_own_ids(pid_t tid) {
 }
 
 std::optional<std::uint64_t> read_heap_end(pid_t pid) {
-    // [heap] comes right after the executable's own mappings: the first page or two of maps.
+    // [heap] comes right after the executable's own mappings, within the first lines of maps.
+    // The kernel formats only about as many lines as a read asks for (each file-backed one costs
+    // a path walk), so the reads are small.
     int fd = ::open(pid_path(pid, "maps").c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return std::nullopt;
     std::string text;
-    char buffer[4096];
+    char buffer[1024];
     std::optional<std::uint64_t> heap_end;
     for (;;) {
         ssize_t n = ::read(fd, buffer, sizeof buffer);

@@ -53,9 +53,7 @@ void Supervisor::start(int listener, int sandbox_pidfd) {
         throw sdk::Error("notif: this kernel's seccomp notifications are " + std::to_string(notif_size_) +
                          " bytes, more than the supervisor's " + std::to_string(kReceiveBuffer) +
                          "; update sandlock");
-    // The flag goes by value: a pointer to it is refused with EINVAL. Linux < 6.6 lacks it.
-    const auto sync_wake_up = static_cast<unsigned long>(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
-    if (::ioctl(listener_, SECCOMP_IOCTL_NOTIF_SET_FLAGS, sync_wake_up) != 0)
+    if (!wake_up_.start(listener_))
         host_.debug("synchronous wake-up unavailable (" + errno_text(errno) +
                     "); supervised calls will be slower (needs Linux 6.6)");
     stop_event_ = ::eventfd(0, EFD_CLOEXEC);
@@ -83,8 +81,13 @@ void Supervisor::stop() noexcept {
 
 void Supervisor::serve() noexcept {
     pollfd fds[2] = {{listener_, POLLIN, 0}, {stop_event_, POLLIN, 0}};
+    bool answered = false;
     for (;;) {
-        int ready = ::poll(fds, 2, -1);
+        // First without waiting: after an answer, whether another call was already waiting.
+        int ready = ::poll(fds, 2, 0);
+        if (answered && ready >= 0) wake_up_.answered(ready > 0 && (fds[0].revents & POLLIN));
+        answered = false;
+        if (ready == 0) ready = ::poll(fds, 2, -1);
         if (ready < 0) {
             if (errno == EINTR) continue;
             return fail("poll failed: " + errno_text(errno));
@@ -92,6 +95,7 @@ void Supervisor::serve() noexcept {
         if (fds[1].revents != 0) return;
         if (fds[0].revents & POLLIN) {
             if (!answer_one()) return;
+            answered = true;
         } else if (fds[0].revents & POLLHUP) {
             return;  // no process uses the filter any more
         } else if (fds[0].revents & (POLLERR | POLLNVAL)) {

@@ -16,6 +16,7 @@
 
 #include "supervisor/call_counters.hpp"
 #include "supervisor/handler_chain.hpp"
+#include "supervisor/wake_up_mode.hpp"
 #include "supervisor/worker_pool.hpp"
 
 #include <sandlock/sdk/plugin.hpp>
@@ -74,6 +75,7 @@ private:
     HandlerChain chain_;
     sdk::NotifContextApi api_{};
     int listener_ = -1;
+    WakeUpMode wake_up_;  // used by the supervisor thread only
     int stop_event_ = -1;
     std::size_t notif_size_ = 0;  // the kernel's struct seccomp_notif may be larger than ours
     int sandbox_pidfd_ = -1;
