@@ -87,6 +87,26 @@ TEST(NotifMemoryAccount, AThreadsNextCallFoldsItsGrantIntoTheMeasurement) {
     EXPECT_EQ(account.total(), 40 * MiB);
 }
 
+TEST(NotifMemoryAccount, UnmeasuredGrantsAddUpUntilTheNextMeasurement) {
+    MemoryAccount account(100 * MiB);
+    const auto now = Clock::now();
+    account.set_usage(1, 10 * MiB);
+    // Far from the limit calls are granted without reading /proc: each adds to the thread's grant.
+    ASSERT_TRUE(account.try_add_grant(1, 7, 20 * MiB, now));
+    ASSERT_TRUE(account.try_add_grant(1, 7, 20 * MiB, now));
+    EXPECT_EQ(account.total(), 50 * MiB);  // never less than what may be in use
+    EXPECT_FALSE(account.try_add_grant(1, 7, 60 * MiB, now));
+    EXPECT_EQ(account.total(), 50 * MiB);
+    // The next measured call folds both into the measurement.
+    account.thread_returned(7);
+    account.set_usage(1, 50 * MiB);
+    EXPECT_EQ(account.total(), 50 * MiB);
+    // And a process that exits takes its unmeasured grants along.
+    ASSERT_TRUE(account.try_add_grant(1, 8, 5 * MiB, now));
+    account.forget_process(1);
+    EXPECT_EQ(account.total(), 0u);
+}
+
 TEST(NotifMemoryAccount, ChurnLeavesTheAccountWhereItWas) {
     MemoryAccount account(64 * MiB);
     const auto now = Clock::now();

@@ -68,6 +68,15 @@ bool MemoryAccount::try_grant(pid_t process, pid_t tid, std::uint64_t bytes, Clo
     return true;
 }
 
+bool MemoryAccount::try_add_grant(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now) {
+    if (!fits(bytes)) return false;
+    Grant& grant = grants_.try_emplace(tid, Grant{process, 0, now}).first->second;
+    grant.bytes += bytes;
+    grant.at = now;
+    granted_total_ += bytes;
+    return true;
+}
+
 bool MemoryAccount::try_grant_fork(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now) {
     drop_grant(tid);
     if (!fits(bytes)) return false;

@@ -48,6 +48,9 @@ public:
     void expire_grants(Clock::time_point now, Clock::duration max_age);
     // Grants `bytes` to thread `tid` of `process` when the account stays within the limit.
     bool try_grant(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now);
+    // The same without a measurement since the thread's last call: its earlier grant stays
+    // (it shows in no measurement yet) and this one adds to it.
+    bool try_add_grant(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now);
     // The same for the copy a fork of thread `tid` makes, held until child_found(tid) or expiry.
     bool try_grant_fork(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now);
 

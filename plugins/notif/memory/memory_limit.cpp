@@ -203,8 +203,6 @@ sdk::NotifVerdict MemoryLimit::on_call(sdk::NotifContext& call) {
     // refusal (measure_everyone).
     scopes_held_ = scopes_lock.owns_lock();
     apply_process_events();
-    account.thread_returned(tid);
-    for (ScopeMemory* memory : scoped) memory->account.thread_returned(tid);
     const sdk::NotifVerdict verdict = judge(call, tid, *process, scoped);
     total_.store(account.total(), std::memory_order_relaxed);
     for (ScopeMemory* memory : scoped) memory->total.store(memory->account.total(), std::memory_order_relaxed);
@@ -219,6 +217,16 @@ sdk::NotifVerdict MemoryLimit::judge(const sdk::NotifContext& call, pid_t tid, p
     const bool fork = makes_a_copy(call);
     const bool machinery = processes_.is_machinery(process);
     if (machinery && !fork) return sdk::Verdict::next();  // the spawner's own memory is not the sandbox's
+    auto now = MemoryAccount::Clock::now();
+    // Far from the limit the call is granted on top of the process's last measurement, without
+    // reading /proc: the caller's earlier grants stay until its process is measured again, so
+    // the account errs high, never low. From half the limit on (and for forks and nested
+    // sandboxes) every call is measured.
+    if (!fork && scoped.empty() && account.knows(process) && account.total() <= account.limit() / 2 &&
+        cost <= account.limit() / 2 - account.total() && account.try_add_grant(process, tid, cost, now))
+        return sdk::Verdict::next();
+    account.thread_returned(tid);
+    for (ScopeMemory* memory : scoped) memory->account.thread_returned(tid);
     if (fork) {
         // Children of earlier forks not found yet hold copies this fork must be judged with.
         processes_.refresh();
@@ -230,7 +238,6 @@ sdk::NotifVerdict MemoryLimit::judge(const sdk::NotifContext& call, pid_t tid, p
             for (ScopeMemory* memory : scoped) memory->account.set_usage(process, *usage);
         }
     }
-    auto now = MemoryAccount::Clock::now();
     auto grant_in = [&](MemoryAccount& to) {
         return fork ? to.try_grant_fork(process, tid, cost, now) : to.try_grant(process, tid, cost, now);
     };
