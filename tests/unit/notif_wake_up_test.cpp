@@ -49,10 +49,15 @@ int in_child(Body body) {
 TEST(NotifWakeUp, OffWhileCallsOverlapAndOnAgainAfterAQuietRun) {
     const int code = in_child([](WakeUpMode& mode) {
         if (!mode.synchronous()) return 1;
+        // While synchronous it looks only now and then (a look delays the caller just answered).
+        unsigned looks = 0;
+        for (unsigned i = 0; i < 4 * WakeUpMode::kLookEvery; ++i) looks += mode.wants_a_look();
+        if (looks != 4) return 7;
         mode.answered(false);
         if (!mode.synchronous()) return 2;
         mode.answered(true);  // another call was waiting: parallel callers
         if (mode.synchronous()) return 3;
+        if (!mode.wants_a_look() || !mode.wants_a_look()) return 8;  // after every answer now
         for (unsigned i = 0; i + 1 < WakeUpMode::kQuietAnswersToResume; ++i) mode.answered(false);
         if (mode.synchronous()) return 4;  // not yet
         mode.answered(true);               // overlap again: the count starts over

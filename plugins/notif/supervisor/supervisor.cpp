@@ -83,9 +83,14 @@ void Supervisor::serve() noexcept {
     pollfd fds[2] = {{listener_, POLLIN, 0}, {stop_event_, POLLIN, 0}};
     bool answered = false;
     for (;;) {
-        // First without waiting: after an answer, whether another call was already waiting.
-        int ready = ::poll(fds, 2, 0);
-        if (answered && ready >= 0) wake_up_.answered(ready > 0 && (fds[0].revents & POLLIN));
+        // After an answer, first without waiting: whether another call was already waiting.
+        // (While synchronous, only now and then: the look delays the caller just answered,
+        // which waits for this thread to sleep before it runs on this CPU.)
+        int ready = 0;
+        if (answered && wake_up_.wants_a_look()) {
+            ready = ::poll(fds, 2, 0);
+            if (ready >= 0) wake_up_.answered(ready > 0 && (fds[0].revents & POLLIN));
+        }
         answered = false;
         if (ready == 0) ready = ::poll(fds, 2, -1);
         if (ready < 0) {

@@ -13,6 +13,14 @@ bool WakeUpMode::start(int listener) noexcept {
     return available_;
 }
 
+bool WakeUpMode::wants_a_look() noexcept {
+    if (!available_) return false;
+    if (!synchronous_) return true;
+    if (++since_look_ < kLookEvery) return false;
+    since_look_ = 0;
+    return true;
+}
+
 void WakeUpMode::answered(bool another_waiting) noexcept {
     if (!available_) return;
     if (another_waiting) {

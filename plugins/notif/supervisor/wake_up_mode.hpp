@@ -12,11 +12,15 @@ class WakeUpMode {
 public:
     // Sets the flag on `listener` when the kernel has it; false when it does not.
     bool start(int listener) noexcept;
-    // After each answer: whether another call was waiting by then.
+    // Whether to look, after this answer, for another call already waiting: after each one
+    // while asynchronous, every kLookEvery-th while synchronous.
+    bool wants_a_look() noexcept;
+    // What the look found.
     void answered(bool another_waiting) noexcept;
     bool synchronous() const noexcept { return synchronous_; }
 
     static constexpr unsigned kQuietAnswersToResume = 512;
+    static constexpr unsigned kLookEvery = 16;
 
 private:
     void set(bool synchronous) noexcept;
@@ -24,7 +28,8 @@ private:
     int listener_ = -1;
     bool available_ = false;
     bool synchronous_ = false;
-    unsigned quiet_ = 0;  // answers in a row that found no other call waiting
+    unsigned quiet_ = 0;  // looks in a row that found no other call waiting
+    unsigned since_look_ = 0;
 };
 
 }  // namespace sandlock::notif
