@@ -89,5 +89,34 @@ TEST(EscapeMemory, ForkedCopiesWithinTheLimitAllRun) {
     EXPECT_EQ(r.stdout_text.rfind("children 6 refused [] held ", 0), 0u) << r.stdout_text << r.stderr_text;
 }
 
+// Children sharing the memory of a small process (clone CLONE_VM, not threads) map 24 MiB
+// each and exit: far from the limit such calls are granted without re-reading /proc, and
+// before the fix the grant left the account with the child, while the memory stayed in the
+// parent's (attack program shared_memory_hog).
+TEST(EscapeMemory, MemoryMappedByAChildSharingItStillCounts) {
+    const std::string hog = (bin_dir() / "shared_memory_hog").string();
+    Result r = run(memory_policy(64), {hog, "clone-vm", "12", "24"}, notif_options());
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
+    int held = -1;
+    ASSERT_EQ(std::sscanf(r.stdout_text.c_str(), "held %d", &held), 1) << r.stdout_text;
+    EXPECT_LE(held, 64) << r.stdout_text;
+    Result unlimited = run(memory_policy(1024), {hog, "clone-vm", "12", "24"}, notif_options());
+    EXPECT_EQ(unlimited.stdout_text, "held 288\n") << "the attack itself works: " << unlimited.stderr_text;
+}
+
+// A MAP_GROWSDOWN mapping grows by page faults up to the stack limit with no call to judge:
+// each is charged that growth when it is made (before: 64 of them grew to 8 MiB each under
+// -m 64M).
+TEST(EscapeMemory, GrowsDownMappingsAreChargedTheirGrowth) {
+    const std::string hog = (bin_dir() / "shared_memory_hog").string();
+    Result r = run(memory_policy(64), {hog, "growsdown", "64", "7"}, notif_options());
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
+    int held = -1;
+    ASSERT_EQ(std::sscanf(r.stdout_text.c_str(), "held %d", &held), 1) << r.stdout_text;
+    EXPECT_LE(held, 64) << r.stdout_text;
+    Result unlimited = run(memory_policy(1024), {hog, "growsdown", "64", "7"}, notif_options());
+    EXPECT_EQ(unlimited.stdout_text, "held 448\n") << "the attack itself works: " << unlimited.stderr_text;
+}
+
 }  // namespace
 }  // namespace sandlock::test

@@ -87,24 +87,28 @@ TEST(NotifMemoryAccount, AThreadsNextCallFoldsItsGrantIntoTheMeasurement) {
     EXPECT_EQ(account.total(), 40 * MiB);
 }
 
-TEST(NotifMemoryAccount, UnmeasuredGrantsAddUpUntilTheNextMeasurement) {
+TEST(NotifMemoryAccount, UnmeasuredGrantsLeaveOnlyWithAMeasurementOfEveryone) {
     MemoryAccount account(100 * MiB);
-    const auto now = Clock::now();
+    const auto start = Clock::now();
     account.set_usage(1, 10 * MiB);
-    // Far from the limit calls are granted without reading /proc: each adds to the thread's grant.
-    ASSERT_TRUE(account.try_add_grant(1, 7, 20 * MiB, now));
-    ASSERT_TRUE(account.try_add_grant(1, 7, 20 * MiB, now));
-    EXPECT_EQ(account.total(), 50 * MiB);  // never less than what may be in use
-    EXPECT_FALSE(account.try_add_grant(1, 7, 60 * MiB, now));
+    account.set_usage(2, 1 * MiB);  // a CLONE_VM child of process 1, say
+    ASSERT_TRUE(account.try_grant_unmeasured(20 * MiB, start));
+    ASSERT_TRUE(account.try_grant_unmeasured(20 * MiB, start + std::chrono::milliseconds(1)));
+    EXPECT_EQ(account.total(), 51 * MiB);  // never less than what may be in use
+    EXPECT_FALSE(account.try_grant_unmeasured(60 * MiB, start));
+    // The caller's thread coming back, or its process exiting, does not take them out: the
+    // memory may be another process's now.
+    account.thread_returned(2);
+    account.forget_process(2);
     EXPECT_EQ(account.total(), 50 * MiB);
-    // The next measured call folds both into the measurement.
-    account.thread_returned(7);
+    // Only once everyone was measured, and only what is old enough to show in that measurement.
     account.set_usage(1, 50 * MiB);
+    EXPECT_FALSE(account.has_unmeasured_older_than(start + std::chrono::milliseconds(50), std::chrono::milliseconds(100)));
+    account.expire_grants(start + std::chrono::milliseconds(50), std::chrono::milliseconds(100));
+    EXPECT_EQ(account.total(), 90 * MiB);
+    EXPECT_TRUE(account.has_unmeasured_older_than(start + std::chrono::milliseconds(200), std::chrono::milliseconds(100)));
+    account.expire_grants(start + std::chrono::milliseconds(200), std::chrono::milliseconds(100));
     EXPECT_EQ(account.total(), 50 * MiB);
-    // And a process that exits takes its unmeasured grants along.
-    ASSERT_TRUE(account.try_add_grant(1, 8, 5 * MiB, now));
-    account.forget_process(1);
-    EXPECT_EQ(account.total(), 0u);
 }
 
 TEST(NotifMemoryAccount, ChurnLeavesTheAccountWhereItWas) {

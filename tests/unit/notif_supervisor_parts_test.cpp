@@ -208,6 +208,14 @@ TEST(NotifProcFiles, ParsesStatmStatusChildrenAndMaps) {
         "7ffff7d00000-7ffff7d28000 r--p 00000000 08:01 456 /usr/lib/libc.so.6\n";
     EXPECT_EQ(proc::parse_heap_end(maps), 0x555555700000u);
     EXPECT_FALSE(proc::parse_heap_end("7ffff7d00000-7ffff7d28000 r--p 00000000 08:01 456 /usr/lib/libc.so.6\n"));
+    // Only the kernel's heap: a file or a named anonymous mapping of the sandbox named like it
+    // would make brk look free (a new break below it costs nothing).
+    EXPECT_FALSE(proc::parse_heap_end("7f0000000000-7f0000001000 r--s 00000000 08:01 99 /tmp/x[heap]\n"));
+    EXPECT_FALSE(proc::parse_heap_end("7f0000000000-7f0000001000 r--s 00000000 08:01 99 /tmp/a [heap]\n"));
+    EXPECT_FALSE(proc::parse_heap_end("7f0000000000-7f0000001000 rw-p 00000000 00:00 0 [anon:x [heap]\n"));
+    EXPECT_EQ(proc::parse_heap_end("7f0000000000-7f0000001000 r--s 00000000 08:01 99 /tmp/x[heap]\n"
+                                   "555555554000-555555700000 rw-p 00000000 00:00 0          [heap]\n"),
+              0x555555700000u);
 }
 
 TEST(NotifProcFiles, ReadsTheLiveProcessItRunsIn) {

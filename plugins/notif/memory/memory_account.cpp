@@ -3,6 +3,9 @@
 namespace sandlock::notif {
 namespace {
 
+// Unmeasured grants this close in time share one entry.
+constexpr auto kUnmeasuredSlice = std::chrono::milliseconds(10);
+
 using Grants = std::unordered_map<pid_t, MemoryAccount::Grant>;
 
 // Removes the grants `drop` picks and returns the bytes they held.
@@ -52,6 +55,10 @@ void MemoryAccount::forget_process(pid_t process) {
 void MemoryAccount::expire_grants(Clock::time_point now, Clock::duration max_age) {
     auto old = [&](const Grant& grant) { return now - grant.at >= max_age; };
     granted_total_ -= erase_grants(grants_, old) + erase_grants(fork_grants_, old);
+    while (!unmeasured_.empty() && old(unmeasured_.front())) {
+        granted_total_ -= unmeasured_.front().bytes;
+        unmeasured_.pop_front();
+    }
 }
 
 bool MemoryAccount::fits(std::uint64_t bytes) const {
@@ -68,13 +75,19 @@ bool MemoryAccount::try_grant(pid_t process, pid_t tid, std::uint64_t bytes, Clo
     return true;
 }
 
-bool MemoryAccount::try_add_grant(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now) {
+bool MemoryAccount::try_grant_unmeasured(std::uint64_t bytes, Clock::time_point now) {
     if (!fits(bytes)) return false;
-    Grant& grant = grants_.try_emplace(tid, Grant{process, 0, now}).first->second;
-    grant.bytes += bytes;
-    grant.at = now;
+    // Calls close together share one entry, dated by the latest: it expires no earlier than
+    // any of them would.
+    if (unmeasured_.empty() || now - unmeasured_.back().at >= kUnmeasuredSlice) unmeasured_.push_back({0, 0, now});
+    unmeasured_.back().bytes += bytes;
+    unmeasured_.back().at = now;
     granted_total_ += bytes;
     return true;
+}
+
+bool MemoryAccount::has_unmeasured_older_than(Clock::time_point now, Clock::duration max_age) const {
+    return !unmeasured_.empty() && now - unmeasured_.front().at >= max_age;
 }
 
 bool MemoryAccount::try_grant_fork(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now) {

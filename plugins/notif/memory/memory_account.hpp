@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -48,9 +49,14 @@ public:
     void expire_grants(Clock::time_point now, Clock::duration max_age);
     // Grants `bytes` to thread `tid` of `process` when the account stays within the limit.
     bool try_grant(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now);
-    // The same without a measurement since the thread's last call: its earlier grant stays
-    // (it shows in no measurement yet) and this one adds to it.
-    bool try_add_grant(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now);
+    // Grants `bytes` without measuring the caller's process first (far from the limit). Such a
+    // grant belongs to no thread or process: the memory may live on in another process sharing
+    // the caller's (a CLONE_VM child that exits or execs), so only a measurement of every
+    // process takes it in — expire_grants(), which runs right after one.
+    bool try_grant_unmeasured(std::uint64_t bytes, Clock::time_point now);
+    // Whether an unmeasured grant is older than `max_age` (a measurement of everyone would let
+    // it go).
+    bool has_unmeasured_older_than(Clock::time_point now, Clock::duration max_age) const;
     // The same for the copy a fork of thread `tid` makes, held until child_found(tid) or expiry.
     bool try_grant_fork(pid_t process, pid_t tid, std::uint64_t bytes, Clock::time_point now);
 
@@ -72,6 +78,7 @@ private:
     std::unordered_map<pid_t, std::uint64_t> usage_;  // by process
     std::unordered_map<pid_t, Grant> grants_;         // by thread: a thread makes one call at a time
     std::unordered_map<pid_t, Grant> fork_grants_;    // by forking thread: copies of children not found yet
+    std::deque<Grant> unmeasured_;                    // by time, merged per kUnmeasuredSlice (process unused)
     std::uint64_t measured_total_ = 0;
     std::uint64_t granted_total_ = 0;
 };

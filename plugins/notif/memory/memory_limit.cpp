@@ -166,7 +166,13 @@ int MemoryLimit::apply_rlimits() const noexcept {
 
 std::uint64_t MemoryLimit::cost_of(const sdk::NotifContext& call, pid_t process) const {
     switch (call.syscall()) {
-        case SYS_mmap: return memory::mmap_cost(call.arg(1), call.arg(2), call.arg(3));
+        case SYS_mmap: {
+            const std::uint64_t cost = memory::mmap_cost(call.arg(1), call.arg(2), call.arg(3));
+            // A MAP_GROWSDOWN mapping grows by page faults, up to the stack limit, with no call
+            // to judge: that growth is charged now.
+            if (cost == 0 || !(call.arg(3) & MAP_GROWSDOWN) || !stack_limit_) return cost;
+            return std::max(cost, memory::round_to_pages(cost + stack_limit_->rlim_cur));
+        }
         case SYS_mremap: return memory::mremap_cost(call.arg(1), call.arg(2), call.arg(3));
         case SYS_mprotect:
         case SYS_pkey_mprotect: return memory::mprotect_cost(call.arg(1), call.arg(2));
@@ -218,12 +224,14 @@ sdk::NotifVerdict MemoryLimit::judge(const sdk::NotifContext& call, pid_t tid, p
     const bool machinery = processes_.is_machinery(process);
     if (machinery && !fork) return sdk::Verdict::next();  // the spawner's own memory is not the sandbox's
     auto now = MemoryAccount::Clock::now();
-    // Far from the limit the call is granted on top of the process's last measurement, without
-    // reading /proc: the caller's earlier grants stay until its process is measured again, so
-    // the account errs high, never low. From half the limit on (and for forks and nested
-    // sandboxes) every call is measured.
-    if (!fork && scoped.empty() && account.knows(process) && account.total() <= account.limit() / 2 &&
-        cost <= account.limit() / 2 - account.total() && account.try_add_grant(process, tid, cost, now))
+    // Far from the limit (under half of it) the call is granted without reading /proc, on top
+    // of the last measurements; such grants leave the account only after every process was
+    // measured again (memory_account.hpp), so it errs high, never low. Forks and nested
+    // sandboxes are always measured.
+    const std::uint64_t half = account.limit() / 2;
+    if (account.total() > half && account.has_unmeasured_older_than(now, kGrantLifetime)) measure_everyone(now);
+    if (!fork && scoped.empty() && account.knows(process) && account.total() <= half &&
+        cost <= half - account.total() && account.try_grant_unmeasured(cost, now))
         return sdk::Verdict::next();
     account.thread_returned(tid);
     for (ScopeMemory* memory : scoped) memory->account.thread_returned(tid);

@@ -112,13 +112,32 @@ std::vector<pid_t> parse_pid_list(std::string_view text) {
     return pids;
 }
 
+namespace {
+
+// Whether a maps line is the heap's: "start-end perms offset dev 0   [heap]". Only the
+// kernel's own name counts: a file ("/tmp/x[heap]") or a named anonymous mapping
+// ("[anon:[heap]]") of the sandbox's could otherwise pose as the heap.
+bool is_heap_line(std::string_view line) {
+    std::size_t pos = 0;
+    for (int field = 0; field < 5; ++field) {  // range, perms, offset, dev, inode
+        const std::size_t start = line.find_first_not_of(' ', pos);
+        if (start == std::string_view::npos) return false;
+        pos = line.find(' ', start);
+        if (pos == std::string_view::npos) return false;
+        if (field == 4 && line.substr(start, pos - start) != "0") return false;
+    }
+    const std::size_t name = line.find_first_not_of(' ', pos);
+    return name != std::string_view::npos && line.substr(name) == "[heap]";
+}
+
+}  // namespace
+
 std::optional<std::uint64_t> parse_heap_end(std::string_view maps_text) {
-    // "start-end perms offset dev inode        [heap]"
     for (std::size_t pos = 0; pos < maps_text.size();) {
         std::size_t end = maps_text.find('\n', pos);
         std::string_view line =
             maps_text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-        if (line.ends_with("[heap]")) {
+        if (is_heap_line(line)) {
             std::size_t dash = line.find('-');
             std::size_t space = line.find(' ');
             if (dash == std::string_view::npos || space == std::string_view::npos || space < dash) return std::nullopt;
