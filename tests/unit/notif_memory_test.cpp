@@ -26,6 +26,11 @@ TEST(NotifMemoryCost, PrivateWritableMappingsCostTheirPages) {
     EXPECT_EQ(memory::mmap_cost(MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE), MiB);
 }
 
+TEST(NotifMemoryCost, DroppableMappingsCountAsPrivate) {
+    EXPECT_EQ(memory::mmap_cost(8192, PROT_READ | PROT_WRITE, memory::kMapDroppable | MAP_ANONYMOUS), 8192u);
+    EXPECT_EQ(memory::mmap_cost(8192, PROT_READ, memory::kMapDroppable | MAP_ANONYMOUS), 0u);
+}
+
 TEST(NotifMemoryCost, ReadOnlyReservedAndSharedMappingsCostNothing) {
     EXPECT_EQ(memory::mmap_cost(MiB, PROT_READ, MAP_PRIVATE), 0u);  // a library's text
     EXPECT_EQ(memory::mmap_cost(MiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS), 0u);  // a reservation

@@ -145,6 +145,7 @@ TEST(SeccompProgram, ListenerIsCreatedForRoutedSyscalls) {
 // What memory_limit.cpp asks for: mmap private and writable, mprotect adding write, a new break.
 const sdk::NotifyRule kMemoryRules[] = {
     {SYS_mmap, 2, {{2, SANDLOCK_NOTIFY_MASKED_EQ, PROT_WRITE, PROT_WRITE}, {3, SANDLOCK_NOTIFY_MASKED_EQ, MAP_TYPE, MAP_PRIVATE}}},
+    {SYS_mmap, 2, {{2, SANDLOCK_NOTIFY_MASKED_EQ, PROT_WRITE, PROT_WRITE}, {3, SANDLOCK_NOTIFY_MASKED_EQ, MAP_TYPE, 0x08}}},
     {SYS_mprotect, 1, {{2, SANDLOCK_NOTIFY_MASKED_EQ, PROT_WRITE, PROT_WRITE}}},
     {SYS_brk, 1, {{0, SANDLOCK_NOTIFY_NOT_ZERO, 0, 0}}},
 };
@@ -211,8 +212,10 @@ TEST(SeccompProgram, ConditionalNotificationsRouteExactlyTheCallsThatMeetThem) {
         current = 7, ::syscall(SYS_brk, 0);                                  // no
         current = 8, ::syscall(SYS_brk, 1ul << 32);                          // yes: only the high half is set
         current = 9, ::syscall(SYS_getppid);                                 // no
+        current = 10, map(PROT_READ | PROT_WRITE, 0x08);                     // yes: MAP_DROPPABLE
+        current = 11, map(PROT_READ, 0x08);                                  // no
     });
-    EXPECT_EQ(notified, (1 << 1) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8));
+    EXPECT_EQ(notified, (1 << 1) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 10));
 }
 
 TEST(SeccompProgram, ConditionsYieldToAnUnconditionalRequestAnAllowlistAndADenial) {

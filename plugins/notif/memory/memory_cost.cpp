@@ -19,7 +19,9 @@ std::uint64_t round_to_pages(std::uint64_t bytes) {
 }
 
 std::uint64_t mmap_cost(std::uint64_t length, std::uint64_t prot, std::uint64_t flags) {
-    const bool is_private = (flags & MAP_TYPE) == MAP_PRIVATE;
+    // MAP_DROPPABLE (Linux 6.11) is private anonymous memory the kernel may free under
+    // pressure: counted like any other until it does.
+    const bool is_private = (flags & MAP_TYPE) == MAP_PRIVATE || (flags & MAP_TYPE) == kMapDroppable;
     return is_private && (prot & PROT_WRITE) ? round_to_pages(length) : 0;
 }
 

@@ -15,6 +15,9 @@ namespace sandlock::notif::memory {
 
 std::uint64_t round_to_pages(std::uint64_t bytes);  // saturates instead of overflowing
 
+// The MAP_TYPE value of MAP_DROPPABLE (Linux 6.11; Debian 12's headers lack it).
+inline constexpr std::uint64_t kMapDroppable = 0x08;
+
 std::uint64_t mmap_cost(std::uint64_t length, std::uint64_t prot, std::uint64_t flags);
 std::uint64_t mremap_cost(std::uint64_t old_length, std::uint64_t new_length, std::uint64_t flags);
 std::uint64_t mprotect_cost(std::uint64_t length, std::uint64_t prot);

@@ -31,6 +31,7 @@ constexpr int kSupervised[] = {
 // kernel's filter checks the argument registers: nothing the caller can change afterwards.
 constexpr sdk::NotifyCondition kWritable{2, SANDLOCK_NOTIFY_MASKED_EQ, PROT_WRITE, PROT_WRITE};  // prot
 constexpr sdk::NotifyCondition kPrivate{3, SANDLOCK_NOTIFY_MASKED_EQ, MAP_TYPE, MAP_PRIVATE};     // flags
+constexpr sdk::NotifyCondition kDroppable{3, SANDLOCK_NOTIFY_MASKED_EQ, MAP_TYPE, memory::kMapDroppable};
 constexpr sdk::NotifyCondition kNotZero{0, SANDLOCK_NOTIFY_NOT_ZERO, 0, 0};                       // brk(0) asks
 struct ConditionalCall {
     int syscall_nr;
@@ -38,6 +39,7 @@ struct ConditionalCall {
 };
 const ConditionalCall kSupervisedWhenCostly[] = {
     {SYS_mmap, {kWritable, kPrivate}},
+    {SYS_mmap, {kWritable, kDroppable}},
     {SYS_mprotect, {kWritable}},
     {SYS_pkey_mprotect, {kWritable}},
     {SYS_brk, {kNotZero}},
