@@ -70,3 +70,27 @@ def test_sandbox_ids():
     assert Sandbox(policy(), sandbox_id="mine").id == "mine"
     p = policy()
     assert Sandbox(p).policy is p
+
+
+def test_the_gil_is_released_while_a_sandbox_runs():
+    import threading
+    import time
+
+    ticks = []
+    stop = threading.Event()
+
+    def ticker():
+        while not stop.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.01)
+
+    t = threading.Thread(target=ticker)
+    t.start()
+    try:
+        start = time.monotonic()
+        Sandbox(policy()).run(["sleep", "0.5"])
+        during = [x for x in ticks if start < x < time.monotonic()]
+    finally:
+        stop.set()
+        t.join()
+    assert len(during) >= 20, "another thread could not run while the sandbox ran"
