@@ -8,6 +8,8 @@
 //            and normalizes every path.
 // Each prints the median, over rounds, of the mean time of one openat+close pair.
 //
+// Then 64 threads making calls at once, against one thread making as many.
+//
 //   notif_bench [PAIRS_PER_ROUND [ROUNDS]]
 #include <sandlock/policy.hpp>
 #include <sandlock/sandbox.hpp>
@@ -78,6 +80,22 @@ std::vector<double> parse(const std::string& text) {
     std::vector<double> values;
     for (double v; in >> v;) values.push_back(v);
     return values;
+}
+
+// The same total of pairs made by `threads` threads at once (each `pairs` pairs), then by one
+// thread: the wall-clock µs per pair of each, "one many".
+std::string time_threads(int threads, int pairs) {
+    auto wall = [&](int count, int each) {
+        auto start = std::chrono::steady_clock::now();
+        std::vector<std::thread> workers;
+        for (int t = 0; t < count; ++t) workers.emplace_back([each] { time_pairs(each, 1); });
+        for (auto& w : workers) w.join();
+        std::chrono::duration<double, std::micro> spent = std::chrono::steady_clock::now() - start;
+        return spent.count() / (static_cast<double>(threads) * pairs);
+    };
+    const double one = wall(1, threads * pairs);
+    const double many = wall(threads, pairs);
+    return serialize({one, many});
 }
 
 // ---- the raw loop ----------------------------------------------------------------------------
@@ -197,20 +215,42 @@ std::vector<double> run_sandboxed(sandlock::Policy policy, sandlock::SandboxOpti
     }
 }
 
-std::vector<double> run_probe(int pairs, int rounds) {
+// The sandbox of the "sandlock" figures: openat supervised by a handler with no opinion.
+bool probe_sandbox(sandlock::Policy& policy, sandlock::SandboxOptions& options) {
     const auto test_plugins = (bin_dir() / "../lib/sandlock/test-plugins").lexically_normal();
     if (!std::filesystem::exists(test_plugins / "notif_probe.so")) {
         std::fprintf(stderr, "sandlock: %s/notif_probe.so not built (SANDLOCK_BUILD_TESTS=OFF?)\n",
                      test_plugins.c_str());
-        return {};
+        return false;
     }
-    sandlock::Policy policy;
     policy.plugin_options["notif_probe"] =
         R"({"rules": [{"syscall": )" + std::to_string(SYS_openat) + R"(, "action": "next"}]})";
-    sandlock::SandboxOptions options;
     options.plugins = {"seccomp", "notif", "notif_probe"};
     options.plugin_path = {test_plugins.string()};
+    return true;
+}
+
+std::vector<double> run_probe(int pairs, int rounds) {
+    sandlock::Policy policy;
+    sandlock::SandboxOptions options;
+    if (!probe_sandbox(policy, options)) return {};
     return run_sandboxed(policy, options, pairs, rounds);
+}
+
+// time_threads() in the probe's sandbox: {one, many}, or nothing.
+std::vector<double> run_threads_supervised(int threads, int pairs) {
+    sandlock::Policy policy;
+    sandlock::SandboxOptions options;
+    if (!probe_sandbox(policy, options)) return {};
+    try {
+        const sandlock::Sandbox sandbox(std::move(policy), std::move(options));
+        sandlock::CallResult r = sandbox.call([&] { return time_threads(threads, pairs); }, std::chrono::minutes(5));
+        if (r.value) return parse(*r.value);
+        std::fprintf(stderr, "sandboxed threads failed: %s\n", r.error.c_str());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sandboxed threads refused: %s\n", e.what());
+    }
+    return {};
 }
 
 std::vector<double> run_procfs(int pairs, int rounds) {
@@ -244,5 +284,16 @@ int main(int argc, char** argv) {
         std::printf("  %-10s %8.2f us/pair  %.2fx raw %s\n", "/proc", procfs, procfs / raw,
                     supervised ? "(the /proc module's handler)" : "(not supervised: no /proc module)");
     }
+    // 64 threads making calls at once, against one thread making as many, with and without
+    // the supervisor (wall-clock µs per pair).
+    constexpr int kThreads = 64;
+    const int each = std::max(1, pairs / 16);
+    const std::vector<double> bare = parse(time_threads(kThreads, each));
+    const std::vector<double> supervised = run_threads_supervised(kThreads, each);
+    if (bare.size() == 2 && supervised.size() == 2)
+        std::printf("  %d threads at once, %d pairs each: unsupervised %.2f us/pair (%.2fx one thread), "
+                    "supervised %.2f us/pair (%.2fx one thread, %.2fx unsupervised)\n",
+                    kThreads, each, bare[1], bare[1] / bare[0], supervised[1], supervised[1] / supervised[0],
+                    supervised[1] / bare[1]);
     return raw > 0 && probe > 0 ? 0 : 1;
 }
