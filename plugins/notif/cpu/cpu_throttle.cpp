@@ -62,6 +62,15 @@ void CpuThrottle::apply_update(const Policy& policy) noexcept {
 void CpuThrottle::paused(bool frozen) noexcept {
     std::lock_guard hold(signal_mutex_);
     paused_ = frozen;
+    // After the host's resume the throttle's own stop may hold or not (a signal resume
+    // continued everything, a thawed cgroup did not): everything runs again, and the next
+    // sample stops it anew if the sandbox is still in debt. Left as it was, the CPU it used
+    // meanwhile read as used while stopped: an escape.
+    if (!frozen && stopped_) {
+        processes_.signal_all(SIGCONT);
+        stopped_ = false;
+        throttled_.store(false, std::memory_order_relaxed);
+    }
 }
 
 void CpuThrottle::status(boost::json::object& out) const {
@@ -99,10 +108,9 @@ CpuBudget::Duration CpuThrottle::sample_usage() {
 
 void CpuThrottle::run() noexcept {
     CpuBudget budget(percent_.load(std::memory_order_relaxed), kPeriod);
-    bool stopped = false;
-    auto resume = [&] {
+    auto resume = [&] {  // signal_mutex_ held
         processes_.signal_all(SIGCONT);
-        stopped = false;
+        stopped_ = false;
         throttled_.store(false, std::memory_order_relaxed);
     };
     auto last = std::chrono::steady_clock::now();
@@ -122,7 +130,7 @@ void CpuThrottle::run() noexcept {
             // have the kernel send it SIGCONT (a timer, F_SETSIG, a parent-death signal) and then
             // continue the others. Then max_cpu no longer holds, and the sandbox must not go on.
             stopped_use_[stopped_samples_++ % stopped_use_.size()] =
-                stopped && !paused_ ? used : CpuBudget::Duration::zero();
+                stopped_ && !paused_ ? used : CpuBudget::Duration::zero();
             CpuBudget::Duration used_while_stopped{};
             for (const auto& sample : stopped_use_) used_while_stopped += sample;
             escaped_ = used_while_stopped > kStoppedSlack;
@@ -136,9 +144,9 @@ void CpuThrottle::run() noexcept {
             } else if (!may_run) {
                 // Every sample while in debt, so a process born meanwhile is stopped too.
                 processes_.signal_all(SIGSTOP);
-                stopped = true;
+                stopped_ = true;
                 throttled_.store(true, std::memory_order_relaxed);
-            } else if (stopped) {
+            } else if (stopped_) {
                 resume();
             }
         } catch (const std::exception&) {
@@ -151,7 +159,7 @@ void CpuThrottle::run() noexcept {
     if (lock.owns_lock()) lock.unlock();
     if (escaped_) return;  // the host kills the sandbox; nothing to resume
     std::lock_guard hold(signal_mutex_);
-    if (stopped && !paused_) resume();  // never leave the sandbox frozen behind us
+    if (stopped_ && !paused_) resume();  // never leave the sandbox frozen behind us
 }
 
 }  // namespace sandlock::notif

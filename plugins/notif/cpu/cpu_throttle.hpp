@@ -73,6 +73,7 @@ private:
     // has been sent: the host's SIGSTOP then comes after it.
     std::mutex signal_mutex_;
     bool paused_ = false;               // under signal_mutex_
+    bool stopped_ = false;              // under signal_mutex_: the throttle sent SIGSTOP last
     std::atomic<bool> throttled_{false};  // the throttle holds the sandbox stopped (status)
     std::thread thread_;
 };
