@@ -196,6 +196,8 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
 // byte ('V' value, 'E' error) followed by the text.
 [[noreturn]] void run_function(const ChildPlan& plan) noexcept {
     ::close(plan.channel_fd);  // setup is over: end-of-file for the parent
+    // The sandbox's environment (clean_env, env), as exec would have given it.
+    environ = const_cast<char**>(plan.envp.data());
     char tag = 'V';
     std::string text;
     try {

@@ -285,9 +285,15 @@ class Policy:
         import json
 
         try:
-            return json.dumps(self._schema())
+            text = json.dumps(self._schema(), ensure_ascii=False)
         except (TypeError, ValueError) as e:
             raise PolicyError(f"plugin_options: not representable as JSON ({e})") from None
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PolicyError("policy: a path, name or environment value is not valid UTF-8 text (a file name "
+                              "Python could not decode); give it as UTF-8") from None
+        return text
 
     @classmethod
     def _from_schema(cls, s: Mapping[str, Any]) -> "Policy":

@@ -12,8 +12,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import dataclasses
 import json
-import signal as _signal
+import math
+import os
+import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Union
@@ -43,10 +48,29 @@ def _exit_code(result: Dict[str, Any]) -> int:
     return int(result["exit_code"])
 
 
-def _command(cmd: Any) -> List[str]:
+def _command(cmd: Any) -> List[bytes]:
+    """The arguments as the kernel takes them (os.fsencode: file names that are not UTF-8 too)."""
     if isinstance(cmd, (str, bytes)) or not isinstance(cmd, (list, tuple)) or not cmd:
         raise PolicyError(f"cmd: invalid value {cmd!r} (expected a non-empty list of arguments, e.g. ['ls', '-l'])")
-    return [str(arg) for arg in cmd]
+    argv = []
+    for arg in cmd:
+        if not isinstance(arg, (str, bytes, os.PathLike)):
+            raise PolicyError(f"cmd: invalid argument {arg!r} (expected a string)")
+        raw = os.fsencode(arg)
+        if b"\0" in raw:
+            raise PolicyError(f"cmd: invalid argument {arg!r} (a NUL byte would cut it short)")
+        argv.append(raw)
+    return argv
+
+
+def _timeout(seconds: Optional[float]) -> Optional[float]:
+    """A timeout as the core takes it: None (or a negative or infinite one) waits forever."""
+    if seconds is None:
+        return None
+    value = float(seconds)
+    if math.isnan(value):
+        raise PolicyError("timeout: invalid value nan (a number of seconds, or None)")
+    return None if value < 0 or math.isinf(value) else value
 
 
 def _run_result(r: Dict[str, Any]) -> Result:
@@ -56,10 +80,42 @@ def _run_result(r: Dict[str, Any]) -> Result:
     return Result(success=code == 0, exit_code=code, error=r["error"] or None, stdout=r["stdout"], stderr=r["stderr"])
 
 
+# The C environment, read in the child (ctypes is imported here: the child may not read the
+# standard library's files).
+_C_ENVIRON = ctypes.POINTER(ctypes.c_char_p).in_dll(ctypes.pythonapi, "environ")
+
+
+def _adopt_c_environment() -> None:
+    """os.environ as the sandbox's environment (clean_env, env), which the core set in C."""
+    fresh = {}
+    i = 0
+    while _C_ENVIRON[i] is not None:
+        key, _, value = _C_ENVIRON[i].partition(b"=")
+        fresh[os.fsdecode(key)] = os.fsdecode(value)
+        i += 1
+    for key in list(os.environ):
+        if key not in fresh:
+            del os.environ[key]
+    os.environ.update(fresh)
+
+
+def _forward(stream: Any, data: bytes) -> None:
+    """Output of call()'s function, written to this process's stream."""
+    if not data:
+        return
+    stream.flush()
+    if hasattr(stream, "buffer"):
+        stream.buffer.write(data)
+    else:
+        stream.write(data.decode(errors="replace"))
+    stream.flush()
+
+
 def _in_child(fn: Callable[..., Any], args: Sequence[Any]) -> Callable[[], str]:
     """What runs in the confined child: fn(*args), its outcome as JSON."""
 
     def run() -> str:
+        _adopt_c_environment()
         try:
             outcome = {"ok": True, "value": fn(*args)}
         except BaseException as exc:  # the child reports every failure, then ends
@@ -95,6 +151,9 @@ class Sandbox:
         self._processes: List[Any] = []
         self._entered = False
         self._paused = False
+        # The long-lived sandbox is driven from any thread: one operation at a time.
+        self._lock = threading.RLock()
+        self._parent_core: Optional[Any] = None  # the parent's sandbox this nested one runs in
 
     def __repr__(self) -> str:
         return f"Sandbox(id={self._id!r}, alive={self.alive})"
@@ -127,24 +186,24 @@ class Sandbox:
     def run(self, cmd: List[str], *, timeout: Optional[float] = None) -> Result:
         """Runs cmd and returns its Result with the output captured. Failures to start come
         back as a Result (success False, exit_code -1, error), as the reference's do."""
-        argv = _command(cmd)
         try:
+            argv = _command(cmd)
             if self._parent is not None:
-                return _run_result(self._nested_core().run(argv, timeout))
-            return _run_result(self._new_core().run(argv, timeout))
+                return _run_result(self._nested_core().run(argv, _timeout(timeout)))
+            return _run_result(self._new_core().run(argv, _timeout(timeout)))
         except SandlockError as e:
             return Result(success=False, exit_code=-1, error=str(e))
 
     def run_interactive(self, cmd: List[str], *, timeout: Optional[float] = None) -> Result:
         """Runs cmd with this process's stdin, stdout and stderr (the child owns the terminal
         while it runs); stdout and stderr in the Result are empty."""
-        argv = _command(cmd)
         if self._parent is not None:
             raise SandboxError("run_interactive: a nested sandbox runs commands with exec() or run()")
         try:
+            argv = _command(cmd)
             core = self._new_core()
             process = core.exec(argv, 0, 1, 2)
-            r = process.wait(timeout)
+            r = process.wait(_timeout(timeout))
             core.close()
             return _run_result(r)
         except SandlockError as e:
@@ -153,19 +212,22 @@ class Sandbox:
     def call(self, fn: Callable[..., Any], args: Tuple[Any, ...] = (), *, timeout: Optional[float] = None) -> Result:
         """Runs fn(*args) in a forked, confined copy of this interpreter. Its return value
         (JSON round trip) comes back in Result.value, an exception as Result.error
-        ('Class: message'). Other threads of this interpreter are not copied."""
+        ('Class: message'). Other threads of this interpreter are not copied. As in the
+        reference, the function keeps this process's open files (close_fds does not apply);
+        what it prints is written here once it returned."""
         try:
+            policy = self._policy
             if self._parent is not None:
                 from ._nested import combined_policy
 
                 self._nested_core()  # the core checks that the child only narrows
-                core = _sandlock.Sandbox(combined_policy(self._parent._policy, self._policy)._schema_json(),
-                                         _plugin_path())
-            else:
-                core = self._new_core()
-            value, error, r = core.call(_in_child(fn, args), timeout)
+                policy = combined_policy(self._parent._policy, self._policy)
+            core = _sandlock.Sandbox(dataclasses.replace(policy, close_fds=False)._schema_json(), _plugin_path())
+            value, error, r = core.call(_in_child(fn, args), _timeout(timeout))
         except SandlockError as e:
             return Result(success=False, exit_code=-1, error=str(e))
+        _forward(sys.stdout, r["stdout"])
+        _forward(sys.stderr, r["stderr"])
         if r["timed_out"]:
             return Result(success=False, exit_code=-1, error=_TIMED_OUT)
         if value is None:
@@ -200,8 +262,9 @@ class Sandbox:
         if save_fn is not None:
             raise NotBuiltError("exec(save_fn=...): checkpoint and restore are not built in this sandlock yet")
         argv = _command(cmd)
-        core = self._nested_core() if self._parent is not None else self._long_lived_core()
-        self._processes.append(core.exec(argv, 0, 1, 2))
+        with self._lock:
+            core = self._nested_core() if self._parent is not None else self._long_lived_core()
+            self._processes.append(core.exec(argv, 0, 1, 2))
 
     def wait(self, timeout: Optional[float] = None) -> int:
         """The exit status of the last command exec'd, once it exited (-N: killed by signal N).
@@ -212,34 +275,37 @@ class Sandbox:
         if not self._processes:
             raise SandboxError("No process running")
         process = self._processes[-1]
-        if timeout is None:
+        seconds = _timeout(timeout)
+        if seconds is None:
             return _exit_code(process.wait(None))
-        r = process.try_wait(float(timeout))
+        r = process.try_wait(seconds)
         if r is None:
             raise TimeoutError(f"the sandboxed process still runs after {timeout} s")
         return _exit_code(r)
 
     def pause(self) -> None:
         """Freezes every process of the sandbox at once (daemons included)."""
-        self._running_core("pause").pause()
-        self._paused = True
+        with self._lock:
+            self._running_core("pause").pause()
+            self._paused = True
 
     def resume(self) -> None:
         """Thaws a paused sandbox."""
-        self._running_core("resume").resume()
-        self._paused = False
+        with self._lock:
+            self._running_core("resume").resume()
+            self._paused = False
 
     def update(self, *, max_memory: Optional[Union[str, int]] = None, max_processes: Optional[int] = None,
                max_cpu: Optional[Union[str, int]] = None) -> None:
         """Changes limits of the running sandbox. Lowering one below current use refuses new
         allocations or forks; nothing is killed. A limit it started without is refused."""
-        core = self._running_core("update")
         memory = _memory("max_memory", max_memory) if max_memory is not None else None
         if max_processes is not None and (isinstance(max_processes, bool) or not isinstance(max_processes, int)
                                           or max_processes < 1):
             raise PolicyError(f"max_processes: invalid value {max_processes!r} (a whole number, at least 1)")
         cpu = _cpu_percent(max_cpu) if max_cpu is not None else None
-        core.update(memory, max_processes, cpu)
+        with self._lock:
+            self._running_core("update").update(memory, max_processes, cpu)
 
     def kill(self) -> None:
         """Ends every process of the sandbox (daemons included); the next exec starts afresh."""
@@ -282,15 +348,22 @@ class Sandbox:
         return _sandlock.Sandbox(self._policy._schema_json(), _plugin_path())
 
     def _long_lived_core(self) -> Any:
-        if self._core is None:
-            self._core = self._new_core()
-        return self._core
+        with self._lock:
+            if self._core is None:
+                self._core = self._new_core()
+            return self._core
 
     def _nested_core(self) -> Any:
         assert self._parent is not None
-        if self._core is None:
-            self._core = self._parent._long_lived_core().nested(self._policy._schema_json())
-        return self._core
+        with self._lock:
+            parent_core = self._parent._long_lived_core()
+            # The parent's sandbox ended (kill, leaving `with`) and started anew: follow it.
+            if self._core is not None and self._parent_core is not parent_core:
+                self._core = None
+            if self._core is None:
+                self._core = parent_core.nested(self._policy._schema_json())
+                self._parent_core = parent_core
+            return self._core
 
     def _running_core(self, action: str) -> Any:
         """The running sandbox that pause, resume and update act on."""
@@ -301,7 +374,8 @@ class Sandbox:
         return self._core
 
     def _close(self) -> None:
-        core, self._core = self._core, None
-        self._paused = False
-        if core is not None:
-            core.close()
+        with self._lock:
+            core, self._core = self._core, None
+            self._paused = False
+            if core is not None:
+                core.close()

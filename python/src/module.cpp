@@ -15,6 +15,7 @@
 #include <sandlock/sandbox.hpp>
 #include <sandlock/sdk/policy_schema.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <span>
@@ -35,10 +36,11 @@ Policy policy_from(const std::string& json) {
     }
 }
 
+// Seconds as the core's timeout: none for None or more than a year (inf), at least 1 ms.
 Timeout timeout_from(std::optional<double> seconds) {
-    if (!seconds) return std::nullopt;
-    if (!(*seconds > 0)) throw PolicyError("timeout: must be a positive number of seconds");
-    return std::chrono::milliseconds(static_cast<long long>(*seconds * 1000.0 + 0.5));
+    if (!seconds || *seconds > 365.0 * 24 * 3600) return std::nullopt;
+    if (!(*seconds >= 0)) throw PolicyError("timeout: must be a number of seconds, 0 or more (or None)");
+    return std::chrono::milliseconds(std::max(1LL, static_cast<long long>(*seconds * 1000.0 + 0.5)));
 }
 
 py::dict result_dict(const Result& r) {
@@ -98,12 +100,14 @@ public:
         }
         return result_dict(r);
     }
-    // None while it still runs after `seconds`.
+    // None while it still runs after `seconds` (finite, 0 or more: the caller checks).
     py::object try_wait(double seconds) {
+        const Timeout within = timeout_from(seconds);
+        if (!within) return wait(std::nullopt);
         std::optional<Result> r;
         {
             py::gil_scoped_release released;
-            r = process_->try_wait(std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0)));
+            r = process_->try_wait(*within);
         }
         if (!r) return py::none();
         return result_dict(*r);

@@ -241,6 +241,21 @@ TEST(Core, CallRunsConfined) {
     EXPECT_EQ(*r.value, "denied");
 }
 
+TEST(Core, CallSeesTheSandboxsEnvironment) {
+    ::setenv("SANDLOCK_TEST_SECRET", "hunter2", 1);
+    Policy p = system_policy();
+    p.clean_env = true;
+    p.env = {{"GREETING", "hi"}};
+    CallResult r = Sandbox(p).call([] {
+        const char* secret = std::getenv("SANDLOCK_TEST_SECRET");
+        const char* greeting = std::getenv("GREETING");
+        return std::string(secret ? secret : "-") + " " + (greeting ? greeting : "-");
+    });
+    ::unsetenv("SANDLOCK_TEST_SECRET");
+    ASSERT_TRUE(r.value.has_value()) << r.error;
+    EXPECT_EQ(*r.value, "- hi");
+}
+
 TEST(Core, CallThatDiesReportsHow) {
     CallResult r = Sandbox(system_policy()).call([]() -> std::string { std::abort(); });
     EXPECT_FALSE(r.value.has_value());

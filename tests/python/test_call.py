@@ -86,3 +86,26 @@ def test_calls_from_several_threads_at_once():
     for t in threads:
         t.join()
     assert results == [k * k for k in range(6)]
+
+
+def test_the_function_gets_the_sandboxs_environment():
+    import os
+
+    os.environ["SANDLOCK_PY_SECRET"] = "hunter2"
+    try:
+        r = Sandbox(policy(clean_env=True, env={"GREETING": "hi"})).call(
+            lambda: [os.environ.get("SANDLOCK_PY_SECRET"), os.environ.get("GREETING"), os.getenv("GREETING")])
+        assert r.value == [None, "hi", "hi"], r.error
+    finally:
+        del os.environ["SANDLOCK_PY_SECRET"]
+
+
+def test_the_function_keeps_this_processes_open_files(workdir, secret):
+    with open(secret) as f:
+        assert Sandbox(policy(fs_readable=[str(workdir)])).call(lambda: f.read()).value == "s3cret"
+
+
+def test_what_the_function_prints_is_written_here(capfd):
+    r = Sandbox(policy()).call(lambda: print("from the sandbox") or 7)
+    assert r.value == 7
+    assert "from the sandbox" in capfd.readouterr().out

@@ -123,3 +123,24 @@ def test_nested_call_keeps_the_parents_rules(workdir, secret):
     widened = parent.sandbox(policy(fs_readable=[str(workdir)])).call(read)
     assert not widened.success and "fs_readable" in widened.error
     parent.kill()
+
+
+def test_exec_and_kill_from_two_threads():
+    import threading
+
+    with Sandbox(policy()) as sb:
+        for _ in range(30):
+            t = threading.Thread(target=sb.exec, args=(["sleep", "5"],))
+            t.start()
+            sb.kill()
+            t.join()
+            sb.kill()
+            assert not sb.alive
+
+
+def test_a_nested_sandbox_follows_its_parent_after_a_kill():
+    with Sandbox(policy()) as parent:
+        child = parent.sandbox(policy())
+        assert child.run(["true"]).success
+        parent.kill()
+        assert child.run(["true"]).success

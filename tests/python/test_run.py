@@ -94,3 +94,23 @@ def test_the_gil_is_released_while_a_sandbox_runs():
         stop.set()
         t.join()
     assert len(during) >= 20, "another thread could not run while the sandbox ran"
+
+
+def test_bad_commands_come_back_as_results():
+    for bad in ("true", [], ["echo", "a\x00b"], [1]):
+        r = Sandbox(policy()).run(bad)
+        assert not r.success and r.exit_code == -1 and "cmd" in r.error, bad
+
+
+def test_a_file_name_that_is_not_utf8_is_passed_as_is(workdir):
+    import os
+
+    name = os.fsdecode(b"caf\xe9")  # not UTF-8: Python holds it surrogate-escaped
+    r = Sandbox(policy(fs_writable=[str(workdir)])).run(["touch", str(workdir / name)])
+    assert r.success, r.error
+    assert os.path.exists(os.path.join(os.fsencode(str(workdir)), b"caf\xe9"))
+
+
+def test_an_infinite_or_negative_timeout_waits_forever():
+    assert Sandbox(policy()).run(["true"], timeout=float("inf")).success
+    assert Sandbox(policy()).run(["true"], timeout=-1).success

@@ -112,8 +112,9 @@ public:
     // Same, with the caller's stdio but without taking the terminal (stdin that is a terminal
     // is replaced by /dev/null so the child cannot stop on SIGTTIN).
     Result run_inherit(const std::vector<std::string>& argv, Timeout timeout = {}) const;
-    // Runs fn in the confined child; its return value (any serialization you like) or the
-    // message of the exception it threw comes back. `hooks`: see ForkHooks.
+    // Runs fn in the confined child, with the sandbox's environment (clean_env, env); its
+    // return value (any serialization you like) or the message of the exception it threw
+    // comes back. `hooks`: see ForkHooks.
     CallResult call(const std::function<std::string()>& fn, Timeout timeout = {}, const ForkHooks& hooks = {}) const;
 
     // ---- Long-lived: the sandbox starts with the first exec and runs until close() ----
