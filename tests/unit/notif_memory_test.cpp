@@ -26,6 +26,14 @@ TEST(NotifMemoryCost, PrivateWritableMappingsCostTheirPages) {
     EXPECT_EQ(memory::mmap_cost(MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE), MiB);
 }
 
+TEST(NotifMemoryCost, GrowsDownMappingsCostTheStackTheyMayGrowTo) {
+    const std::uint64_t growsdown = MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN;
+    EXPECT_EQ(memory::mmap_cost(4096, PROT_READ | PROT_WRITE, growsdown, 8 * MiB), 4096 + 8 * MiB);
+    EXPECT_EQ(memory::mmap_cost(4096, PROT_READ, growsdown, 8 * MiB), 0u);  // charged when made writable
+    EXPECT_EQ(memory::mmap_cost(4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, 8 * MiB), 4096u);
+    EXPECT_EQ(memory::mmap_cost(~0ull, PROT_READ | PROT_WRITE, growsdown, 8 * MiB), ~0ull);  // saturates
+}
+
 TEST(NotifMemoryCost, DroppableMappingsCountAsPrivate) {
     EXPECT_EQ(memory::mmap_cost(8192, PROT_READ | PROT_WRITE, memory::kMapDroppable | MAP_ANONYMOUS), 8192u);
     EXPECT_EQ(memory::mmap_cost(8192, PROT_READ, memory::kMapDroppable | MAP_ANONYMOUS), 0u);

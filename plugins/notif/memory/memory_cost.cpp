@@ -18,11 +18,16 @@ std::uint64_t round_to_pages(std::uint64_t bytes) {
     return (bytes + page - 1) / page * page;
 }
 
-std::uint64_t mmap_cost(std::uint64_t length, std::uint64_t prot, std::uint64_t flags) {
+std::uint64_t mmap_cost(std::uint64_t length, std::uint64_t prot, std::uint64_t flags, std::uint64_t stack_limit) {
     // MAP_DROPPABLE (Linux 6.11) is private anonymous memory the kernel may free under
     // pressure: counted like any other until it does.
     const bool is_private = (flags & MAP_TYPE) == MAP_PRIVATE || (flags & MAP_TYPE) == kMapDroppable;
-    return is_private && (prot & PROT_WRITE) ? round_to_pages(length) : 0;
+    if (!is_private || !(prot & PROT_WRITE)) return 0;
+    const std::uint64_t mapped = round_to_pages(length);
+    if (!(flags & MAP_GROWSDOWN)) return mapped;
+    const std::uint64_t growth = round_to_pages(stack_limit);
+    return growth > std::numeric_limits<std::uint64_t>::max() - mapped ? std::numeric_limits<std::uint64_t>::max()
+                                                                        : mapped + growth;
 }
 
 std::uint64_t mremap_cost(std::uint64_t old_length, std::uint64_t new_length, std::uint64_t flags) {

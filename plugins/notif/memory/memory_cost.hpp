@@ -18,7 +18,9 @@ std::uint64_t round_to_pages(std::uint64_t bytes);  // saturates instead of over
 // The MAP_TYPE value of MAP_DROPPABLE (Linux 6.11; Debian 12's headers lack it).
 inline constexpr std::uint64_t kMapDroppable = 0x08;
 
-std::uint64_t mmap_cost(std::uint64_t length, std::uint64_t prot, std::uint64_t flags);
+// `stack_limit`: what a MAP_GROWSDOWN mapping may grow to by page faults, with no call to
+// judge (the pinned RLIMIT_STACK): charged when it is made.
+std::uint64_t mmap_cost(std::uint64_t length, std::uint64_t prot, std::uint64_t flags, std::uint64_t stack_limit = 0);
 std::uint64_t mremap_cost(std::uint64_t old_length, std::uint64_t new_length, std::uint64_t flags);
 std::uint64_t mprotect_cost(std::uint64_t length, std::uint64_t prot);
 // brk(new_end) with the heap currently ending at `heap_end`; brk(0) only asks, and costs nothing.

@@ -168,13 +168,8 @@ int MemoryLimit::apply_rlimits() const noexcept {
 
 std::uint64_t MemoryLimit::cost_of(const sdk::NotifContext& call, pid_t process) const {
     switch (call.syscall()) {
-        case SYS_mmap: {
-            const std::uint64_t cost = memory::mmap_cost(call.arg(1), call.arg(2), call.arg(3));
-            // A MAP_GROWSDOWN mapping grows by page faults, up to the stack limit, with no call
-            // to judge: that growth is charged now.
-            if (cost == 0 || !(call.arg(3) & MAP_GROWSDOWN) || !stack_limit_) return cost;
-            return std::max(cost, memory::round_to_pages(cost + stack_limit_->rlim_cur));
-        }
+        case SYS_mmap:
+            return memory::mmap_cost(call.arg(1), call.arg(2), call.arg(3), stack_limit_ ? stack_limit_->rlim_cur : 0);
         case SYS_mremap: return memory::mremap_cost(call.arg(1), call.arg(2), call.arg(3));
         case SYS_mprotect:
         case SYS_pkey_mprotect: return memory::mprotect_cost(call.arg(1), call.arg(2));
