@@ -13,7 +13,7 @@ if(NOT abi_line MATCHES "define SANDLOCK_ABI_VERSION ([0-9]+)u")
 endif()
 set(SANDLOCK_ABI_PACKAGE sandlock-abi-${CMAKE_MATCH_1})
 
-set(SANDLOCK_LAYERS landlock seccomp notif branchfs)
+set(SANDLOCK_LAYERS landlock seccomp notif branchfs checkpoint)
 set(SANDLOCK_DEFAULT_LAYERS landlock seccomp notif)
 set(SANDLOCK_DEB_MAINTAINER "sandlock developers <dev@sandlock.invalid>" CACHE STRING
   "Maintainer field of the Debian packages")
@@ -39,7 +39,7 @@ set(CPACK_DEBIAN_CLI_PACKAGE_PROVIDES ${SANDLOCK_ABI_PACKAGE})
 list(TRANSFORM SANDLOCK_DEFAULT_LAYERS PREPEND sandlock-plugin- OUTPUT_VARIABLE recommended)
 list(JOIN recommended ", " recommended)
 set(CPACK_DEBIAN_CLI_PACKAGE_RECOMMENDS "${recommended}")
-set(CPACK_DEBIAN_CLI_PACKAGE_SUGGESTS "sandlock-plugin-branchfs")
+set(CPACK_DEBIAN_CLI_PACKAGE_SUGGESTS "sandlock-plugin-branchfs, sandlock-plugin-checkpoint")
 set(CPACK_COMPONENT_CLI_DESCRIPTION "lightweight Linux process sandbox
 sandlock confines untrusted programs with the kernel's own mechanisms:
 Landlock, seccomp-bpf and seccomp user notification. No root, no containers,
@@ -75,6 +75,10 @@ set(CPACK_COMPONENT_PLUGIN_BRANCHFS_DESCRIPTION "sandlock layer: copy-on-write b
 .
 This layer gives the sandbox an overlay branch of a workspace that is
 committed, aborted or kept when the command ends.")
+set(CPACK_COMPONENT_PLUGIN_CHECKPOINT_DESCRIPTION "sandlock layer: checkpoint and restore${layer_description}
+.
+This layer takes checkpoints of a running sandbox's processes with ptrace,
+keeps them in the user's checkpoint store and restores a process in place.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libsandlock-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)

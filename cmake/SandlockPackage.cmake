@@ -12,7 +12,7 @@ set(SANDLOCK_CMAKE_DIR ${SANDLOCK_INSTALL_LIBDIR}/cmake/sandlock)
 set(SANDLOCK_PKGCONFIG_DIR ${SANDLOCK_INSTALL_LIBDIR}/pkgconfig)
 
 install(TARGETS sandlock RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT cli)
-foreach(plugin landlock seccomp notif branchfs)
+foreach(plugin landlock seccomp notif branchfs checkpoint)
   install(TARGETS ${plugin} LIBRARY DESTINATION ${SANDLOCK_INSTALL_PLUGIN_SUBDIR} COMPONENT plugin_${plugin})
 endforeach()
 

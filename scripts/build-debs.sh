@@ -5,7 +5,7 @@
 #
 #   scripts/build-debs.sh [BUILD_DIR]   ->  BUILD_DIR/*.deb, then: sudo dpkg -i BUILD_DIR/*.deb
 #
-# Packages: sandlock, sandlock-plugin-{landlock,seccomp,notif,branchfs}, libsandlock-dev
+# Packages: sandlock, sandlock-plugin-{landlock,seccomp,notif,branchfs,checkpoint}, libsandlock-dev
 # (cmake/SandlockDeb.cmake). Needs what scripts/setup.sh installs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

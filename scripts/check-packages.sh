@@ -23,7 +23,7 @@ unset SANDLOCK_PLUGIN_PATH
 echo "== build the packages into $debs"
 "$root/scripts/build-debs.sh" "$debs" >"$work/build.log" 2>&1 || { cat "$work/build.log"; fail "build-debs.sh failed"; }
 expected=(sandlock sandlock-plugin-landlock sandlock-plugin-seccomp sandlock-plugin-notif
-  sandlock-plugin-branchfs libsandlock-dev python3-sandlock)
+  sandlock-plugin-branchfs sandlock-plugin-checkpoint libsandlock-dev python3-sandlock)
 packages=()
 for name in "${expected[@]}"; do
   deb=$(find "$debs" -maxdepth 1 -name "${name}_*.deb" -print -quit)
@@ -61,10 +61,10 @@ if "$sandlock" run -r /usr -r /lib -r /lib64 -r /bin -- /bin/cat /etc/passwd >/d
   fail "the unpacked sandlock let /bin/cat read /etc/passwd outside the policy"
 fi
 listing=$("$sandlock" plugins)
-for layer in landlock seccomp notif branchfs; do
+for layer in landlock seccomp notif branchfs checkpoint; do
   grep -qx "  path:   $plugins/$layer.so" <<<"$listing" || fail "sandlock plugins does not list $plugins/$layer.so: $listing"
 done
-echo "   sandlock run: ok; cat outside the policy: refused; plugins: 4 from $plugins"
+echo "   sandlock run: ok; cat outside the policy: refused; plugins: 5 from $plugins"
 
 echo "== the unpacked python3-sandlock"
 output=$(cd / && PYTHONPATH=$work/root/usr/lib/python3/dist-packages SANDLOCK_PLUGIN_PATH=$plugins python3 -c '

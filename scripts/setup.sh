@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config              # toolchain (libc6-dev: static libc for a test helper)
   libboost1.81-dev libboost-json1.81-dev libboost-log1.81-dev  # Boost.DLL, Boost.JSON, Boost.Log
-  libtomlplusplus-dev libcli11-dev libseccomp-dev
+  libtomlplusplus-dev libcli11-dev libseccomp-dev libxxhash-dev  # xxhash: checkpoint page-file hashes
   googletest libgtest-dev libbenchmark-dev      # tests and benchmarks
   python3 util-linux                            # test programs run in sandboxes; setpriv
   python3-dev pybind11-dev python3-pytest python3-mypy  # the Python package (python/), its tests and type check

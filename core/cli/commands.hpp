@@ -29,6 +29,9 @@ std::function<int()> add_pause_command(CLI::App& pause, const GlobalOptions& glo
 std::function<int()> add_resume_command(CLI::App& resume, const GlobalOptions& global);
 std::function<int()> add_kill_command(CLI::App& kill, const GlobalOptions& global);
 std::function<int()> add_update_command(CLI::App& update, const GlobalOptions& global);
+// Checkpoints (checkpoint_command.cpp).
+std::function<int()> add_checkpoint_command(CLI::App& checkpoint, const GlobalOptions& global);
+std::function<int()> add_restore_command(CLI::App& restore, const GlobalOptions& global);
 
 // Throws PolicyError for an empty or valueless --plugins / --plugin-path (before CLI11 parses).
 void check_global_arguments(int argc, char** argv);

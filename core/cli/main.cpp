@@ -35,6 +35,8 @@ constexpr CommandSpec kCommands[] = {
     {"resume", "Thaw a paused named sandbox", &add_resume_command},
     {"kill", "Kill every process of a named sandbox", &add_kill_command},
     {"update", "Change a named sandbox's limits: sandlock update NAME -m 256M -P 8", &add_update_command},
+    {"checkpoint", "Checkpoint a named sandbox (NAME --save CP); list, show and delete checkpoints", &add_checkpoint_command},
+    {"restore", "Continue a checkpoint's process in a new sandbox where it stopped", &add_restore_command},
 };
 
 // The subcommand argv names (the first word that is not a global option or its value). Only

@@ -1,5 +1,6 @@
 #include "control_server.hpp"
 
+#include "checkpoint_commands.hpp"
 #include "kernel.hpp"
 #include "session.hpp"
 
@@ -150,6 +151,18 @@ boost::json::object ControlServer::handle(const boost::json::object& request) {
         session_.pause();
     } else if (what == "resume") {
         session_.resume();
+    } else if (what == "checkpoint") {
+        // `sandlock checkpoint NAME --save CP`: taken here, where the sandbox's processes are
+        // this process's descendants (ptrace).
+        const boost::json::value* save = request.if_contains("save");
+        if (save == nullptr || !save->is_string()) throw SandboxError("checkpoint: the request names no checkpoint to save");
+        Checkpoint checkpoint = CheckpointAccess::take(session_, std::nullopt);
+        checkpoint.save(std::string(save->as_string()));
+        std::uint64_t bytes = 0;
+        for (const CheckpointProcess& p : checkpoint.processes()) bytes += p.memory_bytes;
+        reply["processes"] = checkpoint.processes().size();
+        reply["memory_bytes"] = bytes;
+        reply["unrestorable"] = boost::json::array(checkpoint.unrestorable().begin(), checkpoint.unrestorable().end());
     } else if (what == "kill") {
         session_.terminate("killed by `sandlock kill`");
     } else if (what == "update") {
@@ -161,7 +174,7 @@ boost::json::object ControlServer::handle(const boost::json::object& request) {
             limits.max_cpu = static_cast<std::uint32_t>(std::min<std::uint64_t>(number(request, "max_cpu"), UINT32_MAX));
         session_.update(limits);
     } else {
-        reply["error"] = "unknown request " + what + " (status, policy, pause, resume, kill, update)";
+        reply["error"] = "unknown request " + what + " (status, policy, pause, resume, checkpoint, kill, update)";
         return reply;
     }
     reply["ok"] = true;

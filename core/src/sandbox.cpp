@@ -1,3 +1,4 @@
+#include "checkpoint_commands.hpp"
 #include "launcher.hpp"
 #include "logging.hpp"
 #include "nested_scope.hpp"
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <thread>
 
+#include <sandlock/checkpoint.hpp>
 #include <sandlock/errors.hpp>
 #include <sandlock/profile.hpp>
 #include <sandlock/sandbox.hpp>
@@ -132,6 +134,36 @@ Process& Sandbox::exec(const std::vector<std::string>& argv, ExecIo io) {
     if (session_ && session_->closed()) session_.reset();
     if (!session_) session_ = std::make_shared<Session>(policy_, options_);
     return processes_.emplace_back(session_, session_->exec(argv, io));
+}
+
+Process& Sandbox::exec(const std::vector<std::string>& argv, ExecIo io, std::function<std::string()> save_fn) {
+    Process& process = exec(argv, io);
+    if (save_fn) save_fn_ = std::move(save_fn);
+    return process;
+}
+
+Checkpoint Sandbox::checkpoint() {
+    if (nested_) throw SandboxError("checkpoint: a nested sandbox is checkpointed with its parent (checkpoint the parent)");
+    if (!session_ || session_->closed()) throw SandboxError("checkpoint: nothing runs in this sandbox (exec a command first)");
+    std::optional<std::string> app_state;
+    if (save_fn_) app_state = save_fn_();
+    return CheckpointAccess::take(*session_, app_state);
+}
+
+Process& Sandbox::restore(const Checkpoint& checkpoint, ExecIo io, RestoreOptions options) {
+    if (nested_) throw SandboxError("restore: restore into the parent sandbox, not a nested one");
+    if (session_ && session_->closed()) session_.reset();
+    if (!session_) session_ = std::make_shared<Session>(policy_, options_);
+    return processes_.emplace_back(session_, CheckpointAccess::restore(*session_, checkpoint, io, options));
+}
+
+CallResult Sandbox::from_checkpoint(const Checkpoint& checkpoint, const std::function<void(const std::string&)>& restore_fn,
+                                    Timeout timeout, SandboxOptions options) {
+    const std::string state = checkpoint.app_state().value_or("");
+    return Sandbox(checkpoint.policy(), std::move(options)).call([&] {
+        restore_fn(state);
+        return std::string();
+    }, timeout);
 }
 
 Result Sandbox::wait(Timeout timeout) {

@@ -26,7 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::size_t kMaxName = 64;
-constexpr int kAnswerTimeoutMs = 10'000;  // a sandbox answers at once; pause may take a moment
+constexpr int kAnswerTimeoutMs = 120'000;  // most answers come at once; a checkpoint writes out memory
 constexpr std::size_t kMaxAnswer = 16u << 20;
 
 std::string errno_text(int error) { return std::strerror(error); }

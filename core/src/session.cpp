@@ -101,7 +101,7 @@ const char* nest_step_name(int step) {
 }  // namespace
 
 Session::Session(const Policy& policy, const SandboxOptions& options)
-    : policy_(policy), wake_(make_eventfd()), cancel_fd_(options.cancel_fd) {
+    : policy_(policy), plugin_path_(options.plugin_path), wake_(make_eventfd()), cancel_fd_(options.cancel_fd) {
     devnull_ = open_fd("/dev/null", O_RDONLY);
     // The name first: a clash is refused before anything runs.
     std::unique_ptr<NameRegistration> registration;
@@ -130,7 +130,7 @@ Session::~Session() {
 }
 
 std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv, const ExecIo& io,
-                                            const NestedSpawn* nested) {
+                                            const NestedSpawn* nested, const std::function<void(pid_t)>& before_exec) {
     if (argv.empty() || argv[0].empty()) throw PolicyError("command: nothing to run (give a command)");
     auto process = std::make_shared<ProcessState>();
     process->argv = argv;
@@ -149,13 +149,16 @@ std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv
         if (*fd) ::fcntl(fd->get(), F_SETFL, O_NONBLOCK);
     spawn::Request header{};
     header.kind = spawn::RequestKind::Spawn;
+    // The go pipe holds the new process right before its exec (the spawner passes the fds in
+    // this order: stdio, go pipe, ruleset).
+    if (before_exec || (nested != nullptr && !nested->nest_request.empty())) {
+        std::tie(go_read, go_write) = pipe_pair();
+        header.flags |= spawn::kWaitForGo;
+        fds.push_back(go_read.get());
+    }
+    if (before_exec) header.flags |= spawn::kTraced;
     if (nested != nullptr) {
         header.flags |= spawn::kOwnGroup;
-        if (!nested->nest_request.empty()) {
-            std::tie(go_read, go_write) = pipe_pair();
-            header.flags |= spawn::kWaitForGo;
-            fds.push_back(go_read.get());
-        }
         if (nested->ruleset_fd >= 0) {
             header.flags |= spawn::kHasRuleset;
             fds.push_back(nested->ruleset_fd);
@@ -193,14 +196,17 @@ std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv
     }
     wake_monitor();  // its new pipes
     if (go_write) {
-        // The new process waits on the go pipe: its subtree joins the scope's supervised rules
-        // before it can fork or allocate anything under them.
+        // The new process waits on the go pipe: a nested one's subtree joins the scope's
+        // supervised rules before it can fork or allocate anything under them.
         await_spawner_locked(lock, [&] { return process->pid != 0 || process->spawned || ended_; }, argv[0]);
         if (process->pid != 0) {
             try {
-                boost::json::object request = boost::json::parse(nested->nest_request).as_object();
-                request["root"] = process->pid;
-                run_->control(boost::json::serialize(request), nested->nest_plugins);
+                if (nested != nullptr && !nested->nest_request.empty()) {
+                    boost::json::object request = boost::json::parse(nested->nest_request).as_object();
+                    request["root"] = process->pid;
+                    run_->control(boost::json::serialize(request), nested->nest_plugins);
+                }
+                if (before_exec) before_exec(process->pid);
             } catch (...) {
                 go_write.reset();  // end-of-file: it exits without running the command
                 changed_.wait(lock, [&] { return process->spawned || ended_; });
@@ -460,6 +466,21 @@ boost::json::object Session::status() {
 Policy Session::policy() {
     std::lock_guard lock(mutex_);
     return policy_;
+}
+
+void Session::with_processes(const std::function<void(const std::vector<pid_t>&)>& work) {
+    std::lock_guard lock(mutex_);
+    if (ended_) throw SandboxError("checkpoint: the sandbox has ended" + (end_reason_.empty() ? "" : " (" + end_reason_ + ")"));
+    if (run_->paused())
+        throw SandboxError("checkpoint: the sandbox is paused; resume it first (a checkpoint stops its processes itself)");
+    if (!run_->namespaced())
+        throw SandboxError("checkpoint: the sandbox has no PID namespace of its own, so its processes cannot be told "
+                           "apart (sandlock check: pid namespace)");
+    std::vector<pid_t> pids;
+    for (const CensusEntry& entry : take_census(run_->pid(), run_->spawner_pid(), run_->sandbox_pid_namespace()).processes)
+        pids.push_back(entry.pid);
+    if (pids.empty()) throw SandboxError("checkpoint: no process runs in the sandbox");
+    work(pids);
 }
 
 std::vector<std::pair<std::string, std::vector<std::string>>> Session::supervised_fields() {

@@ -59,9 +59,12 @@ public:
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
-    // `nested`: a nested sandbox's process (nested_scope.hpp).
+    // `nested`: a nested sandbox's process (nested_scope.hpp). `before_exec`: called with the
+    // new process's pid (as sandlock sees it) while it waits right before its exec (to trace
+    // it, say); what it throws ends that process and is rethrown.
     std::shared_ptr<ProcessState> exec(const std::vector<std::string>& argv, const ExecIo& io,
-                                       const NestedSpawn* nested = nullptr);
+                                       const NestedSpawn* nested = nullptr,
+                                       const std::function<void(pid_t)>& before_exec = {});
     // Until `process` exited; a timeout kills it (SIGKILL) and marks the result timed out.
     Result wait_for(const std::shared_ptr<ProcessState>& process, Timeout timeout);
     std::optional<Result> try_wait(const std::shared_ptr<ProcessState>& process, std::chrono::milliseconds within);
@@ -80,6 +83,12 @@ public:
     boost::json::object status();
     Policy policy();
     std::vector<std::string> plugin_names();
+    // Runs `work` with every process of the sandbox (as sandlock sees them; not the init and
+    // spawner) while nothing can be exec'd, paused or ended. Throws SandboxError when the
+    // sandbox ended, is paused, or has no PID namespace of its own to tell its processes by.
+    void with_processes(const std::function<void(const std::vector<pid_t>&)>& work);
+    // Where the plugins were found (SandboxOptions::plugin_path): for plugin commands.
+    const std::vector<std::string>& plugin_path() const { return plugin_path_; }
     // The environment its commands get (policy env over the caller's, built when it started).
     std::vector<std::string> environment() const { return env_; }
     // The plugins that serve notifications, each with the fields it owns: what they enforce for
@@ -116,6 +125,7 @@ private:
     std::condition_variable changed_;
     std::unique_ptr<RunningSandbox> run_;
     Policy policy_;
+    std::vector<std::string> plugin_path_;
     std::vector<std::string> env_;
     std::deque<std::shared_ptr<ProcessState>> processes_;
     std::uint32_t next_id_ = 1;

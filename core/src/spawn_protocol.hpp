@@ -40,6 +40,9 @@ enum SpawnFlags : std::uint32_t {
                             // confining itself further (sandlock registers its subtree first)
     kHasRuleset = 1u << 1,  // restrict with the ruleset fd after adding the late rules
     kOwnGroup = 1u << 2,    // lead a process group of its own (a nested sandbox's command)
+    kTraced = 1u << 3,      // with kWaitForGo: sandlock traces it from before its exec (a
+                            // restore), so it gets memory of its own (a fork, not CLONE_VM) and
+                            // is made dumpable — the spawner stays undumpable
 };
 
 struct Request {

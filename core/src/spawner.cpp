@@ -135,6 +135,7 @@ int start_command(void* arg) {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);  // the spawner blocks SIGCHLD; commands do not
     int error = 0;
     if ((job.flags & spawn::kOwnGroup) && ::setpgid(0, 0) != 0) error = errno;
+    if ((job.flags & spawn::kTraced) && error == 0 && ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) error = errno;
     for (int target = 0; target < 3 && error == 0; ++target)
         if (::dup2(job.stdio[target], target) < 0) error = errno;  // the originals close at exec
     send_event(socket, {spawn::EventKind::Started, job.id, ::getpid(), 0, -1, 0});
@@ -196,7 +197,9 @@ void spawn(const ChildPlan& plan, const spawn::Request& request, char* strings, 
                     has_ruleset ? fds[wait_for_go ? 4 : 3] : -1,   late_rules, request.late_rules,
                     programs, request.programs};
             char* stack_top = plan.spawn_stack.get() + plan.spawn_stack_size;
-            const int pid = ::clone(start_command, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, &job);
+            // A traced one must not share the spawner's memory: it becomes dumpable.
+            const int memory = (request.flags & spawn::kTraced) ? 0 : CLONE_VM;
+            const int pid = ::clone(start_command, stack_top, memory | CLONE_VFORK | SIGCHLD, &job);
             done.pid = pid;
             done.value = pid < 0 ? errno : 0;
         }

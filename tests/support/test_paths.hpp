@@ -16,6 +16,7 @@ inline std::string sandlock_bin() { return (bin_dir() / "sandlock").string(); }
 inline std::string static_probe() { return (bin_dir() / "static_probe").string(); }
 inline std::string stack_hog() { return (bin_dir() / "stack_hog").string(); }
 inline std::string sigcont_timer() { return (bin_dir() / "sigcont_timer").string(); }
+inline std::string counter() { return (bin_dir() / "counter").string(); }
 inline std::string test_plugin_dir() { return (bin_dir() / "../lib/sandlock/test-plugins").lexically_normal().string(); }
 
 }  // namespace sandlock::test

@@ -37,4 +37,11 @@ public:
     using Error::Error;
 };
 
+// A checkpoint cannot be taken, saved, loaded or restored (a damaged or foreign checkpoint,
+// an unknown name, a process that cannot be traced or rebuilt).
+class CheckpointError : public Error {
+public:
+    using Error::Error;
+};
+
 }  // namespace sandlock

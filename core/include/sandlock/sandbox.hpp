@@ -70,6 +70,14 @@ struct Limits {
     std::optional<std::uint32_t> max_cpu;        // percent of one core, 1..100
 };
 
+// How Sandbox::restore treats what a checkpoint cannot recreate.
+struct RestoreOptions {
+    // Leave out sockets, pipes beyond the standard streams, devices and deleted files (the
+    // process finds those fds closed) instead of refusing to restore.
+    bool skip_unrestorable = false;
+};
+
+class Checkpoint;
 class Session;
 class NestedScope;
 struct ProcessState;
@@ -125,6 +133,10 @@ public:
     // cannot start (the sandbox ended or is paused, max_processes is reached), and
     // PolicyError/PluginError/ConfinementError when the sandbox itself cannot start.
     Process& exec(const std::vector<std::string>& argv, ExecIo io = {});
+    // Same; checkpoint() then calls save_fn (in this process, before the sandbox's processes
+    // are stopped; ask your program for its state there) and keeps what it returns as the
+    // checkpoint's app state. The last exec with a save_fn sets it.
+    Process& exec(const std::vector<std::string>& argv, ExecIo io, std::function<std::string()> save_fn);
     // Until every exec'd command exited; the last one's Result. A timeout ends the whole
     // sandbox, as run()'s does. Throws SandboxError when nothing was exec'd.
     Result wait(Timeout timeout = {});
@@ -157,12 +169,29 @@ public:
     // The policy as the sandbox now enforces it (updated limits included).
     Policy policy() const;
 
+    // ---- Checkpoints (sandlock/checkpoint.hpp; the plugin `checkpoint`) ----
+    // Stops every process of the running sandbox (ptrace; no cooperation needed), saves each
+    // one's registers, memory and files, and lets them go on. Throws SandboxError when nothing
+    // runs or the sandbox is paused, CheckpointError when a process cannot be captured.
+    Checkpoint checkpoint();
+    // Starts the checkpoint's process in this sandbox (which starts now if it is not running;
+    // build it from checkpoint.policy()) and continues it where it stopped: same memory,
+    // registers, files and offsets, working directory and handlers. Its standard streams are
+    // `io`'s. One single-threaded process per checkpoint for now; throws CheckpointError when
+    // the checkpoint cannot be restored (see Checkpoint::unrestorable and RestoreOptions).
+    Process& restore(const Checkpoint& checkpoint, ExecIo io = {}, RestoreOptions options = {});
+    // A sandbox with the checkpoint's policy runs restore_fn(app state) through call() and
+    // returns its result (the reference's from_checkpoint).
+    static CallResult from_checkpoint(const Checkpoint& checkpoint, const std::function<void(const std::string&)>& restore_fn,
+                                      Timeout timeout = {}, SandboxOptions options = {});
+
 private:
     Policy policy_;
     SandboxOptions options_;
     std::shared_ptr<NestedScope> nested_;  // set for a nested sandbox
     std::shared_ptr<Session> session_;
     std::deque<Process> processes_;
+    std::function<std::string()> save_fn_;
 };
 
 }  // namespace sandlock

@@ -1,0 +1,82 @@
+// Checkpoint: the saved state of a running sandbox — its policy, each process as the kernel
+// holds it (registers, memory, files: taken with ptrace, without the program's cooperation),
+// and optional app state from the exec's save_fn — kept in the user's store,
+// $XDG_DATA_HOME/sandlock/checkpoints/NAME/ (0700). The plugin `checkpoint` does the work.
+//
+//   sandlock::Sandbox sb(policy);
+//   sb.exec({"./counter"});
+//   sandlock::Checkpoint cp = sb.checkpoint();   // the counter keeps running
+//   cp.save("counter-at-noon");
+//
+//   auto saved = sandlock::Checkpoint::load("counter-at-noon");
+//   sandlock::Sandbox again(saved.policy());
+//   again.restore(saved, sandlock::ExecIo::inherit());  // counts on from where it was
+#pragma once
+
+#include <sandlock/policy.hpp>
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sandlock {
+
+// One process of a checkpoint.
+struct CheckpointProcess {
+    pid_t pid = 0;  // as sandlock saw it
+    std::string exe;
+    std::vector<std::string> argv;
+    std::size_t threads = 0;
+    std::uint64_t memory_bytes = 0;  // the pages it wrote, as saved
+    // Why it cannot be restored in place at all (several threads), else empty.
+    std::string restore_refusal;
+};
+
+class Checkpoint {
+public:
+    // A saved checkpoint, checked whole (manifest, every file's size and hash). Throws
+    // CheckpointError for an unknown name or a damaged, truncated or foreign one.
+    static Checkpoint load(const std::string& name, const std::vector<std::string>& plugin_path = {});
+    // The saved names, sorted.
+    static std::vector<std::string> list(const std::vector<std::string>& plugin_path = {});
+    static void remove(const std::string& name, const std::vector<std::string>& plugin_path = {});
+
+    Checkpoint(Checkpoint&& other) noexcept;
+    Checkpoint& operator=(Checkpoint&& other) noexcept;
+    Checkpoint(const Checkpoint&) = delete;
+    Checkpoint& operator=(const Checkpoint&) = delete;
+    // A checkpoint never saved is discarded with its data.
+    ~Checkpoint();
+
+    // Keeps it under `name` (a fresh checkpoint), or a copy of it (a loaded one). Throws
+    // CheckpointError for a bad name or one in use.
+    void save(const std::string& name);
+    // Empty until saved.
+    const std::string& name() const { return name_; }
+    const Policy& policy() const { return policy_; }
+    // What the exec's save_fn returned, if one was given.
+    const std::optional<std::string>& app_state() const { return app_state_; }
+    const std::vector<CheckpointProcess>& processes() const { return processes_; }
+    // What cannot be recreated (sockets, pipes beyond the standard streams, devices, deleted
+    // files): restore refuses unless told to skip it.
+    const std::vector<std::string>& unrestorable() const { return unrestorable_; }
+
+private:
+    friend class CheckpointAccess;  // the core's side: taking and restoring (checkpoint_commands.hpp)
+    Checkpoint() = default;
+    // From the plugin's answer to "dump" or "load".
+    static Checkpoint from_answer(const std::string& answer, const std::vector<std::string>& plugin_path, bool staged);
+    std::string directory_;
+    std::string name_;
+    bool staged_ = false;  // directory_ is a staging directory of the store
+    std::vector<std::string> plugin_path_;
+    Policy policy_;
+    std::optional<std::string> app_state_;
+    std::vector<CheckpointProcess> processes_;
+    std::vector<std::string> unrestorable_;
+};
+
+}  // namespace sandlock

@@ -1,0 +1,121 @@
+// Checkpoint (sandlock/checkpoint.hpp): a handle on a checkpoint in the user's store; the
+// store, the manifests and the data are the checkpoint plugin's (plugin commands).
+#include <sandlock/checkpoint.hpp>
+
+#include "checkpoint_commands.hpp"
+
+#include <sandlock/errors.hpp>
+#include <sandlock/plugins.hpp>
+#include <sandlock/sdk/policy_schema.hpp>
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <utility>
+
+namespace sandlock {
+namespace json = boost::json;
+
+std::string checkpoint_command(const json::object& request, const std::vector<std::string>& plugin_path) {
+    try {
+        return run_plugin_command("checkpoint", json::serialize(request), plugin_path);
+    } catch (const PluginError& e) {
+        throw CheckpointError(e.what());
+    }
+}
+
+namespace {
+
+std::string hex_decode(std::string_view hex) {
+    std::string out(hex.size() / 2, '\0');
+    auto digit = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(digit(hex[2 * i]) << 4 | digit(hex[2 * i + 1]));
+    return out;
+}
+
+}  // namespace
+
+Checkpoint Checkpoint::from_answer(const std::string& answer, const std::vector<std::string>& plugin_path, bool staged) {
+    Checkpoint cp;
+    try {
+        const json::object o = json::parse(answer).as_object();
+        cp.directory_ = std::string(o.at("directory").as_string());
+        cp.name_ = std::string(o.at("name").as_string());
+        cp.staged_ = staged;
+        cp.plugin_path_ = plugin_path;
+        if (const json::value* policy = o.if_contains("policy")) cp.policy_ = policy_from_json(json::serialize(*policy));
+        if (const json::value* state = o.if_contains("app_state_hex")) cp.app_state_ = hex_decode(state->as_string());
+        const json::array* refusals = o.contains("restore_refusals") ? &o.at("restore_refusals").as_array() : nullptr;
+        std::size_t i = 0;
+        for (const json::value& p : o.at("processes").as_array()) {
+            const json::object& process = p.as_object();
+            CheckpointProcess entry;
+            entry.pid = static_cast<pid_t>(process.at("pid").to_number<std::int64_t>());
+            entry.exe = std::string(process.at("exe").as_string());
+            for (const json::value& arg : process.at("argv").as_array()) entry.argv.emplace_back(arg.as_string());
+            entry.threads = process.at("threads").to_number<std::size_t>();
+            entry.memory_bytes = process.at("page_bytes").to_number<std::uint64_t>();
+            if (refusals != nullptr && i < refusals->size()) entry.restore_refusal = std::string((*refusals)[i].as_string());
+            cp.processes_.push_back(std::move(entry));
+            ++i;
+        }
+        for (const json::value& why : o.at("unrestorable").as_array()) cp.unrestorable_.emplace_back(why.as_string());
+    } catch (const std::exception& e) {
+        if (staged && !cp.directory_.empty())
+            checkpoint_command({{"command", "discard"}, {"directory", cp.directory_}}, plugin_path);
+        throw CheckpointError(std::string("checkpoint: unexpected answer from the checkpoint plugin: ") + e.what());
+    }
+    return cp;
+}
+
+Checkpoint Checkpoint::load(const std::string& name, const std::vector<std::string>& plugin_path) {
+    return from_answer(checkpoint_command({{"command", "load"}, {"name", name}}, plugin_path), plugin_path, false);
+}
+
+std::vector<std::string> Checkpoint::list(const std::vector<std::string>& plugin_path) {
+    std::vector<std::string> names;
+    const json::value all = json::parse(checkpoint_command({{"command", "list"}, {"json", true}}, plugin_path));
+    for (const json::value& entry : all.as_array()) names.emplace_back(entry.as_object().at("name").as_string());
+    return names;
+}
+
+void Checkpoint::remove(const std::string& name, const std::vector<std::string>& plugin_path) {
+    checkpoint_command({{"command", "delete"}, {"name", name}}, plugin_path);
+}
+
+Checkpoint::Checkpoint(Checkpoint&& other) noexcept { *this = std::move(other); }
+
+Checkpoint& Checkpoint::operator=(Checkpoint&& other) noexcept {
+    if (this == &other) return *this;
+    directory_ = std::move(other.directory_);
+    name_ = std::move(other.name_);
+    staged_ = std::exchange(other.staged_, false);
+    plugin_path_ = std::move(other.plugin_path_);
+    policy_ = std::move(other.policy_);
+    app_state_ = std::move(other.app_state_);
+    processes_ = std::move(other.processes_);
+    unrestorable_ = std::move(other.unrestorable_);
+    return *this;
+}
+
+Checkpoint::~Checkpoint() {
+    if (!staged_) return;
+    try {
+        checkpoint_command({{"command", "discard"}, {"directory", directory_}}, plugin_path_);
+    } catch (...) {
+        // Left in the store's hidden staging area; nothing names it.
+    }
+}
+
+void Checkpoint::save(const std::string& name) {
+    if (staged_) {
+        checkpoint_command({{"command", "save"}, {"directory", directory_}, {"name", name}}, plugin_path_);
+        staged_ = false;
+        directory_ = (std::filesystem::path(directory_).parent_path() / name).string();  // the store's rename
+    } else {
+        checkpoint_command({{"command", "save"}, {"from", name_}, {"name", name}}, plugin_path_);
+    }
+    name_ = name;
+}
+
+}  // namespace sandlock

@@ -1,0 +1,94 @@
+#include "checkpoint_commands.hpp"
+
+#include <sandlock/errors.hpp>
+#include <sandlock/sdk/policy_schema.hpp>
+
+#include <boost/json.hpp>
+
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+namespace sandlock {
+namespace json = boost::json;
+namespace {
+
+std::string hex_encode(const std::string& bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (unsigned char c : bytes) {
+        out += kDigits[c >> 4];
+        out += kDigits[c & 15];
+    }
+    return out;
+}
+
+// The new process waits right before its exec: traced from here on by this thread, it stops at
+// the exec (and dies with sandlock, should sandlock die while rebuilding it).
+void trace_until_exec(pid_t pid) {
+    const long options = PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
+    if (::ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(options)) != 0)
+        throw CheckpointError(std::string("restore: cannot trace the new process: ") + std::strerror(errno));
+}
+
+void wait_for_exec(pid_t pid, const std::string& exe) {
+    for (;;) {
+        int status = 0;
+        if (::waitpid(pid, &status, __WALL) < 0) {
+            if (errno == EINTR) continue;
+            throw CheckpointError("restore: lost the new process: " + std::string(std::strerror(errno)));
+        }
+        if (WIFEXITED(status) || WIFSIGNALED(status))
+            throw CheckpointError("restore: " + exe + " did not start in the sandbox (is it readable and executable there?)");
+        if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) return;
+        const int event = status >> 16;
+        const long sig = event == 0 ? WSTOPSIG(status) : 0;  // a signal on its way is delivered
+        ::ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(sig));
+    }
+}
+
+}  // namespace
+
+Checkpoint CheckpointAccess::take(Session& session, const std::optional<std::string>& app_state) {
+    json::object request{{"command", "dump"}, {"policy", json::parse(policy_to_json(session.policy()))}};
+    if (app_state) request["app_state_hex"] = hex_encode(*app_state);
+    std::string answer;
+    session.with_processes([&](const std::vector<pid_t>& pids) {
+        request["pids"] = json::array(pids.begin(), pids.end());
+        answer = checkpoint_command(request, session.plugin_path());
+    });
+    Checkpoint checkpoint = Checkpoint::from_answer(answer, session.plugin_path(), true);
+    checkpoint.app_state_ = app_state;
+    return checkpoint;
+}
+
+std::shared_ptr<ProcessState> CheckpointAccess::restore(Session& session, const Checkpoint& checkpoint, const ExecIo& io,
+                                                        const RestoreOptions& options) {
+    const auto& processes = checkpoint.processes();
+    if (processes.size() != 1)
+        throw CheckpointError("restore: the checkpoint holds " + std::to_string(processes.size()) +
+                              " processes; restoring more than one is not built yet");
+    const CheckpointProcess& process = processes.front();
+    if (!process.restore_refusal.empty()) throw CheckpointError("restore: " + process.restore_refusal);
+    if (!options.skip_unrestorable && !checkpoint.unrestorable().empty())
+        throw CheckpointError("restore: " + checkpoint.unrestorable().front() +
+                              " cannot be recreated (skip_unrestorable / --skip-unrestorable restores the rest)");
+    auto state = session.exec({process.exe}, io, nullptr, trace_until_exec);
+    wait_for_exec(state->pid, process.exe);
+    json::object request{{"command", "restore"},
+                         {"process", 0},
+                         {"pid", state->pid},
+                         {"skip_unrestorable", options.skip_unrestorable}};
+    if (checkpoint.staged_)
+        request["directory"] = checkpoint.directory_;
+    else
+        request["name"] = checkpoint.name_;
+    checkpoint_command(request, checkpoint.plugin_path_);
+    return state;
+}
+
+}  // namespace sandlock

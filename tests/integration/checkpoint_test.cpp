@@ -1,0 +1,371 @@
+// Checkpoints of real sandboxes (the checkpoint plugin): taking one of a running program that
+// goes on running, app state, the store (save/load/list/delete, damaged checkpoints refused
+// with nothing changed, permissions), and transparent restore of a counter that counts on
+// from where it stopped — memory, file offset and all — twice side by side.
+#include "feature_check.hpp"
+#include "sandbox_test.hpp"
+
+#include <sandlock/checkpoint.hpp>
+#include <sandlock/errors.hpp>
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+namespace sandlock::test {
+namespace {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::vector<long> numbers_in(const std::string& text) {
+    std::vector<long> out;
+    std::istringstream in(text);
+    for (long n; in >> n;) out.push_back(n);
+    return out;
+}
+
+// Each test gets its own store: XDG_DATA_HOME points into a fresh directory.
+class CheckpointTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");
+        ::setenv("XDG_DATA_HOME", (data_.path() / "data").c_str(), 1);
+        policy_ = system_policy();
+        policy_.fs_readable.push_back(bin_dir().string());
+        policy_.fs_writable.push_back(work_.path().string());
+        log_ = work_.path() / "log";
+    }
+    void TearDown() override { ::unsetenv("XDG_DATA_HOME"); }
+
+    fs::path store() const { return data_.path() / "data" / "sandlock" / "checkpoints"; }
+
+    // Until the counter logged at least `count` numbers.
+    void wait_for_count(std::size_t count) const {
+        for (int i = 0; i < 500 && numbers_in(read_file(log_)).size() < count; ++i) std::this_thread::sleep_for(10ms);
+        ASSERT_GE(numbers_in(read_file(log_)).size(), count) << "the counter did not count";
+    }
+
+    TempDir data_, work_;
+    Policy policy_;
+    fs::path log_;
+};
+
+TEST_F(CheckpointTest, TakesARunningCounterThatKeepsRunning) {
+    Sandbox sb(policy_);
+    Process& running = sb.exec({counter(), log_.string()});
+    wait_for_count(5);
+    Checkpoint cp = sb.checkpoint();
+    ASSERT_EQ(cp.processes().size(), 1u);
+    EXPECT_EQ(cp.processes()[0].exe, counter());
+    EXPECT_EQ(cp.processes()[0].threads, 1u);
+    EXPECT_GE(cp.processes()[0].memory_bytes, 4u << 20) << "its 4 MiB of counts were not saved";
+    EXPECT_TRUE(cp.unrestorable().empty()) << cp.unrestorable().front();
+    EXPECT_TRUE(cp.name().empty());
+    const std::size_t at_checkpoint = numbers_in(read_file(log_)).size();
+    wait_for_count(at_checkpoint + 5);
+    EXPECT_TRUE(running.running());
+    sb.close();
+}
+
+TEST_F(CheckpointTest, AppStateComesFromSaveFnAndIsSavedWithIt) {
+    Sandbox sb(policy_);
+    int asked = 0;
+    sb.exec({counter(), log_.string()}, {}, [&] {
+        ++asked;
+        return std::string("state\0with bytes\xff", 17);
+    });
+    wait_for_count(2);
+    Checkpoint cp = sb.checkpoint();
+    EXPECT_EQ(asked, 1);
+    ASSERT_TRUE(cp.app_state());
+    EXPECT_EQ(*cp.app_state(), std::string("state\0with bytes\xff", 17));
+    cp.save("with-state");
+    sb.close();
+    Checkpoint loaded = Checkpoint::load("with-state");
+    ASSERT_TRUE(loaded.app_state());
+    EXPECT_EQ(*loaded.app_state(), std::string("state\0with bytes\xff", 17));
+    EXPECT_EQ(loaded.policy().fs_writable, policy_.fs_writable);
+}
+
+TEST_F(CheckpointTest, SaveLoadListDeleteRoundTrip) {
+    Sandbox sb(policy_);
+    sb.exec({counter(), log_.string()});
+    wait_for_count(2);
+    {
+        Checkpoint unsaved = sb.checkpoint();
+    }
+    EXPECT_TRUE(Checkpoint::list().empty()) << "an unsaved checkpoint was kept";
+    Checkpoint cp = sb.checkpoint();
+    cp.save("one");
+    EXPECT_EQ(cp.name(), "one");
+    EXPECT_THROW(sb.checkpoint().save("one"), CheckpointError) << "a name in use was overwritten";
+    Checkpoint loaded = Checkpoint::load("one");
+    loaded.save("two");  // a copy
+    EXPECT_EQ(Checkpoint::list(), (std::vector<std::string>{"one", "two"}));
+    Checkpoint::remove("one");
+    EXPECT_EQ(Checkpoint::list(), (std::vector<std::string>{"two"}));
+    EXPECT_THROW(Checkpoint::load("one"), CheckpointError);
+    EXPECT_NO_THROW(Checkpoint::load("two"));
+    EXPECT_THROW(Checkpoint::remove("one"), CheckpointError);
+    for (const char* bad : {"", "../x", ".hidden", "a/b", "-x"}) EXPECT_THROW(sb.checkpoint().save(bad), CheckpointError) << bad;
+    sb.close();
+    // Nothing of the unsaved checkpoints is left behind.
+    std::size_t entries = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(store())) ++entries;
+    EXPECT_EQ(entries, 1u);
+}
+
+// What a damaged checkpoint does to load: a clear refusal, and the files stay as they were.
+void expect_refused(const std::string& name, const fs::path& directory, const std::string& why) {
+    std::map<std::string, std::string> before;
+    for (const auto& entry : fs::directory_iterator(directory)) before[entry.path().filename()] = read_file(entry.path());
+    try {
+        Checkpoint::load(name);
+        ADD_FAILURE() << "a checkpoint that " << why << " was loaded";
+    } catch (const CheckpointError& e) {
+        EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+    std::map<std::string, std::string> after;
+    for (const auto& entry : fs::directory_iterator(directory)) after[entry.path().filename()] = read_file(entry.path());
+    EXPECT_EQ(before, after) << "loading changed the checkpoint";
+}
+
+TEST_F(CheckpointTest, DamagedTruncatedAndForeignCheckpointsAreRefused) {
+    Sandbox sb(policy_);
+    sb.exec({counter(), log_.string()});
+    wait_for_count(2);
+    for (const char* name : {"foreign", "truncated", "damaged", "garbled", "missing"}) sb.checkpoint().save(name);
+    sb.close();
+    auto manifest = [&](const char* name) { return store() / name / "manifest.json"; };
+    auto page_file = [&](const char* name) {
+        for (const auto& entry : fs::directory_iterator(store() / name))
+            if (entry.path().filename().string().rfind("pages-", 0) == 0) return entry.path();
+        return fs::path();
+    };
+    {
+        std::string text = read_file(manifest("foreign"));
+        text.replace(text.find("\"version\":1"), 11, "\"version\":7");
+        std::ofstream(manifest("foreign"), std::ios::trunc) << text;
+    }
+    fs::resize_file(page_file("truncated"), fs::file_size(page_file("truncated")) - 4096);
+    {
+        std::fstream f(page_file("damaged"), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(100);
+        f.put('\x5a');
+    }
+    fs::resize_file(manifest("garbled"), fs::file_size(manifest("garbled")) / 2);
+    fs::remove(page_file("missing"));
+    expect_refused("foreign", store() / "foreign", "version");
+    expect_refused("truncated", store() / "truncated", "truncated");
+    expect_refused("damaged", store() / "damaged", "damaged");
+    expect_refused("garbled", store() / "garbled", "not valid JSON");
+    expect_refused("missing", store() / "missing", "cannot open");
+}
+
+TEST_F(CheckpointTest, StoreIsPrivateAndAnotherUsersIsRefused) {
+    Sandbox sb(policy_);
+    sb.exec({counter(), log_.string()});
+    wait_for_count(2);
+    sb.checkpoint().save("mine");
+    struct stat st {};
+    ASSERT_EQ(::stat(store().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    ASSERT_EQ(::stat(store().parent_path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    ::chmod(store().c_str(), 0755);
+    try {
+        Checkpoint::list();
+        ADD_FAILURE() << "a store open to others was used";
+    } catch (const CheckpointError& e) {
+        EXPECT_NE(std::string(e.what()).find("open to other users"), std::string::npos) << e.what();
+    }
+    ::chmod(store().c_str(), 0700);
+    if (::geteuid() == 0) {
+        ASSERT_EQ(::chown(store().c_str(), 65534, 65534), 0);
+        try {
+            Checkpoint::load("mine");
+            ADD_FAILURE() << "another user's store was used";
+        } catch (const CheckpointError& e) {
+            EXPECT_NE(std::string(e.what()).find("belongs to uid 65534"), std::string::npos) << e.what();
+        }
+        ASSERT_EQ(::chown(store().c_str(), 0, 0), 0);
+    }
+    sb.close();
+}
+
+TEST_F(CheckpointTest, ProcessesThatComeAndGoNeverBreakIt) {
+    // A shell starting short-lived processes: each checkpoint holds what ran at that moment,
+    // or fails cleanly; the sandbox runs on either way.
+    Sandbox sb(policy_);
+    Process& shell = sb.exec({"/bin/sh", "-c", "while :; do /bin/true; done"});
+    int taken = 0;
+    for (int i = 0; i < 20; ++i) {
+        try {
+            Checkpoint cp = sb.checkpoint();
+            EXPECT_GE(cp.processes().size(), 1u);
+            ++taken;
+        } catch (const CheckpointError& e) {
+            EXPECT_NE(std::string(e.what()).find("ended"), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_GT(taken, 10);
+    EXPECT_TRUE(shell.running());
+    sb.close();
+}
+
+TEST_F(CheckpointTest, CheckpointRefusedWhilePausedOrWithNothingRunning) {
+    Sandbox sb(policy_);
+    EXPECT_THROW(sb.checkpoint(), SandboxError);
+    sb.exec({counter(), log_.string()});
+    wait_for_count(1);
+    sb.pause();
+    EXPECT_THROW(sb.checkpoint(), SandboxError);
+    sb.resume();
+    EXPECT_NO_THROW(sb.checkpoint());
+    sb.close();
+}
+
+TEST_F(CheckpointTest, RestoredCounterCountsOnWithItsMemoryAndFileOffset) {
+    {
+        Sandbox sb(policy_);
+        sb.exec({counter(), log_.string()});
+        wait_for_count(10);
+        sb.checkpoint().save("counter");
+        sb.close();
+    }
+    const std::vector<long> before = numbers_in(read_file(log_));
+    ASSERT_FALSE(before.empty());
+    fs::resize_file(log_, 0);  // what the restored counter writes lands at its saved offset
+
+    Checkpoint cp = Checkpoint::load("counter");
+    Sandbox sb(cp.policy());
+    Process& restored = sb.restore(cp);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_TRUE(restored.running()) << "the restored counter died";
+    restored.kill();
+    const Result result = restored.wait(20s);
+    const std::vector<long> counted = numbers_in(result.stdout_text);
+    ASSERT_GE(counted.size(), 3u) << result.stdout_text << result.stderr_text;
+    const long first = counted.front();
+    EXPECT_GE(first, 10) << "it started over instead of going on";
+    EXPECT_LE(first, before.back() + 1);
+    for (std::size_t i = 1; i < counted.size(); ++i) EXPECT_EQ(counted[i], first + static_cast<long>(i));
+    EXPECT_EQ(result.stderr_text, "") << "its memory check failed";
+
+    // The log: a hole as long as the numbers before `first`, then the numbers from `first` on.
+    std::string expected_prefix;
+    for (long n = 0; n < first; ++n) expected_prefix += std::to_string(n) + "\n";
+    const std::string log = read_file(log_);
+    ASSERT_GT(log.size(), expected_prefix.size());
+    EXPECT_EQ(log.substr(0, expected_prefix.size()), std::string(expected_prefix.size(), '\0'));
+    EXPECT_EQ(numbers_in(log.substr(expected_prefix.size())).front(), first);
+    sb.close();
+}
+
+TEST_F(CheckpointTest, TwoRestoresOfOneCheckpointRunSideBySide) {
+    {
+        Sandbox sb(policy_);
+        sb.exec({counter(), log_.string()});
+        wait_for_count(5);
+        sb.checkpoint().save("fork-me");
+        sb.close();
+    }
+    Checkpoint cp = Checkpoint::load("fork-me");
+    Sandbox a(cp.policy()), b(cp.policy());
+    Process& first = a.restore(cp);
+    Process& second = b.restore(cp);
+    std::this_thread::sleep_for(200ms);
+    EXPECT_TRUE(first.running());
+    EXPECT_TRUE(second.running());
+    first.kill();
+    second.kill();
+    const auto one = numbers_in(first.wait(20s).stdout_text), two = numbers_in(second.wait(20s).stdout_text);
+    ASSERT_FALSE(one.empty());
+    ASSERT_FALSE(two.empty());
+    EXPECT_EQ(one.front(), two.front()) << "both continue from the same point";
+    EXPECT_GE(one.front(), 5);
+}
+
+TEST_F(CheckpointTest, ThreadsAndSocketsAreCapturedAndRestoreSaysWhatItCannotDo) {
+    Sandbox sb(policy_);
+    sb.exec({counter(), log_.string(), "--thread", "--socket"});
+    wait_for_count(3);
+    Checkpoint cp = sb.checkpoint();
+    ASSERT_EQ(cp.processes().size(), 1u);
+    EXPECT_EQ(cp.processes()[0].threads, 2u);
+    ASSERT_FALSE(cp.unrestorable().empty());
+    EXPECT_NE(cp.unrestorable().front().find("socket"), std::string::npos) << cp.unrestorable().front();
+    sb.close();
+    Sandbox again(cp.policy());
+    try {
+        again.restore(cp, {}, {.skip_unrestorable = true});
+        ADD_FAILURE() << "a two-thread process was restored as one";
+    } catch (const CheckpointError& e) {
+        EXPECT_NE(std::string(e.what()).find("threads"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(CheckpointTest, UnrestorableFilesRefuseUnlessSkipped) {
+    {
+        Sandbox sb(policy_);
+        sb.exec({counter(), log_.string(), "--socket"});
+        wait_for_count(3);
+        sb.checkpoint().save("with-socket");
+        sb.close();
+    }
+    Checkpoint cp = Checkpoint::load("with-socket");
+    {
+        Sandbox sb(cp.policy());
+        try {
+            sb.restore(cp);
+            ADD_FAILURE() << "restored with its socket silently missing";
+        } catch (const CheckpointError& e) {
+            EXPECT_NE(std::string(e.what()).find("socket"), std::string::npos) << e.what();
+        }
+    }
+    Sandbox sb(cp.policy());
+    Process& restored = sb.restore(cp, {}, {.skip_unrestorable = true});
+    std::this_thread::sleep_for(200ms);
+    EXPECT_TRUE(restored.running());
+    restored.kill();
+    EXPECT_GE(numbers_in(restored.wait(20s).stdout_text).front(), 3);
+}
+
+TEST_F(CheckpointTest, RestoreObeysThePolicy) {
+    // The restored process reopens its files itself, under the sandbox's rules: a policy that
+    // no longer lets it write its log refuses the restore.
+    {
+        Sandbox sb(policy_);
+        sb.exec({counter(), log_.string()});
+        wait_for_count(2);
+        sb.checkpoint().save("strict");
+        sb.close();
+    }
+    Checkpoint cp = Checkpoint::load("strict");
+    Policy narrower = cp.policy();
+    narrower.fs_writable.clear();
+    narrower.fs_readable.push_back(work_.path().string());
+    Sandbox sb(narrower);
+    try {
+        sb.restore(cp);
+        ADD_FAILURE() << "the restore opened a file the policy forbids writing";
+    } catch (const CheckpointError& e) {
+        EXPECT_NE(std::string(e.what()).find(log_.string()), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace sandlock::test
