@@ -112,10 +112,10 @@ walk
 ((checked_flags >= 40)) || { echo "check-completion: FAIL: only $checked_flags flags read from --help" >&2; failures=$((failures + 1)); }
 
 # 2. Commands, profiles, plugins, values.
-expect "$sandlock r" resume run
+expect "$sandlock r" restore resume run
 expect "$sandlock ru" run
 PATH="$build/bin:$PATH" expect "sandlock ru" run  # found on PATH
-expect "$sandlock " branch check inspect kill pause plugins profile ps resume run update
+expect "$sandlock " branch check checkpoint inspect kill pause plugins profile ps restore resume run update
 expect "$sandlock run --fs-r" --fs-readable
 expect "$sandlock run -p " build web
 expect "$sandlock run --profile=w" web
@@ -180,7 +180,8 @@ if command -v zsh >/dev/null; then
     zsh -n docs/completion/_sandlock || { echo "check-completion: FAIL: zsh -n docs/completion/_sandlock" >&2; failures=$((failures + 1)); }
     # The flags _arguments declares: a name followed by [, =, +, } or , (not those in descriptions).
     zsh_flags=$(grep -o -- '--[a-z][a-z0-9-]*[]=+},[]' docs/completion/_sandlock | sed 's/.$//' | LC_ALL=C sort -u)
-    for path in "" run check plugins branch "branch list" "branch show" ps inspect pause resume kill update; do
+    for path in "" run check plugins branch "branch list" "branch show" ps inspect pause resume kill update checkpoint \
+        "checkpoint list" "checkpoint show" restore; do
         # shellcheck disable=SC2086
         for flag in $(help_flags $path); do
             grep -qxF -- "$flag" <<<"$zsh_flags" || {

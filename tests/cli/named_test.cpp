@@ -2,6 +2,7 @@
 // the control socket refusing another user; a stale entry after sandlock was SIGKILLed; a name
 // clash. Each test has a runtime directory of its own (XDG_RUNTIME_DIR).
 #include "cli_run.hpp"
+#include "named_run.hpp"
 #include "process_scan.hpp"
 
 #include <gtest/gtest.h>
@@ -26,63 +27,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
-
-// `sandlock run --name NAME ...` in the background, with its own runtime directory.
-class NamedRun {
-public:
-    NamedRun(const TempDir& runtime, const std::string& name, std::vector<std::string> run_args)
-        : runtime_(runtime.str()), name_(name) {
-        std::vector<std::string> args = {sandlock_bin(), "run", "--name", name};
-        args.insert(args.end(), run_args.begin(), run_args.end());
-        const std::string env = "XDG_RUNTIME_DIR=" + runtime_;
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::putenv(const_cast<char*>(env.c_str()));
-            ::dup2(::open("/dev/null", O_RDWR), 0);
-            ::dup2(::open("/dev/null", O_RDWR), 1);
-            std::vector<char*> argv;
-            for (auto& a : args) argv.push_back(a.data());
-            argv.push_back(nullptr);
-            ::execv(argv[0], argv.data());
-            ::_exit(99);
-        }
-    }
-    ~NamedRun() {
-        if (pid_ > 0 && !reaped_) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-    // Until `sandlock ps` lists it (or 10 s passed).
-    bool wait_listed() const {
-        for (int i = 0; i < 200; ++i) {
-            if (sandlock({"ps"}, env()).out.find(name_ + " ") != std::string::npos) return true;
-            std::this_thread::sleep_for(50ms);
-        }
-        return false;
-    }
-    int exit_code() {
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        reaped_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::vector<std::string> env() const { return {"XDG_RUNTIME_DIR=" + runtime_}; }
-    pid_t pid() const { return pid_; }
-
-private:
-    std::string runtime_, name_;
-    pid_t pid_ = -1;
-    bool reaped_ = false;
-};
-
-std::vector<std::string> with_system(std::vector<std::string> flags, std::vector<std::string> command) {
-    std::vector<std::string> args = kSystem;
-    args.insert(args.end(), flags.begin(), flags.end());
-    args.push_back("--");
-    args.insert(args.end(), command.begin(), command.end());
-    return args;
-}
 
 json::object inspect_json(const NamedRun& run, const std::string& name) {
     CliResult r = sandlock({"inspect", name, "--json"}, run.env());
