@@ -181,6 +181,12 @@ private:
         const json::value* list = request.if_contains("pids");
         if (list == nullptr || !list->is_array()) throw sdk::Error("checkpoint: the request has no \"pids\"");
         for (const json::value& pid : list->as_array()) pids.push_back(static_cast<pid_t>(pid.to_number<std::int64_t>()));
+        std::vector<std::string> writable;
+        if (const json::value* policy = request.if_contains("policy"); policy != nullptr && policy->is_object())
+            if (const json::value* paths = policy->as_object().if_contains("fs_writable"); paths != nullptr && paths->is_array())
+                for (const json::value& path : paths->as_array())
+                    if (path.is_string()) writable.emplace_back(path.as_string());
+        store.refuse_writable_by(writable);
         const fs::path directory = store.make_staging();
         try {
             Manifest manifest;

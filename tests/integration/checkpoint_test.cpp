@@ -206,6 +206,22 @@ TEST_F(CheckpointTest, StoreIsPrivateAndAnotherUsersIsRefused) {
     sb.close();
 }
 
+TEST_F(CheckpointTest, AStoreTheSandboxCanWriteIsRefused) {
+    // It could rewrite its own checkpoint (its policy) before the restore.
+    Policy writes_store = policy_;
+    writes_store.fs_writable.push_back(data_.path().string());
+    Sandbox sb(writes_store);
+    sb.exec({counter(), log_.string()});
+    wait_for_count(1);
+    try {
+        sb.checkpoint();
+        ADD_FAILURE() << "a checkpoint went where the sandbox can write";
+    } catch (const CheckpointError& e) {
+        EXPECT_NE(std::string(e.what()).find("could rewrite its checkpoint"), std::string::npos) << e.what();
+    }
+    sb.close();
+}
+
 TEST_F(CheckpointTest, ProcessesThatComeAndGoNeverBreakIt) {
     // A shell starting short-lived processes: each checkpoint holds what ran at that moment,
     // or fails cleanly; the sandbox runs on either way.

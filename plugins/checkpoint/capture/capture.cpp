@@ -50,14 +50,27 @@ bool exiting(pid_t tid) {
     return close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] == 'Z' || (*stat)[close + 2] == 'X';
 }
 
-// Seizes every thread of every process until a pass finds no new one: a thread that cloned
-// before it was stopped has its new thread seized in the next pass.
-std::map<pid_t, std::vector<Tracee>> stop_everything(const std::vector<pid_t>& pids) {
+// The children a process has now (every thread's), as this process names pids.
+std::vector<pid_t> children_of(pid_t pid) {
+    std::vector<pid_t> children;
+    for (pid_t tid : list_threads(pid))
+        if (auto text = read_proc_file(proc_path(pid, "task/" + std::to_string(tid) + "/children"))) {
+            std::istringstream in(*text);
+            for (pid_t child; in >> child;) children.push_back(child);
+        }
+    return children;
+}
+
+// Seizes every thread of every process until a pass finds no new one: a thread that cloned or
+// forked before it was stopped has its new thread or child seized in the next pass. `pids`
+// grows by those children.
+std::map<pid_t, std::vector<Tracee>> stop_everything(std::vector<pid_t>& pids) {
     std::map<pid_t, std::vector<Tracee>> stopped;
-    std::set<pid_t> seen;
+    std::set<pid_t> seen, known(pids.begin(), pids.end());
     for (bool more = true; more;) {
         more = false;
-        for (pid_t pid : pids)
+        for (std::size_t i = 0; i < pids.size(); ++i) {
+            const pid_t pid = pids[i];
             for (pid_t tid : list_threads(pid)) {
                 if (!seen.insert(tid).second) continue;
                 more = true;
@@ -68,6 +81,12 @@ std::map<pid_t, std::vector<Tracee>> stop_everything(const std::vector<pid_t>& p
                     if (!exiting(tid)) throw;
                 }
             }
+            for (pid_t child : children_of(pid))
+                if (known.insert(child).second) {
+                    pids.push_back(child);
+                    more = true;
+                }
+        }
     }
     return stopped;
 }
@@ -315,7 +334,7 @@ ProcessImage capture_process(pid_t pid, std::vector<Tracee>& threads, const fs::
 
 }  // namespace
 
-std::vector<ProcessImage> capture_processes(const std::vector<pid_t>& pids, const fs::path& directory) {
+std::vector<ProcessImage> capture_processes(std::vector<pid_t> pids, const fs::path& directory) {
     auto stopped = stop_everything(pids);
     std::vector<ProcessImage> images;
     for (pid_t pid : pids) {

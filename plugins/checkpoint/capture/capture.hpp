@@ -14,9 +14,10 @@
 
 namespace sandlock::checkpoint {
 
-// `pids` as this process sees them; page files are written into `directory`. A process that is
-// gone before it could be stopped is left out; one that cannot be traced fails the whole
-// checkpoint (Error naming it). Must run on one thread from start to end (ptrace).
-std::vector<ProcessImage> capture_processes(const std::vector<pid_t>& pids, const std::filesystem::path& directory);
+// `pids` as this process sees them, and the children they started before they were stopped;
+// page files are written into `directory`. A process that is gone before it could be stopped
+// is left out; one that cannot be traced fails the whole checkpoint (Error naming it). Must run
+// on one thread from start to end (ptrace).
+std::vector<ProcessImage> capture_processes(std::vector<pid_t> pids, const std::filesystem::path& directory);
 
 }  // namespace sandlock::checkpoint

@@ -123,6 +123,17 @@ void CheckpointStore::discard(const fs::path& staging) const {
     fs::remove_all(staging, ignored);
 }
 
+void CheckpointStore::refuse_writable_by(const std::vector<std::string>& writable) const {
+    const fs::path store = fs::weakly_canonical(root_);
+    for (const std::string& path : writable) {
+        const fs::path w = fs::weakly_canonical(path);
+        const auto [end, _] = std::mismatch(w.begin(), w.end(), store.begin(), store.end());
+        if (end == w.end())
+            fail(root_, "lies in the sandbox's writable path " + path +
+                            ": the sandbox could rewrite its checkpoint, policy included (set XDG_DATA_HOME elsewhere)");
+    }
+}
+
 std::vector<std::string> CheckpointStore::names() const {
     std::vector<std::string> out;
     for (const auto& entry : fs::directory_iterator(root_)) {

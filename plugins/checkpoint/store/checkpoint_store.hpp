@@ -34,6 +34,9 @@ public:
     void discard(const std::filesystem::path& staging) const;
     // Saved names, sorted.
     std::vector<std::string> names() const;
+    // Error when the store lies in one of `writable` (a sandbox's writable paths): that sandbox
+    // could rewrite its own checkpoint, policy included, before it is restored.
+    void refuse_writable_by(const std::vector<std::string>& writable) const;
 
 private:
     std::filesystem::path root_;
