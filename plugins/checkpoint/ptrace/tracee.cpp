@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -121,16 +122,39 @@ void Tracee::set_signal_mask(std::uint64_t mask) {
     if (trace(PTRACE_SETSIGMASK, tid_, reinterpret_cast<void*>(sizeof mask), &mask) != 0) fail(tid_, "PTRACE_SETSIGMASK");
 }
 
-void Tracee::wait_syscall_stop(const char* which) {
+void Tracee::wait_syscall_stop(const char* which, pid_t* cloned) {
     for (;;) {
         const int status = wait_for(tid_);
         if (WSTOPSIG(status) == (SIGTRAP | 0x80)) return;
-        // Only SIGSTOP gets through the full mask; it is dropped (the thread was stopped anyway).
+        if (cloned != nullptr && status >> 8 == (SIGTRAP | (PTRACE_EVENT_CLONE << 8))) {
+            unsigned long tid = 0;
+            if (trace(PTRACE_GETEVENTMSG, tid_, nullptr, &tid) != 0) fail(tid_, "PTRACE_GETEVENTMSG");
+            *cloned = static_cast<pid_t>(tid);
+        }
+        // Else only SIGSTOP gets through the full mask; it is dropped (the thread was stopped
+        // anyway).
         if (trace(PTRACE_SYSCALL, tid_, nullptr, nullptr) != 0) fail(tid_, which);
     }
 }
 
 long Tracee::inject(std::uintptr_t instruction, long nr, std::initializer_list<std::uint64_t> args) {
+    return run_call(instruction, nr, args, nullptr);
+}
+
+pid_t Tracee::inject_clone(std::uintptr_t instruction, std::uint64_t flags) {
+    const long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL;
+    if (trace(PTRACE_SETOPTIONS, tid_, nullptr, reinterpret_cast<void*>(options)) != 0) fail(tid_, "PTRACE_SETOPTIONS");
+    pid_t cloned = 0;
+    const long result = run_call(instruction, SYS_clone, {flags, 0, 0, 0, 0}, &cloned);
+    if (result < 0) fail(tid_, "clone of a thread", static_cast<int>(-result));
+    if (cloned <= 0) throw sdk::Error("checkpoint: thread " + std::to_string(tid_) + ": clone reported no new thread");
+    for (;;) {  // its first stop, before it runs anything
+        const int status = wait_for(cloned);
+        if (WIFSTOPPED(status)) return cloned;
+    }
+}
+
+long Tracee::run_call(std::uintptr_t instruction, long nr, std::initializer_list<std::uint64_t> args, pid_t* cloned) {
     const user_regs_struct saved = registers();
     const std::uint64_t saved_mask = signal_mask();
     set_signal_mask(~std::uint64_t{0});
@@ -146,7 +170,7 @@ long Tracee::inject(std::uintptr_t instruction, long nr, std::initializer_list<s
     if (trace(PTRACE_SYSCALL, tid_, nullptr, nullptr) != 0) fail(tid_, "PTRACE_SYSCALL");
     wait_syscall_stop("PTRACE_SYSCALL (entry)");
     if (trace(PTRACE_SYSCALL, tid_, nullptr, nullptr) != 0) fail(tid_, "PTRACE_SYSCALL");
-    wait_syscall_stop("PTRACE_SYSCALL (exit)");
+    wait_syscall_stop("PTRACE_SYSCALL (exit)", cloned);
     const long result = static_cast<long>(registers().rax);
     set_registers(saved);
     set_signal_mask(saved_mask);

@@ -22,6 +22,8 @@ public:
     // A thread this thread seized (with PTRACE_O_TRACESYSGOOD) that is stopped at its exec
     // (PTRACE_EVENT_EXEC): let on to the end of the execve call, where calls can be injected.
     static Tracee adopt_at_exec(pid_t tid);
+    // A thread this thread traces that is stopped now (one inject_clone made).
+    static Tracee adopt_stopped(pid_t tid) { return Tracee(tid); }
 
     Tracee(Tracee&& other) noexcept : tid_(other.tid_), injected_(other.injected_) { other.tid_ = 0; }
     Tracee& operator=(Tracee&&) = delete;
@@ -41,6 +43,9 @@ public:
     // `instruction` in its memory, every signal blocked meanwhile; returns what the kernel
     // returned (-errno on failure). The thread's registers and mask are put back afterwards.
     long inject(std::uintptr_t instruction, long nr, std::initializer_list<std::uint64_t> args);
+    // Runs clone(flags) as inject does; the new thread starts traced by this thread and stopped
+    // (PTRACE_O_TRACECLONE), before it runs anything. Its tid as this process names it.
+    pid_t inject_clone(std::uintptr_t instruction, std::uint64_t flags);
     // As inject, and throws Error naming `what` when the call failed.
     std::uint64_t inject_or_throw(std::uintptr_t instruction, long nr, std::initializer_list<std::uint64_t> args,
                                   const std::string& what);
@@ -53,7 +58,9 @@ public:
 
 private:
     explicit Tracee(pid_t tid) : tid_(tid) {}
-    void wait_syscall_stop(const char* which);
+    // Until the thread's next syscall stop; a clone event on the way names the new thread.
+    void wait_syscall_stop(const char* which, pid_t* cloned = nullptr);
+    long run_call(std::uintptr_t instruction, long nr, std::initializer_list<std::uint64_t> args, pid_t* cloned);
 
     pid_t tid_ = 0;
     bool injected_ = false;  // the kernel's own restart of an interrupted call no longer applies

@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <linux/prctl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -83,9 +84,19 @@ public:
         throw sdk::Error("restore: " + what + " failed: " + std::strerror(static_cast<int>(-result)));
     }
     std::uint64_t call(long nr, std::initializer_list<std::uint64_t> args, const std::string& what) {
-        const long result = tracee_.inject(base_, nr, args);
+        return call_in(tracee_, nr, args, what);
+    }
+    // The same in another thread of the process (one made by new_thread).
+    std::uint64_t call_in(Tracee& thread, long nr, std::initializer_list<std::uint64_t> args, const std::string& what) {
+        const long result = thread.inject(base_, nr, args);
         if (result < 0 && result > -4096) fail(what, result);
         return static_cast<std::uint64_t>(result);
+    }
+    // A new thread of the process, stopped before it ran anything.
+    Tracee new_thread() {
+        constexpr std::uint64_t kThread =
+            CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+        return Tracee::adopt_stopped(tracee_.inject_clone(base_, kThread));
     }
     long try_call(long nr, std::initializer_list<std::uint64_t> args) { return tracee_.inject(base_, nr, args); }
     void put(std::uint64_t address, const void* data, std::size_t size) {
@@ -264,13 +275,14 @@ void recreate_process_state(Rebuild& r, const ProcessImage& image) {
     }
 }
 
-void recreate_thread_state(Rebuild& r, const ThreadImage& t) {
+// What the kernel keeps per thread, set by the thread itself.
+void recreate_thread_state(Rebuild& r, Tracee& thread, const ThreadImage& t) {
     if (t.rseq_address != 0)
-        r.call(SYS_rseq, {t.rseq_address, t.rseq_size, 0, t.rseq_signature}, "rseq registration");
-    if (t.robust_list != 0) r.call(SYS_set_robust_list, {t.robust_list, t.robust_list_size}, "set_robust_list");
+        r.call_in(thread, SYS_rseq, {t.rseq_address, t.rseq_size, 0, t.rseq_signature}, "rseq registration");
+    if (t.robust_list != 0) r.call_in(thread, SYS_set_robust_list, {t.robust_list, t.robust_list_size}, "set_robust_list");
     if (t.tid_address != 0) {
         // The C library keeps the thread's id where the kernel clears it at exit: the new id.
-        const std::uint64_t tid = r.call(SYS_set_tid_address, {t.tid_address}, "set_tid_address");
+        const std::uint64_t tid = r.call_in(thread, SYS_set_tid_address, {t.tid_address}, "set_tid_address");
         const auto id = static_cast<std::int32_t>(tid);
         r.put(t.tid_address, &id, sizeof id);
     }
@@ -279,9 +291,6 @@ void recreate_thread_state(Rebuild& r, const ThreadImage& t) {
 }  // namespace
 
 std::string restore_refusal(const ProcessImage& image, const RestoreOptions& options) {
-    if (image.threads.size() != 1)
-        return "process " + std::to_string(image.pid) + " has " + std::to_string(image.threads.size()) +
-               " threads; restoring more than one thread is not built yet";
     if (!options.skip_unrestorable && !image.unrestorable.empty())
         return "process " + std::to_string(image.pid) + ": " + image.unrestorable.front() +
                " (--skip-unrestorable restores it without)";
@@ -290,10 +299,10 @@ std::string restore_refusal(const ProcessImage& image, const RestoreOptions& opt
 
 void restore_process(pid_t pid, const ProcessImage& image, const fs::path& directory, const RestoreOptions& options) {
     Tracee tracee = Tracee::adopt_at_exec(pid);
+    std::vector<Tracee> others;  // outlives the try: on failure the process dies before they detach
     try {
         if (const std::string why = restore_refusal(image, options); !why.empty()) throw sdk::Error("restore: " + why);
         const PageFileReader pages(directory / image.page_file, image.page_bytes, image.page_hash);
-        const ThreadImage& thread = image.threads.front();
         const std::vector<Vma> now = read_memory_map(pid);
         Rebuild rebuild(tracee, image, now);
         unmap_everything_else(rebuild, now);
@@ -302,12 +311,25 @@ void restore_process(pid_t pid, const ProcessImage& image, const fs::path& direc
         set_mm_layout(rebuild, image.mm);
         recreate_files(rebuild, image, options);
         recreate_process_state(rebuild, image);
-        recreate_thread_state(rebuild, thread);
+        // The other threads, each cloned by the main thread and set up by itself.
+        for (std::size_t i = 1; i < image.threads.size(); ++i) {
+            others.push_back(rebuild.new_thread());
+            recreate_thread_state(rebuild, others.back(), image.threads[i]);
+        }
+        recreate_thread_state(rebuild, tracee, image.threads.front());
         rebuild.call(SYS_munmap, {rebuild.base(), rebuild.size()}, "munmap of the work area");
+        for (std::size_t i = 0; i < image.threads.size(); ++i) {
+            const ThreadImage& t = image.threads[i];
+            Tracee& thread = i == 0 ? tracee : others[i - 1];
+            user_regs_struct regs{};
+            std::memcpy(&regs, t.registers.data(), sizeof regs);
+            thread.set_extended_state(t.fpu);
+            thread.set_signal_mask(t.signal_mask);
+            if (i > 0) thread.detach_with(regs);
+        }
+        // The main thread last: the process runs its own code only once everything is back.
         user_regs_struct regs{};
-        std::memcpy(&regs, thread.registers.data(), sizeof regs);
-        tracee.set_extended_state(thread.fpu);
-        tracee.set_signal_mask(thread.signal_mask);
+        std::memcpy(&regs, image.threads.front().registers.data(), sizeof regs);
         tracee.detach_with(regs);
     } catch (...) {
         tracee.kill();

@@ -18,8 +18,8 @@ struct RestoreOptions {
     bool skip_unrestorable = false;  // leave out what cannot be recreated (else refuse)
 };
 
-// Why `image` cannot be restored in place at all ("" when it can): restoring more than one
-// thread is not built yet.
+// Why `image` cannot be restored as it is ("" when it can): what cannot be recreated, unless
+// skipped.
 std::string restore_refusal(const ProcessImage& image, const RestoreOptions& options);
 
 // `pid` is stopped at PTRACE_EVENT_EXEC, traced by this thread. On success it runs on as the
