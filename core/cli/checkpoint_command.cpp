@@ -69,7 +69,7 @@ std::function<int()> add_checkpoint_command(CLI::App& checkpoint_app, const Glob
             return 0;
         }
         if (remove->parsed()) {
-            Checkpoint::remove(*name, global.plugin_path);
+            Checkpoint::remove(*name, {.plugin_path = global.plugin_path});
             return 0;
         }
         if (sandbox->empty())
@@ -100,13 +100,13 @@ std::function<int()> add_restore_command(CLI::App& restore_app, const GlobalOpti
     return [=, &global] {
         refuse_empty_values(*restore);
         if (!sandbox_name->empty()) check_sandbox_name(*sandbox_name);
-        Checkpoint checkpoint = Checkpoint::load(*name, global.plugin_path);
+        Checkpoint checkpoint = Checkpoint::load(*name, {.plugin_path = global.plugin_path});
         // As for run: a terminating signal to sandlock ends the whole sandbox.
         sigset_t set;
         sigemptyset(&set);
         for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, sig);
         sigprocmask(SIG_BLOCK, &set, nullptr);
-        SandboxOptions options{global.plugins, global.plugin_path, signalfd(-1, &set, SFD_CLOEXEC), *sandbox_name};
+        SandboxOptions options{global.plugins, global.plugin_path, signalfd(-1, &set, SFD_CLOEXEC), *sandbox_name, {}};
         Sandbox sandbox(checkpoint.policy(), std::move(options));
         ExecIo io = ExecIo::inherit();
         if (::isatty(0)) io.stdin_fd = -1;

@@ -198,7 +198,7 @@ std::function<int()> add_run_command(CLI::App& run_app, const GlobalOptions& glo
                         static_cast<std::int64_t>(parse_seconds("--timeout", *flags->timeout) * 1000));
                 // Also with -i: Ctrl-C reaches the foreground (the command), but SIGTERM/SIGHUP
                 // sent to sandlock must still end the whole tree.
-                SandboxOptions options{global.plugins, global.plugin_path, block_termination_signals(), {}};
+                SandboxOptions options{global.plugins, global.plugin_path, block_termination_signals(), {}, {}};
                 if (flags->name) return run_named(*flags, *command, std::move(policy), std::move(options), timeout);
                 Sandbox sandbox(std::move(policy), std::move(options));
                 Result result = flags->interactive ? sandbox.run_interactive(*command, timeout)

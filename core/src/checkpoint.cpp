@@ -16,9 +16,10 @@
 namespace sandlock {
 namespace json = boost::json;
 
-std::string checkpoint_command(const json::object& request, const std::vector<std::string>& plugin_path) {
+std::string checkpoint_command(json::object request, const CheckpointOptions& options) {
+    if (!options.store.empty()) request["store"] = options.store;
     try {
-        return run_plugin_command("checkpoint", json::serialize(request), plugin_path);
+        return run_plugin_command("checkpoint", json::serialize(request), options.plugin_path);
     } catch (const PluginError& e) {
         throw CheckpointError(e.what());
     }
@@ -35,14 +36,14 @@ std::string hex_decode(std::string_view hex) {
 
 }  // namespace
 
-Checkpoint Checkpoint::from_answer(const std::string& answer, const std::vector<std::string>& plugin_path, bool staged) {
+Checkpoint Checkpoint::from_answer(const std::string& answer, const CheckpointOptions& options, bool staged) {
     Checkpoint cp;
     try {
         const json::object o = json::parse(answer).as_object();
         cp.directory_ = std::string(o.at("directory").as_string());
         cp.name_ = std::string(o.at("name").as_string());
         cp.staged_ = staged;
-        cp.plugin_path_ = plugin_path;
+        cp.options_ = options;
         if (const json::value* policy = o.if_contains("policy")) cp.policy_ = policy_from_json(json::serialize(*policy));
         if (const json::value* state = o.if_contains("app_state_hex")) cp.app_state_ = hex_decode(state->as_string());
         const json::array* refusals = o.contains("restore_refusals") ? &o.at("restore_refusals").as_array() : nullptr;
@@ -62,25 +63,25 @@ Checkpoint Checkpoint::from_answer(const std::string& answer, const std::vector<
         for (const json::value& why : o.at("unrestorable").as_array()) cp.unrestorable_.emplace_back(why.as_string());
     } catch (const std::exception& e) {
         if (staged && !cp.directory_.empty())
-            checkpoint_command({{"command", "discard"}, {"directory", cp.directory_}}, plugin_path);
+            checkpoint_command({{"command", "discard"}, {"directory", cp.directory_}}, options);
         throw CheckpointError(std::string("checkpoint: unexpected answer from the checkpoint plugin: ") + e.what());
     }
     return cp;
 }
 
-Checkpoint Checkpoint::load(const std::string& name, const std::vector<std::string>& plugin_path) {
-    return from_answer(checkpoint_command({{"command", "load"}, {"name", name}}, plugin_path), plugin_path, false);
+Checkpoint Checkpoint::load(const std::string& name, const CheckpointOptions& options) {
+    return from_answer(checkpoint_command({{"command", "load"}, {"name", name}}, options), options, false);
 }
 
-std::vector<std::string> Checkpoint::list(const std::vector<std::string>& plugin_path) {
+std::vector<std::string> Checkpoint::list(const CheckpointOptions& options) {
     std::vector<std::string> names;
-    const json::value all = json::parse(checkpoint_command({{"command", "list"}, {"json", true}}, plugin_path));
+    const json::value all = json::parse(checkpoint_command({{"command", "list"}, {"json", true}}, options));
     for (const json::value& entry : all.as_array()) names.emplace_back(entry.as_object().at("name").as_string());
     return names;
 }
 
-void Checkpoint::remove(const std::string& name, const std::vector<std::string>& plugin_path) {
-    checkpoint_command({{"command", "delete"}, {"name", name}}, plugin_path);
+void Checkpoint::remove(const std::string& name, const CheckpointOptions& options) {
+    checkpoint_command({{"command", "delete"}, {"name", name}}, options);
 }
 
 Checkpoint::Checkpoint(Checkpoint&& other) noexcept { *this = std::move(other); }
@@ -90,7 +91,7 @@ Checkpoint& Checkpoint::operator=(Checkpoint&& other) noexcept {
     directory_ = std::move(other.directory_);
     name_ = std::move(other.name_);
     staged_ = std::exchange(other.staged_, false);
-    plugin_path_ = std::move(other.plugin_path_);
+    options_ = std::move(other.options_);
     policy_ = std::move(other.policy_);
     app_state_ = std::move(other.app_state_);
     processes_ = std::move(other.processes_);
@@ -101,20 +102,25 @@ Checkpoint& Checkpoint::operator=(Checkpoint&& other) noexcept {
 Checkpoint::~Checkpoint() {
     if (!staged_) return;
     try {
-        checkpoint_command({{"command", "discard"}, {"directory", directory_}}, plugin_path_);
+        checkpoint_command({{"command", "discard"}, {"directory", directory_}}, options_);
     } catch (...) {
         // Left in the store's hidden staging area; nothing names it.
     }
 }
 
-void Checkpoint::save(const std::string& name) {
-    if (staged_) {
-        checkpoint_command({{"command", "save"}, {"directory", directory_}, {"name", name}}, plugin_path_);
-        staged_ = false;
-        directory_ = (std::filesystem::path(directory_).parent_path() / name).string();  // the store's rename
-    } else {
-        checkpoint_command({{"command", "save"}, {"from", name_}, {"name", name}}, plugin_path_);
-    }
+void Checkpoint::save(const std::string& name, const std::string& store) {
+    json::object request{{"command", "save"}, {"name", name}};
+    if (staged_)
+        request["directory"] = directory_;
+    else
+        request["from"] = name_;
+    const bool elsewhere = !store.empty() && store != options_.store;
+    if (elsewhere) request["to_store"] = store;
+    const json::object answer = json::parse(checkpoint_command(request, options_)).as_object();
+    // A copy in another store leaves this one where it is; else it now has its name.
+    if (elsewhere) return;
+    staged_ = false;
+    directory_ = std::string(answer.at("directory").as_string());
     name_ = name;
 }
 

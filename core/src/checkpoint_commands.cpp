@@ -53,15 +53,16 @@ void wait_for_exec(pid_t pid, const std::string& exe) {
 
 }  // namespace
 
-Checkpoint CheckpointAccess::take(Session& session, const std::optional<std::string>& app_state) {
+Checkpoint CheckpointAccess::take(Session& session, const std::optional<std::string>& app_state, const std::string& store) {
+    const CheckpointOptions options{store, session.plugin_path()};
     json::object request{{"command", "dump"}, {"policy", json::parse(policy_to_json(session.policy()))}};
     if (app_state) request["app_state_hex"] = hex_encode(*app_state);
     std::string answer;
     session.with_processes([&](const std::vector<pid_t>& pids) {
         request["pids"] = json::array(pids.begin(), pids.end());
-        answer = checkpoint_command(request, session.plugin_path());
+        answer = checkpoint_command(request, options);
     });
-    Checkpoint checkpoint = Checkpoint::from_answer(answer, session.plugin_path(), true);
+    Checkpoint checkpoint = Checkpoint::from_answer(answer, options, true);
     checkpoint.app_state_ = app_state;
     return checkpoint;
 }
@@ -87,7 +88,7 @@ std::shared_ptr<ProcessState> CheckpointAccess::restore(Session& session, const 
         request["directory"] = checkpoint.directory_;
     else
         request["name"] = checkpoint.name_;
-    checkpoint_command(request, checkpoint.plugin_path_);
+    checkpoint_command(request, checkpoint.options_);
     return state;
 }
 

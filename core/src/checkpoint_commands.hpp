@@ -16,14 +16,15 @@
 
 namespace sandlock {
 
-// Runs a command of the checkpoint plugin; its failure is a CheckpointError.
-std::string checkpoint_command(const boost::json::object& request, const std::vector<std::string>& plugin_path);
+// Runs a command of the checkpoint plugin on `options.store`; its failure is a CheckpointError.
+std::string checkpoint_command(boost::json::object request, const CheckpointOptions& options);
 
 class CheckpointAccess {
 public:
     // Every process of the session, stopped, captured and let go on (the sandbox keeps
-    // running); `app_state`: what the exec's save_fn returned.
-    static Checkpoint take(Session& session, const std::optional<std::string>& app_state);
+    // running), staged in `store` (empty: the default one); `app_state`: what the exec's
+    // save_fn returned.
+    static Checkpoint take(Session& session, const std::optional<std::string>& app_state, const std::string& store);
     // Starts the checkpoint's process in `session` as a new process and rebuilds it in place;
     // its state in the session (wait for it as for any exec'd command).
     static std::shared_ptr<ProcessState> restore(Session& session, const Checkpoint& checkpoint, const ExecIo& io,

@@ -147,7 +147,7 @@ Checkpoint Sandbox::checkpoint() {
     if (!session_ || session_->closed()) throw SandboxError("checkpoint: nothing runs in this sandbox (exec a command first)");
     std::optional<std::string> app_state;
     if (save_fn_) app_state = save_fn_();
-    return CheckpointAccess::take(*session_, app_state);
+    return CheckpointAccess::take(*session_, app_state, options_.checkpoint_store);
 }
 
 Process& Sandbox::restore(const Checkpoint& checkpoint, ExecIo io, RestoreOptions options) {

@@ -153,7 +153,7 @@ public:
         if (command == "dump")
             dump(store, request, out);
         else if (command == "save")
-            save(store, request);
+            save(store, request, out);
         else if (command == "discard")
             store.discard(store.staging(text_field(request, "directory")));
         else if (command == "load")
@@ -212,12 +212,22 @@ private:
         }
     }
 
-    void save(const CheckpointStore& store, const json::object& request) {
+    // {"directory": a staged one | "from": a saved name, "name", "to_store": another store}.
+    void save(const CheckpointStore& store, const json::object& request, sdk::Output& out) {
         const std::string name = text_field(request, "name");
+        const fs::path source = request.contains("from") ? store.saved(text_field(request, "from"))
+                                                         : store.staging(text_field(request, "directory"));
+        if (request.contains("to_store")) {
+            const CheckpointStore target(text_field(request, "to_store"));
+            target.import(source, name);
+            out << json::serialize(json::object{{"directory", target.saved(name).string()}});
+            return;
+        }
         if (request.contains("from"))
-            store.copy(text_field(request, "from"), name);
+            store.import(source, name);
         else
-            store.publish(store.staging(text_field(request, "directory")), name);
+            store.publish(source, name);
+        out << json::serialize(json::object{{"directory", store.saved(name).string()}});
     }
 
     void load(const CheckpointStore& store, const json::object& request, sdk::Output& out) {

@@ -16,6 +16,7 @@ from .exceptions import (
     BranchConflictError,
     BranchError,
     CgroupError,
+    CheckpointError,
     ChildError,
     ConfinementError,
     ForkError,
@@ -63,4 +64,5 @@ __all__ = [
     "BranchConflictError",
     "PluginError",
     "NotBuiltError",
+    "CheckpointError",
 ]

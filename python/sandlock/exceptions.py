@@ -62,5 +62,10 @@ class PluginError(SandlockError):
     """A layer (plugin) could not be found, loaded or configured."""
 
 
+class CheckpointError(SandlockError):
+    """A checkpoint cannot be taken, saved, loaded or restored (a damaged or foreign one, an
+    unknown name, a process that cannot be traced or rebuilt)."""
+
+
 class NotBuiltError(SandlockError, NotImplementedError):
     """A part of the reference API whose layer this sandlock does not have yet."""

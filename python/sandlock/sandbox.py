@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
 
 from . import _sandlock
 from ._runner import Result
+from ._checkpoint import Checkpoint
 from .exceptions import NotBuiltError, PolicyError, SandboxError, SandlockError
 from .policy import Policy, _cpu_percent, _memory
 
@@ -256,15 +257,19 @@ class Sandbox:
 
     def exec(self, cmd: List[str], *, save_fn: Optional[Callable[[], bytes]] = None) -> None:
         """Starts cmd in the sandbox (which starts with the first exec), with this process's
-        stdin, stdout and stderr. Every command exec'd shares the sandbox and its limits."""
+        stdin, stdout and stderr. Every command exec'd shares the sandbox and its limits.
+
+        save_fn: checkpoint() calls it (in this process, before the sandbox's processes are
+        stopped: ask your program for its state there) and keeps the bytes it returns as the
+        checkpoint's app_state."""
         if not self._entered:
             raise SandboxError("exec() requires context manager (use 'with Sandbox(...) as sb:')")
-        if save_fn is not None:
-            raise NotBuiltError("exec(save_fn=...): checkpoint and restore are not built in this sandlock yet")
+        if save_fn is not None and not callable(save_fn):
+            raise TypeError("save_fn must be callable")
         argv = _command(cmd)
         with self._lock:
             core = self._nested_core() if self._parent is not None else self._long_lived_core()
-            self._processes.append(core.exec(argv, 0, 1, 2))
+            self._processes.append(core.exec(argv, 0, 1, 2, save_fn))
 
     def wait(self, timeout: Optional[float] = None) -> int:
         """The exit status of the last command exec'd, once it exited (-N: killed by signal N).
@@ -334,13 +339,38 @@ class Sandbox:
         raise NotBuiltError("abort_branch(): a branch is discarded (on_error) when the sandbox closes; aborting "
                             "it while the sandbox runs is not built in this sandlock")
 
-    def checkpoint(self) -> Any:
-        raise NotBuiltError("checkpoint(): checkpoint and restore are not built in this sandlock yet")
+    def checkpoint(self) -> Checkpoint:
+        """Stops every process of the running sandbox (ptrace; no cooperation needed), saves
+        each one's registers, memory and open files, and lets them go on. Save the result
+        with Checkpoint.save(name)."""
+        with self._lock:
+            return Checkpoint(self._running_core("checkpoint").checkpoint())
+
+    def restore(self, checkpoint: Checkpoint, *, skip_unrestorable: bool = False) -> None:
+        """Continues the checkpoint's process in this sandbox (build it from
+        checkpoint.policy) where it stopped: its memory, registers, files at their offsets,
+        working directory and handlers; its stdin, stdout and stderr are this process's.
+        wait() waits for it like for an exec'd command. What cannot be recreated (see
+        checkpoint.unrestorable) raises CheckpointError unless skip_unrestorable."""
+        if not self._entered:
+            raise SandboxError("restore() requires context manager (use 'with Sandbox(...) as sb:')")
+        if not isinstance(checkpoint, Checkpoint):
+            raise TypeError("restore() takes a sandlock.Checkpoint")
+        if self._parent is not None:
+            raise SandboxError("restore: restore into the parent sandbox, not a nested one")
+        with self._lock:
+            core = self._long_lived_core()
+            self._processes.append(core.restore(checkpoint._core, 0, 1, 2, bool(skip_unrestorable)))
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: Any, restore_fn: Callable[[bytes], None], *,
+    def from_checkpoint(cls, checkpoint: Checkpoint, restore_fn: Callable[[bytes], None], *,
                         timeout: Optional[float] = None) -> Result:
-        raise NotBuiltError("from_checkpoint(): checkpoint and restore are not built in this sandlock yet")
+        """A sandbox with the checkpoint's policy runs restore_fn(app_state) (b"" when there
+        is none) through call(), and its Result comes back (as in the reference)."""
+        if not isinstance(checkpoint, Checkpoint):
+            raise TypeError("from_checkpoint() takes a sandlock.Checkpoint")
+        state = checkpoint.app_state if checkpoint.app_state is not None else b""
+        return cls(checkpoint.policy).call(restore_fn, (state,), timeout=timeout)
 
     # ---- internal ----
 

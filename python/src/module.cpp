@@ -9,6 +9,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <sandlock/checkpoint.hpp>
 #include <sandlock/errors.hpp>
 #include <sandlock/input_check.hpp>
 #include <sandlock/profile.hpp>
@@ -121,6 +122,80 @@ private:
     Process* process_;  // owned by its Sandbox, which the Python side keeps alive
 };
 
+// A checkpoint (sandlock/checkpoint.hpp): taken by Sandbox.checkpoint() or loaded by name.
+class PyCheckpoint {
+public:
+    explicit PyCheckpoint(Checkpoint checkpoint) : checkpoint_(std::move(checkpoint)) {}
+
+    static PyCheckpoint load(const std::string& name, const std::string& store, const std::vector<std::string>& plugin_path) {
+        py::gil_scoped_release released;
+        return PyCheckpoint(Checkpoint::load(name, {store, plugin_path}));
+    }
+    static std::vector<std::string> list(const std::string& store, const std::vector<std::string>& plugin_path) {
+        py::gil_scoped_release released;
+        return Checkpoint::list({store, plugin_path});
+    }
+    static void remove(const std::string& name, const std::string& store, const std::vector<std::string>& plugin_path) {
+        py::gil_scoped_release released;
+        Checkpoint::remove(name, {store, plugin_path});
+    }
+    void save(const std::string& name, const std::string& store) {
+        py::gil_scoped_release released;
+        checkpoint_.save(name, store);
+    }
+    std::string name() const { return checkpoint_.name(); }
+    std::string directory() const { return checkpoint_.directory(); }
+    std::string policy_json() const { return policy_to_json(checkpoint_.policy()); }
+    py::object app_state() const {
+        if (!checkpoint_.app_state()) return py::none();
+        return py::bytes(*checkpoint_.app_state());
+    }
+    py::list processes() const {
+        py::list out;
+        for (const CheckpointProcess& p : checkpoint_.processes()) {
+            py::dict d;
+            d["pid"] = p.pid;
+            d["exe"] = p.exe;
+            d["argv"] = p.argv;
+            d["threads"] = p.threads;
+            d["memory_bytes"] = p.memory_bytes;
+            out.append(d);
+        }
+        return out;
+    }
+    std::vector<std::string> unrestorable() const { return checkpoint_.unrestorable(); }
+    const Checkpoint& get() const { return checkpoint_; }
+
+private:
+    Checkpoint checkpoint_;
+};
+
+// A Python callable kept by C++ code that may drop it without the GIL: taken with the GIL,
+// called and released with it.
+class HeldCallable {
+public:
+    explicit HeldCallable(py::object fn) : fn_(new py::object(std::move(fn)), [](py::object* o) {
+        py::gil_scoped_acquire held;
+        delete o;
+    }) {}
+    std::string operator()() const {
+        py::gil_scoped_acquire held;
+        try {
+            py::object value = (*fn_)();
+            if (!py::isinstance<py::bytes>(value))
+                throw CheckpointError("save_fn: it returned " + std::string(py::str(value.get_type().attr("__name__"))) +
+                                      ", not bytes");
+            return value.cast<std::string>();
+        } catch (py::error_already_set& e) {
+            // Turned into a C++ error here, with the GIL held, to cross the core.
+            throw CheckpointError(std::string("save_fn raised ") + e.what());
+        }
+    }
+
+private:
+    std::shared_ptr<py::object> fn_;
+};
+
 class PySandbox {
 public:
     PySandbox(const std::string& policy_json, const std::vector<std::string>& plugin_path)
@@ -155,9 +230,20 @@ public:
         return py::make_tuple(value, c.error, result_dict(c.process));
     }
 
-    PyProcess exec(const std::vector<std::string>& argv, int stdin_fd, int stdout_fd, int stderr_fd) {
+    PyProcess exec(const std::vector<std::string>& argv, int stdin_fd, int stdout_fd, int stderr_fd, py::object save_fn) {
+        std::function<std::string()> save;
+        if (!save_fn.is_none()) save = HeldCallable(std::move(save_fn));
         py::gil_scoped_release released;
-        return PyProcess(&sandbox_.exec(argv, ExecIo{stdin_fd, stdout_fd, stderr_fd}));
+        return PyProcess(&sandbox_.exec(argv, ExecIo{stdin_fd, stdout_fd, stderr_fd}, std::move(save)));
+    }
+    PyCheckpoint checkpoint() {
+        py::gil_scoped_release released;  // a save_fn takes it back
+        return PyCheckpoint(sandbox_.checkpoint());
+    }
+    PyProcess restore(const PyCheckpoint& checkpoint, int stdin_fd, int stdout_fd, int stderr_fd, bool skip_unrestorable) {
+        py::gil_scoped_release released;
+        return PyProcess(&sandbox_.restore(checkpoint.get(), ExecIo{stdin_fd, stdout_fd, stderr_fd},
+                                           RestoreOptions{.skip_unrestorable = skip_unrestorable}));
     }
     py::dict wait(std::optional<double> timeout) {
         const Timeout t = timeout_from(timeout);
@@ -221,6 +307,8 @@ PYBIND11_MODULE(_sandlock, m) {
             raise_as("ConfinementError", e);
         } catch (const SandboxError& e) {
             raise_as("SandboxError", e);
+        } catch (const CheckpointError& e) {
+            raise_as("CheckpointError", e);
         } catch (const Error& e) {
             raise_as("SandlockError", e);
         }
@@ -253,6 +341,7 @@ PYBIND11_MODULE(_sandlock, m) {
         .def("run", &PySandbox::run, py::arg("argv"), py::arg("timeout") = py::none())
         .def("call", &PySandbox::call, py::arg("fn"), py::arg("timeout") = py::none())
         .def("exec", &PySandbox::exec, py::arg("argv"), py::arg("stdin_fd"), py::arg("stdout_fd"), py::arg("stderr_fd"),
+             py::arg("save_fn"),
              py::keep_alive<0, 1>())
         .def("wait", &PySandbox::wait, py::arg("timeout") = py::none())
         .def("pause", &PySandbox::pause)
@@ -261,5 +350,20 @@ PYBIND11_MODULE(_sandlock, m) {
         .def_property_readonly("running", &PySandbox::running)
         .def("close", &PySandbox::close)
         .def("nested", &PySandbox::nested, py::arg("child_policy_json"), py::keep_alive<0, 1>())
-        .def("policy_json", &PySandbox::policy_json);
+        .def("policy_json", &PySandbox::policy_json)
+        .def("checkpoint", &PySandbox::checkpoint)
+        .def("restore", &PySandbox::restore, py::arg("checkpoint"), py::arg("stdin_fd"), py::arg("stdout_fd"),
+             py::arg("stderr_fd"), py::arg("skip_unrestorable"), py::keep_alive<0, 1>());
+
+    py::class_<PyCheckpoint>(m, "Checkpoint")
+        .def_static("load", &PyCheckpoint::load, py::arg("name"), py::arg("store"), py::arg("plugin_path"))
+        .def_static("list", &PyCheckpoint::list, py::arg("store"), py::arg("plugin_path"))
+        .def_static("remove", &PyCheckpoint::remove, py::arg("name"), py::arg("store"), py::arg("plugin_path"))
+        .def("save", &PyCheckpoint::save, py::arg("name"), py::arg("store"))
+        .def_property_readonly("name", &PyCheckpoint::name)
+        .def_property_readonly("directory", &PyCheckpoint::directory)
+        .def_property_readonly("app_state", &PyCheckpoint::app_state)
+        .def_property_readonly("processes", &PyCheckpoint::processes)
+        .def_property_readonly("unrestorable", &PyCheckpoint::unrestorable)
+        .def("policy_json", &PyCheckpoint::policy_json);
 }

@@ -121,6 +121,12 @@ TEST_F(CheckpointTest, SaveLoadListDeleteRoundTrip) {
     EXPECT_NO_THROW(Checkpoint::load("two"));
     EXPECT_THROW(Checkpoint::remove("one"), CheckpointError);
     for (const char* bad : {"", "../x", ".hidden", "a/b", "-x"}) EXPECT_THROW(sb.checkpoint().save(bad), CheckpointError) << bad;
+    // Another store: a copy there, this one unchanged.
+    const std::string other = (data_.path() / "elsewhere").string();
+    loaded.save("three", other);
+    EXPECT_EQ(Checkpoint::list({.store = other}), (std::vector<std::string>{"three"}));
+    EXPECT_NO_THROW(Checkpoint::load("three", {.store = other}));
+    EXPECT_EQ(Checkpoint::list(), (std::vector<std::string>{"two"}));
     sb.close();
     // Nothing of the unsaved checkpoints is left behind.
     std::size_t entries = 0;

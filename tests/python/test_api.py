@@ -44,9 +44,3 @@ def test_landlock_abi_and_syscall_lists():
     assert "ptrace" in sandlock.DEFAULT_DENY_SYSCALLS and "mount" in sandlock.DEFAULT_DENY_SYSCALLS
     assert "read" in sandlock.DEFAULT_ALLOW_SYSCALLS and "ptrace" not in sandlock.DEFAULT_ALLOW_SYSCALLS
 
-
-def test_checkpoints_say_they_are_not_built():
-    with pytest.raises(sandlock.NotBuiltError, match="not built"):
-        sandlock.Checkpoint.load("x")
-    with pytest.raises(sandlock.NotBuiltError):
-        sandlock.Sandbox(sandlock.Policy()).checkpoint()

@@ -35,14 +35,20 @@ struct CheckpointProcess {
     std::string restore_refusal;
 };
 
+// Where checkpoints are kept and where the checkpoint plugin is found.
+struct CheckpointOptions {
+    std::string store;                     // a store directory; empty: the default one (above)
+    std::vector<std::string> plugin_path;  // searched before SANDLOCK_PLUGIN_PATH and defaults
+};
+
 class Checkpoint {
 public:
     // A saved checkpoint, checked whole (manifest, every file's size and hash). Throws
     // CheckpointError for an unknown name or a damaged, truncated or foreign one.
-    static Checkpoint load(const std::string& name, const std::vector<std::string>& plugin_path = {});
+    static Checkpoint load(const std::string& name, const CheckpointOptions& options = {});
     // The saved names, sorted.
-    static std::vector<std::string> list(const std::vector<std::string>& plugin_path = {});
-    static void remove(const std::string& name, const std::vector<std::string>& plugin_path = {});
+    static std::vector<std::string> list(const CheckpointOptions& options = {});
+    static void remove(const std::string& name, const CheckpointOptions& options = {});
 
     Checkpoint(Checkpoint&& other) noexcept;
     Checkpoint& operator=(Checkpoint&& other) noexcept;
@@ -51,11 +57,14 @@ public:
     // A checkpoint never saved is discarded with its data.
     ~Checkpoint();
 
-    // Keeps it under `name` (a fresh checkpoint), or a copy of it (a loaded one). Throws
-    // CheckpointError for a bad name or one in use.
-    void save(const std::string& name);
+    // Keeps it under `name` (a fresh checkpoint), or a copy of it (a loaded one), in its store
+    // or in `store` when given (a copy there). Throws CheckpointError for a bad name or one in
+    // use.
+    void save(const std::string& name, const std::string& store = {});
     // Empty until saved.
     const std::string& name() const { return name_; }
+    // The directory that holds its files.
+    const std::string& directory() const { return directory_; }
     const Policy& policy() const { return policy_; }
     // What the exec's save_fn returned, if one was given.
     const std::optional<std::string>& app_state() const { return app_state_; }
@@ -68,11 +77,11 @@ private:
     friend class CheckpointAccess;  // the core's side: taking and restoring (checkpoint_commands.hpp)
     Checkpoint() = default;
     // From the plugin's answer to "dump" or "load".
-    static Checkpoint from_answer(const std::string& answer, const std::vector<std::string>& plugin_path, bool staged);
+    static Checkpoint from_answer(const std::string& answer, const CheckpointOptions& options, bool staged);
     std::string directory_;
     std::string name_;
     bool staged_ = false;  // directory_ is a staging directory of the store
-    std::vector<std::string> plugin_path_;
+    CheckpointOptions options_;
     Policy policy_;
     std::optional<std::string> app_state_;
     std::vector<CheckpointProcess> processes_;

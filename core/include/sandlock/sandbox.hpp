@@ -39,6 +39,8 @@ struct SandboxOptions {
     // Long-lived sandboxes (exec): register it under this name while it runs, so that `sandlock
     // ps`, `inspect`, `pause`, `resume`, `kill` and `update` reach it (sandlock/named.hpp).
     std::string name;
+    // Where checkpoint() keeps its checkpoints (sandlock/checkpoint.hpp); empty: the default store.
+    std::string checkpoint_store;
 };
 
 using Timeout = std::optional<std::chrono::milliseconds>;

@@ -92,8 +92,8 @@ void CheckpointStore::publish(const fs::path& staging, const std::string& name) 
         throw sdk::Error("checkpoint \"" + name + "\": cannot save it: " + std::strerror(errno));
 }
 
-void CheckpointStore::copy(const std::string& from, const std::string& name) const {
-    const fs::path source = saved(from);
+void CheckpointStore::import(const fs::path& source, const std::string& name) const {
+    check_name(name);
     const fs::path staged = make_staging();
     try {
         for (const auto& entry : fs::directory_iterator(source)) {

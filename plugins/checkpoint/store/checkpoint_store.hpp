@@ -28,8 +28,9 @@ public:
     std::filesystem::path saved(const std::string& name, bool must_exist = true) const;
     // Gives a staged checkpoint its name.
     void publish(const std::filesystem::path& staging, const std::string& name) const;
-    // Saves a copy of saved checkpoint `from` as `name` (hard links: its files never change).
-    void copy(const std::string& from, const std::string& name) const;
+    // Saves a copy of the checkpoint in `source` (of this store or another) as `name` (hard
+    // links where they can be: its files never change).
+    void import(const std::filesystem::path& source, const std::string& name) const;
     void remove(const std::string& name) const;
     void discard(const std::filesystem::path& staging) const;
     // Saved names, sorted.
