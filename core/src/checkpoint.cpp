@@ -45,6 +45,17 @@ Checkpoint Checkpoint::from_answer(const std::string& answer, const CheckpointOp
         cp.staged_ = staged;
         cp.options_ = options;
         if (const json::value* policy = o.if_contains("policy")) cp.policy_ = policy_from_json(json::serialize(*policy));
+        if (const json::value* branch = o.if_contains("branch"); branch != nullptr && branch->is_string()) {
+            // A sandbox built from this policy nests a branch of its own on the snapshot.
+            cp.branch_ = std::string(branch->as_string());
+            json::object branchfs;
+            if (auto it = cp.policy_.plugin_options.find("branchfs"); it != cp.policy_.plugin_options.end() && !it->second.empty())
+                branchfs = json::parse(it->second).as_object();
+            branchfs.erase("branch");
+            branchfs.erase("dry_run");
+            branchfs["branch_from"] = *cp.branch_;
+            cp.policy_.plugin_options["branchfs"] = json::serialize(branchfs);
+        }
         if (const json::value* state = o.if_contains("app_state_hex")) cp.app_state_ = hex_decode(state->as_string());
         const json::array* refusals = o.contains("restore_refusals") ? &o.at("restore_refusals").as_array() : nullptr;
         std::size_t i = 0;
@@ -96,6 +107,7 @@ Checkpoint& Checkpoint::operator=(Checkpoint&& other) noexcept {
     app_state_ = std::move(other.app_state_);
     processes_ = std::move(other.processes_);
     unrestorable_ = std::move(other.unrestorable_);
+    branch_ = std::move(other.branch_);
     return *this;
 }
 
@@ -105,6 +117,15 @@ Checkpoint::~Checkpoint() {
         checkpoint_command({{"command", "discard"}, {"directory", directory_}}, options_);
     } catch (...) {
         // Left in the store's hidden staging area; nothing names it.
+    }
+    if (!branch_) return;
+    try {
+        // Its branch snapshot: nothing else names it either.
+        json::object abort{{"command", "abort"}, {"id", *branch_}};
+        if (policy_.fs_storage) abort["fs_storage"] = *policy_.fs_storage;
+        run_plugin_command("branchfs", json::serialize(abort), options_.plugin_path);
+    } catch (...) {
+        // Left as a kept branch (sandlock branch list shows it).
     }
 }
 

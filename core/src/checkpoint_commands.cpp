@@ -55,12 +55,29 @@ void wait_for_exec(pid_t pid, const std::string& exe) {
 
 Checkpoint CheckpointAccess::take(Session& session, const std::optional<std::string>& app_state, const std::string& store) {
     const CheckpointOptions options{store, session.plugin_path()};
-    json::object request{{"command", "dump"}, {"policy", json::parse(policy_to_json(session.policy()))}};
-    if (app_state) request["app_state_hex"] = hex_encode(*app_state);
+    const json::value policy = json::parse(policy_to_json(session.policy()));
     std::string answer;
     session.with_processes([&](const std::vector<pid_t>& pids) {
-        request["pids"] = json::array(pids.begin(), pids.end());
-        answer = checkpoint_command(request, options);
+        // First every process stops (and stays stopped); then what must match their memory
+        // is saved — the branch — and only then are they captured and let go.
+        const json::object stopped =
+            json::parse(checkpoint_command({{"command", "stop"}, {"pids", json::array(pids.begin(), pids.end())},
+                                            {"policy", policy}},
+                                           options))
+                .as_object();
+        json::object dump{{"command", "dump"}, {"stopped", stopped.at("stopped")}, {"policy", policy}};
+        if (app_state) dump["app_state_hex"] = hex_encode(*app_state);
+        try {
+            for (const auto& [plugin, saved] : session.control_held(R"({"command":"snapshot"})", {"branchfs"})) {
+                if (saved.empty()) continue;
+                const json::value* branch = json::parse(saved).as_object().if_contains("branch");
+                if (branch != nullptr && branch->is_string()) dump["branch"] = *branch;
+            }
+        } catch (...) {
+            checkpoint_command({{"command", "release"}, {"stopped", stopped.at("stopped")}}, options);
+            throw;
+        }
+        answer = checkpoint_command(dump, options);
     });
     Checkpoint checkpoint = Checkpoint::from_answer(answer, options, true);
     checkpoint.app_state_ = app_state;

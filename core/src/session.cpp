@@ -483,6 +483,11 @@ void Session::with_processes(const std::function<void(const std::vector<pid_t>&)
     work(pids);
 }
 
+std::vector<std::pair<std::string, std::string>> Session::control_held(const std::string& request_json,
+                                                                       const std::vector<std::string>& only) {
+    return run_->control(request_json, only);
+}
+
 std::vector<std::pair<std::string, std::vector<std::string>>> Session::supervised_fields() {
     std::vector<std::pair<std::string, std::vector<std::string>>> out;
     for (const auto& plugin : run_->plugins().plugins())

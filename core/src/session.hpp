@@ -87,6 +87,9 @@ public:
     // spawner) while nothing can be exec'd, paused or ended. Throws SandboxError when the
     // sandbox ended, is paused, or has no PID namespace of its own to tell its processes by.
     void with_processes(const std::function<void(const std::vector<pid_t>&)>& work);
+    // RunningSandbox::control, for `work` of with_processes only (which holds the session).
+    std::vector<std::pair<std::string, std::string>> control_held(const std::string& request_json,
+                                                                  const std::vector<std::string>& only);
     // Where the plugins were found (SandboxOptions::plugin_path): for plugin commands.
     const std::vector<std::string>& plugin_path() const { return plugin_path_; }
     // The environment its commands get (policy env over the caller's, built when it started).

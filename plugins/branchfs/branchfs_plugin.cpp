@@ -67,6 +67,16 @@ public:
         return mount_overlay(plan_, &ctx.handover_fd);
     }
 
+    // A checkpoint: the branch as the stopped processes left it, frozen into a snapshot that a
+    // restore nests its own branch on (run --branch-from).
+    void snapshot(boost::json::object& out) override {
+        if (!run_started_ || !meta_) return;
+        if (quota_fd_ >= 0)
+            throw sdk::Error("a branch with max_disk keeps its writes in a tmpfs until the run ends; a checkpoint "
+                             "cannot snapshot it yet (run without max_disk to checkpoint)");
+        out["branch"] = snapshot_branch(*store_, *meta_);
+    }
+
     void receive_fd(int fd) noexcept override {
         if (quota_fd_ >= 0) ::close(quota_fd_);
         quota_fd_ = fd;

@@ -150,8 +150,12 @@ public:
         const std::string command = text_field(request, "command");
         const CheckpointStore store(request.contains("store") ? fs::path(text_field(request, "store"))
                                                               : CheckpointStore::default_root());
-        if (command == "dump")
+        if (command == "stop")
+            stop(store, request, out);
+        else if (command == "dump")
             dump(store, request, out);
+        else if (command == "release")
+            release_processes(stopped_from(request));
         else if (command == "save")
             save(store, request, out);
         else if (command == "discard")
@@ -176,7 +180,9 @@ private:
         return store.staging(text_field(request, "directory"));
     }
 
-    void dump(const CheckpointStore& store, const json::object& request, sdk::Output& out) {
+    // {"pids": [...], "policy": {...}}: the store is checked first (a checkpoint that could not
+    // be kept stops nothing), then every process is stopped and left stopped for "dump".
+    void stop(const CheckpointStore& store, const json::object& request, sdk::Output& out) {
         std::vector<pid_t> pids;
         const json::value* list = request.if_contains("pids");
         if (list == nullptr || !list->is_array()) throw sdk::Error("checkpoint: the request has no \"pids\"");
@@ -187,9 +193,20 @@ private:
                 for (const json::value& path : paths->as_array())
                     if (path.is_string()) writable.emplace_back(path.as_string());
         store.refuse_writable_by(writable);
-        const fs::path directory = store.make_staging();
+        json::object stopped;
+        for (const auto& [pid, tids] : stop_processes(std::move(pids)))
+            stopped[std::to_string(pid)] = json::array(tids.begin(), tids.end());
+        out << json::serialize(json::object{{"stopped", std::move(stopped)}});
+    }
+
+    // {"stopped": what "stop" answered, "policy", "app_state_hex", "branch"}: captures the
+    // stopped processes into a new staging directory and lets them go on.
+    void dump(const CheckpointStore& store, const json::object& request, sdk::Output& out) {
+        const StoppedProcesses stopped = stopped_from(request);
+        fs::path directory;
+        Manifest manifest;
         try {
-            Manifest manifest;
+            directory = store.make_staging();
             manifest.created = now_utc();
             utsname uts{};
             ::uname(&uts);
@@ -203,13 +220,29 @@ private:
                 write_whole(directory / kAppStateFile, state);
                 manifest.app_state = AppState{kAppStateFile, state.size(), hash_bytes(state.data(), state.size())};
             }
-            manifest.processes = capture_processes(pids, directory);
+        } catch (...) {
+            release_processes(stopped);
+            if (!directory.empty()) store.discard(directory);
+            throw;
+        }
+        try {
+            manifest.processes = capture_processes(stopped, directory);  // lets them go, whatever happens
             write_manifest(directory, manifest);
             out << json::serialize(described("", directory, manifest));
         } catch (...) {
             store.discard(directory);
             throw;
         }
+    }
+
+    StoppedProcesses stopped_from(const json::object& request) const {
+        StoppedProcesses stopped;
+        const json::value* list = request.if_contains("stopped");
+        if (list == nullptr || !list->is_object()) throw sdk::Error("checkpoint: the request has no \"stopped\"");
+        for (const auto& [pid, tids] : list->as_object())
+            for (const json::value& tid : tids.as_array())
+                stopped[static_cast<pid_t>(std::stol(std::string(pid)))].push_back(static_cast<pid_t>(tid.to_number<std::int64_t>()));
+        return stopped;
     }
 
     // {"directory": a staged one | "from": a saved name, "name", "to_store": another store}.

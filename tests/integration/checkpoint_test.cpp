@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +37,13 @@ std::vector<long> numbers_in(const std::string& text) {
     std::istringstream in(text);
     for (long n; in >> n;) out.push_back(n);
     return out;
+}
+
+std::string json_option(const Policy& policy, const std::string& key) {
+    auto it = policy.plugin_options.find("branchfs");
+    if (it == policy.plugin_options.end()) return "";
+    const auto options = boost::json::parse(it->second).as_object();
+    return options.contains(key) ? std::string(options.at(key).as_string()) : "";
 }
 
 // Each test gets its own store: XDG_DATA_HOME points into a fresh directory.
@@ -344,6 +353,49 @@ TEST_F(CheckpointTest, AMultiThreadedProcessIsRestoredAndItsThreadsJoin) {
     EXPECT_GE(counted.front(), 5);
     EXPECT_EQ(counted.back(), 40);
     EXPECT_NE(result.stdout_text.find("joined\n"), std::string::npos) << result.stdout_text;
+}
+
+TEST_F(CheckpointTest, ABranchIsSnapshotAndARestoreRunsOnABranchForkedFromIt) {
+    SANDLOCK_SKIP_UNLESS_AVAILABLE("branch overlay");
+    const fs::path ws = work_.path() / "ws", storage = data_.path() / "branches";
+    fs::create_directories(ws);
+    Policy p = policy_;
+    p.fs_writable = {ws.string()};
+    p.fs_isolation = FsIsolation::BranchFs;
+    p.fs_mount = ws.string();
+    p.fs_storage = storage.string();
+    p.on_error = BranchAction::Abort;
+    const fs::path log = ws / "log";  // in the branch: the host's workspace never sees it
+    {
+        Sandbox sb(p);
+        sb.exec({counter(), log.string()});
+        Result seen;
+        for (int i = 0; i < 200 && numbers_in(seen.stdout_text).size() < 5; ++i) {
+            std::this_thread::sleep_for(10ms);
+            seen = sb.exec({"/bin/cat", log.string()}).wait(20s);
+        }
+        ASSERT_GE(numbers_in(seen.stdout_text).size(), 5u) << seen.stderr_text;
+        Checkpoint cp = sb.checkpoint();
+        ASSERT_TRUE(cp.branch());
+        EXPECT_EQ(json_option(cp.policy(), "branch_from"), *cp.branch());
+        cp.save("on-a-branch");
+        sb.close();
+    }
+    EXPECT_FALSE(fs::exists(log));
+    Checkpoint cp = Checkpoint::load("on-a-branch");
+    ASSERT_TRUE(cp.branch());
+    Sandbox sb(cp.policy());
+    Process& restored = sb.restore(cp);
+    std::this_thread::sleep_for(200ms);
+    // The restored counter's file is the snapshot's, written on at the saved offset: every
+    // number from 0 once, in order.
+    const Result seen = sb.exec({"/bin/cat", log.string()}).wait(20s);
+    const auto counted = numbers_in(seen.stdout_text);
+    ASSERT_GE(counted.size(), 8u) << seen.stdout_text;
+    for (std::size_t i = 0; i < counted.size(); ++i) ASSERT_EQ(counted[i], static_cast<long>(i)) << seen.stdout_text;
+    EXPECT_TRUE(restored.running());
+    sb.close();
+    EXPECT_FALSE(fs::exists(log)) << "the restored branch was committed into the workspace";
 }
 
 TEST_F(CheckpointTest, ASocketIsListedAsUnrestorable) {

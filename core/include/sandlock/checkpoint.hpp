@@ -65,7 +65,13 @@ public:
     const std::string& name() const { return name_; }
     // The directory that holds its files.
     const std::string& directory() const { return directory_; }
+    // The policy it ran under; when it ran on a branch (fs_isolation = branchfs), a sandbox
+    // built from this policy runs on a new branch of its own nested on the checkpoint's
+    // snapshot of that branch (plugin option branchfs.branch_from).
     const Policy& policy() const { return policy_; }
+    // The branch snapshot (a kept, frozen branch: sandlock branch show ID), if it ran on one.
+    // It stays when the checkpoint is deleted (sandlock branch abort ID removes it).
+    const std::optional<std::string>& branch() const { return branch_; }
     // What the exec's save_fn returned, if one was given.
     const std::optional<std::string>& app_state() const { return app_state_; }
     const std::vector<CheckpointProcess>& processes() const { return processes_; }
@@ -86,6 +92,7 @@ private:
     std::optional<std::string> app_state_;
     std::vector<CheckpointProcess> processes_;
     std::vector<std::string> unrestorable_;
+    std::optional<std::string> branch_;
 };
 
 }  // namespace sandlock

@@ -334,15 +334,29 @@ ProcessImage capture_process(pid_t pid, std::vector<Tracee>& threads, const fs::
 
 }  // namespace
 
-std::vector<ProcessImage> capture_processes(std::vector<pid_t> pids, const fs::path& directory) {
+StoppedProcesses stop_processes(std::vector<pid_t> pids) {
     auto stopped = stop_everything(pids);
-    std::vector<ProcessImage> images;
+    StoppedProcesses out;
     for (pid_t pid : pids) {
         auto it = stopped.find(pid);
         if (it == stopped.end() || it->second.empty()) continue;
-        images.push_back(capture_process(pid, it->second, directory));
+        for (Tracee& thread : it->second) out[pid].push_back(thread.release());
     }
+    return out;
+}
+
+std::vector<ProcessImage> capture_processes(const StoppedProcesses& stopped, const fs::path& directory) {
+    std::map<pid_t, std::vector<Tracee>> threads;
+    for (const auto& [pid, tids] : stopped)
+        for (pid_t tid : tids) threads[pid].push_back(Tracee::adopt_stopped(tid));
+    std::vector<ProcessImage> images;
+    for (auto& [pid, list] : threads) images.push_back(capture_process(pid, list, directory));
     return images;  // the Tracees detach here, each thread going on as it was
+}
+
+void release_processes(const StoppedProcesses& stopped) {
+    for (const auto& [pid, tids] : stopped)
+        for (pid_t tid : tids) Tracee::adopt_stopped(tid);  // detached as it goes
 }
 
 }  // namespace sandlock::checkpoint

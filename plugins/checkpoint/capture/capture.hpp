@@ -10,14 +10,26 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <map>
 #include <vector>
 
 namespace sandlock::checkpoint {
 
-// `pids` as this process sees them, and the children they started before they were stopped;
-// page files are written into `directory`. A process that is gone before it could be stopped
-// is left out; one that cannot be traced fails the whole checkpoint (Error naming it). Must run
-// on one thread from start to end (ptrace).
-std::vector<ProcessImage> capture_processes(std::vector<pid_t> pids, const std::filesystem::path& directory);
+// Each process and the threads of it that are stopped.
+using StoppedProcesses = std::map<pid_t, std::vector<pid_t>>;
+
+// Stops every thread of `pids` (as this process sees them) and of the children they started
+// before they were stopped, and leaves them stopped, traced by this thread: the first step of
+// a checkpoint, after which the caller may save what else must match (a branch snapshot). A
+// process gone before it could be stopped is left out; one that cannot be traced fails (Error
+// naming it, and nothing stays stopped).
+StoppedProcesses stop_processes(std::vector<pid_t> pids);
+
+// The second step, on the same thread: captures the stopped processes (page files written into
+// `directory`) and lets every thread go on as it was, whether this succeeds or not.
+std::vector<ProcessImage> capture_processes(const StoppedProcesses& stopped, const std::filesystem::path& directory);
+
+// Lets stopped processes go on without capturing them (a checkpoint given up between steps).
+void release_processes(const StoppedProcesses& stopped);
 
 }  // namespace sandlock::checkpoint

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sandlock::checkpoint {
@@ -55,6 +56,9 @@ public:
     void detach_with(user_regs_struct regs);
     // Kills the thread's process (a restore that failed half-way) and forgets it.
     void kill();
+    // Forgets the thread without detaching: it stays stopped, traced by this thread, for a
+    // later adopt_stopped (the next step of a checkpoint).
+    pid_t release() { return std::exchange(tid_, 0); }
 
 private:
     explicit Tracee(pid_t tid) : tid_(tid) {}

@@ -299,6 +299,9 @@ typedef struct sandlock_plugin_vtable {
      *             refuse new allocations or forks, never kill;
      *   "pause" / "resume": the host is about to freeze / has thawed every process of the sandbox;
      *   "status": write one JSON object of counters to `out` (nothing is fine too);
+     *   "snapshot": a checkpoint is being taken and every process of the sandbox is stopped:
+     *             save what must match their memory (a branch snapshot) and write one JSON
+     *             object describing it to `out` (nothing: nothing to save);
      *   "nest": {"root": pid, "scopes": [{"id": text, "policy": {...}}]}: the nested sandbox's
      *           process `root` (blocked until this returns) and everything it starts belong to
      *           each scope, whose policy narrows the fields this plugin owns (serves them).

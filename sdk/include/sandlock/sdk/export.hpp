@@ -97,6 +97,10 @@ struct Adapter {
                 boost::json::object counters;
                 self(p).status(counters);
                 if (!counters.empty()) Output(out) << boost::json::serialize(counters);
+            } else if (what == "snapshot") {
+                boost::json::object saved;
+                self(p).snapshot(saved);
+                if (!saved.empty()) Output(out) << boost::json::serialize(saved);
             } else {
                 throw Error("unknown control request " + std::string(what));
             }

@@ -160,6 +160,10 @@ public:
     virtual void paused(bool /*frozen*/) {}
     // Counters for `sandlock ps` and `inspect`: add them to `out`.
     virtual void status(boost::json::object& /*out*/) {}
+    // A checkpoint is being taken and every process of the sandbox is stopped: save what this
+    // plugin holds of the run that must match their memory (a branch snapshot) and describe it
+    // in `out`; a restore is then told it. Throw Error when it cannot be saved.
+    virtual void snapshot(boost::json::object& /*out*/) {}
     // A nested sandbox's process `root` (blocked until this returns, before it can fork or
     // allocate) and everything it starts belong to `scope`, whose policy narrows the fields
     // this plugin owns: enforce them for the scope's processes, together, on top of the
