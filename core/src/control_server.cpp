@@ -156,7 +156,7 @@ boost::json::object ControlServer::handle(const boost::json::object& request) {
         // this process's descendants (ptrace).
         const boost::json::value* save = request.if_contains("save");
         if (save == nullptr || !save->is_string()) throw SandboxError("checkpoint: the request names no checkpoint to save");
-        Checkpoint checkpoint = CheckpointAccess::take(session_, std::nullopt, {});
+        Checkpoint checkpoint = CheckpointAccess::take(session_, session_.app_state(), {});
         checkpoint.save(std::string(save->as_string()));
         std::uint64_t bytes = 0;
         for (const CheckpointProcess& p : checkpoint.processes()) bytes += p.memory_bytes;

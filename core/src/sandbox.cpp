@@ -145,8 +145,7 @@ Process& Sandbox::exec(const std::vector<std::string>& argv, ExecIo io, std::fun
 Checkpoint Sandbox::checkpoint() {
     if (nested_) throw SandboxError("checkpoint: a nested sandbox is checkpointed with its parent (checkpoint the parent)");
     if (!session_ || session_->closed()) throw SandboxError("checkpoint: nothing runs in this sandbox (exec a command first)");
-    std::optional<std::string> app_state;
-    if (save_fn_) app_state = save_fn_();
+    std::optional<std::string> app_state = save_fn_ ? std::optional(save_fn_()) : session_->app_state();
     return CheckpointAccess::take(*session_, app_state, options_.checkpoint_store);
 }
 

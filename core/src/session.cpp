@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include "checkpoint_channel.hpp"
 #include "child_plan.hpp"
 #include "exec_diagnosis.hpp"
 #include "launcher.hpp"
@@ -166,7 +167,20 @@ std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv
         header.late_rules = static_cast<std::uint32_t>(nested->late_rules.size());
         header.programs = static_cast<std::uint32_t>(nested->programs.size());
     }
-    const std::vector<std::string>& env = nested != nullptr ? nested->env : env_;
+    Fd channel_theirs;
+    std::vector<std::string> env_with_channel;
+    if (io.checkpoint_channel) {
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+            throw SandboxError(std::string("exec: cannot make a checkpoint channel: ") + std::strerror(errno));
+        process->checkpoint_channel = Fd(pair[0]);
+        channel_theirs = Fd(pair[1]);
+        header.flags |= spawn::kCheckpointChannel;
+        fds.push_back(channel_theirs.get());
+        env_with_channel = nested != nullptr ? nested->env : env_;
+        env_with_channel.push_back("SANDLOCK_CHECKPOINT_FD=" + std::to_string(spawn::kCheckpointChannelFd));
+    }
+    const std::vector<std::string>& env = io.checkpoint_channel ? env_with_channel : nested != nullptr ? nested->env : env_;
 
     std::unique_lock lock(mutex_);
     if (ended_) throw SandboxError("exec: the sandbox has ended" + (end_reason_.empty() ? "" : " (" + end_reason_ + ")"));
@@ -481,6 +495,18 @@ void Session::with_processes(const std::function<void(const std::vector<pid_t>&)
         pids.push_back(entry.pid);
     if (pids.empty()) throw SandboxError("checkpoint: no process runs in the sandbox");
     work(pids);
+}
+
+std::optional<std::string> Session::app_state() {
+    Fd channel;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto it = processes_.rbegin(); it != processes_.rend() && !channel; ++it)
+            if ((*it)->running && (*it)->checkpoint_channel) channel = Fd(::fcntl((*it)->checkpoint_channel.get(), F_DUPFD_CLOEXEC, 0));
+    }
+    // Asked unlocked: the program may print a lot while it prepares its state.
+    if (!channel) return std::nullopt;
+    return ask_app_state(channel.get());
 }
 
 std::vector<std::pair<std::string, std::string>> Session::control_held(const std::string& request_json,

@@ -46,6 +46,7 @@ struct ProcessState {
     Fd stdout_read, stderr_read;           // captured streams, read by the monitor thread
     std::chrono::steady_clock::time_point started_at;
     bool nested = false;
+    Fd checkpoint_channel;                 // our end of its checkpoint channel (ExecIo)
 };
 
 class Session {
@@ -87,6 +88,9 @@ public:
     // spawner) while nothing can be exec'd, paused or ended. Throws SandboxError when the
     // sandbox ended, is paused, or has no PID namespace of its own to tell its processes by.
     void with_processes(const std::function<void(const std::vector<pid_t>&)>& work);
+    // The state the latest exec'd command with a checkpoint channel that still runs gives
+    // (checkpoint_channel.hpp), or nothing when there is none.
+    std::optional<std::string> app_state();
     // RunningSandbox::control, for `work` of with_processes only (which holds the session).
     std::vector<std::pair<std::string, std::string>> control_held(const std::string& request_json,
                                                                   const std::vector<std::string>& only);

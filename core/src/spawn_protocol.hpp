@@ -34,7 +34,7 @@ enum class RequestKind : std::uint32_t {
 };
 
 // A Spawn request's flags. The fds ride as SCM_RIGHTS in this order: stdin, stdout, stderr,
-// then the go pipe and the Landlock ruleset when their flags are set.
+// then the go pipe, the Landlock ruleset and the checkpoint channel when their flags are set.
 enum SpawnFlags : std::uint32_t {
     kWaitForGo = 1u << 0,   // a nested sandbox's process: read one byte from the go pipe before
                             // confining itself further (sandlock registers its subtree first)
@@ -43,7 +43,12 @@ enum SpawnFlags : std::uint32_t {
     kTraced = 1u << 3,      // with kWaitForGo: sandlock traces it from before its exec (a
                             // restore), so it gets memory of its own (a fork, not CLONE_VM) and
                             // is made dumpable — the spawner stays undumpable
+    kCheckpointChannel = 1u << 4,  // the command gets the channel as fd 3 (its environment says
+                                   // SANDLOCK_CHECKPOINT_FD=3): checkpoints ask it for its state
 };
+
+// The fd number a command's checkpoint channel has.
+inline constexpr int kCheckpointChannelFd = 3;
 
 struct Request {
     RequestKind kind;
@@ -59,7 +64,7 @@ struct Request {
     std::uint32_t programs;    // {u32 instructions, u32 0, struct sock_filter[instructions]}
 };
 
-inline constexpr std::size_t kMaxFds = 5;
+inline constexpr std::size_t kMaxFds = 6;
 
 enum class EventKind : std::uint32_t {
     Started = 1,     // from the new process: id, pid = its pid in the sandbox

@@ -44,6 +44,7 @@ struct Job {
     int stdio[3];
     int go_fd;
     int ruleset_fd;
+    int channel_fd;  // the checkpoint channel, or -1
     // A nested sandbox's confinement, checked to lie within the request (spawn_protocol.hpp).
     const char* late_rules;
     std::uint32_t late_rule_count;
@@ -154,6 +155,14 @@ int start_command(void* arg) {
         send_event(socket, {spawn::EventKind::NestFailed, job.id, ::getpid(), error, step, 0});
         ::_exit(125);
     }
+    if (job.channel_fd >= 0) {
+        // Last: the go pipe and the ruleset may have had that number in the spawner.
+        const int fd = spawn::kCheckpointChannelFd;
+        if ((job.channel_fd == fd ? ::fcntl(fd, F_SETFD, 0) : ::dup2(job.channel_fd, fd)) < 0) {
+            send_event(socket, {spawn::EventKind::ExecFailed, job.id, ::getpid(), errno, -1, 0});
+            ::_exit(126);
+        }
+    }
     const ExecFailure f = exec_in_turn(job.paths, job.path_count, job.argv, job.envp);
     send_event(socket, {spawn::EventKind::ExecFailed, job.id, ::getpid(), f.error, f.candidate, 0});
     ::_exit(f.error == ENOENT ? 127 : 126);
@@ -179,7 +188,8 @@ void spawn(const ChildPlan& plan, const spawn::Request& request, char* strings, 
     char** slots = plan.spawn_strings.get();
     const bool wait_for_go = request.flags & spawn::kWaitForGo;
     const bool has_ruleset = request.flags & spawn::kHasRuleset;
-    const int expected_fds = 3 + (wait_for_go ? 1 : 0) + (has_ruleset ? 1 : 0);
+    const bool has_channel = request.flags & spawn::kCheckpointChannel;
+    const int expected_fds = 3 + (wait_for_go ? 1 : 0) + (has_ruleset ? 1 : 0) + (has_channel ? 1 : 0);
     if (needed <= spawn::kMaxStrings && request.argc > 0 && fd_count == expected_fds &&
         (request.late_rules == 0 || has_ruleset)) {
         char** paths = slots;
@@ -194,7 +204,8 @@ void spawn(const ChildPlan& plan, const spawn::Request& request, char* strings, 
             walk_programs(begin, programs, end, request.programs) != nullptr) {
             Job job{&plan,   request.id, request.flags, paths,      request.paths,
                     argv,    envp,       {fds[0], fds[1], fds[2]},  wait_for_go ? fds[3] : -1,
-                    has_ruleset ? fds[wait_for_go ? 4 : 3] : -1,   late_rules, request.late_rules,
+                    has_ruleset ? fds[wait_for_go ? 4 : 3] : -1,   has_channel ? fds[expected_fds - 1] : -1,
+                    late_rules, request.late_rules,
                     programs, request.programs};
             char* stack_top = plan.spawn_stack.get() + plan.spawn_stack_size;
             // A traced one must not share the spawner's memory: it becomes dumpable.
@@ -230,7 +241,7 @@ bool serve_request(const ChildPlan& plan) noexcept {
     const ssize_t n = ::recvmsg(plan.spawn_fd, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0) return errno == EINTR || errno == EAGAIN;
     if (n == 0) return false;
-    int fds[spawn::kMaxFds] = {-1, -1, -1, -1, -1};
+    int fds[spawn::kMaxFds] = {-1, -1, -1, -1, -1, -1};
     int fd_count = 0;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && fd_count == 0) {

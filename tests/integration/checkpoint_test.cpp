@@ -109,6 +109,46 @@ TEST_F(CheckpointTest, AppStateComesFromSaveFnAndIsSavedWithIt) {
     EXPECT_EQ(loaded.policy().fs_writable, policy_.fs_writable);
 }
 
+// A program that is not ours gives its state through its checkpoint channel.
+TEST_F(CheckpointTest, AppStateComesThroughTheCheckpointChannel) {
+    const std::string program =
+        "import os, select, struct, time\n"
+        "fd = int(os.environ['SANDLOCK_CHECKPOINT_FD'])\n"
+        "n = 0\n"
+        "while True:\n"
+        "    ready, _, _ = select.select([fd], [], [], 0.01)\n"
+        "    if ready:\n"
+        "        if os.read(fd, 1) != b'C': break\n"
+        "        state = b'counted %d' % n\n"
+        "        os.write(fd, struct.pack('<Q', len(state)) + state)\n"
+        "    n += 1\n";
+    Sandbox sb(policy_);
+    ExecIo io;
+    io.checkpoint_channel = true;
+    sb.exec({kPython, "-c", program}, io);
+    std::this_thread::sleep_for(100ms);
+    Checkpoint first = sb.checkpoint();
+    ASSERT_TRUE(first.app_state());
+    EXPECT_EQ(first.app_state()->rfind("counted ", 0), 0u) << *first.app_state();
+    Checkpoint second = sb.checkpoint();
+    ASSERT_TRUE(second.app_state());
+    EXPECT_NE(*first.app_state(), *second.app_state()) << "the program was not asked again";
+    sb.close();
+
+    // One that closes its channel fails the checkpoint with the reason; the sandbox runs on.
+    Sandbox quiet(policy_);
+    Process& closer = quiet.exec({kPython, "-c", "import os, time\nos.close(3)\ntime.sleep(30)"}, io);
+    std::this_thread::sleep_for(300ms);
+    try {
+        quiet.checkpoint();
+        ADD_FAILURE() << "a checkpoint without the state the channel promised";
+    } catch (const CheckpointError& e) {
+        EXPECT_NE(std::string(e.what()).find("closed its checkpoint channel"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(closer.running());
+    quiet.close();
+}
+
 TEST_F(CheckpointTest, SaveLoadListDeleteRoundTrip) {
     Sandbox sb(policy_);
     sb.exec({counter(), log_.string()});
