@@ -1,5 +1,7 @@
 #include "checkpoint_commands.hpp"
 
+#include "tracer_thread.hpp"
+
 #include <sandlock/errors.hpp>
 #include <sandlock/sdk/policy_schema.hpp>
 
@@ -10,7 +12,9 @@
 
 #include <cerrno>
 #include <csignal>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 namespace sandlock {
 namespace json = boost::json;
@@ -35,15 +39,22 @@ void trace_until_exec(pid_t pid) {
         throw CheckpointError(std::string("restore: cannot trace the new process: ") + std::strerror(errno));
 }
 
-void wait_for_exec(pid_t pid, const std::string& exe) {
+// Until the new process stopped at its exec (10 s at most); `ended` tells whether it is gone.
+void wait_for_exec(pid_t pid, const std::string& exe, bool& ended) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     for (;;) {
         int status = 0;
-        if (::waitpid(pid, &status, __WALL) < 0) {
-            if (errno == EINTR) continue;
-            throw CheckpointError("restore: lost the new process: " + std::string(std::strerror(errno)));
+        const pid_t got = ::waitpid(pid, &status, __WALL | WNOHANG);
+        if (got < 0 && errno != EINTR) throw CheckpointError("restore: lost the new process: " + std::string(std::strerror(errno)));
+        if (got != pid) {
+            if (std::chrono::steady_clock::now() > deadline) throw CheckpointError("restore: " + exe + " did not start within 10 s");
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+            continue;
         }
-        if (WIFEXITED(status) || WIFSIGNALED(status))
+        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+            ended = true;
             throw CheckpointError("restore: " + exe + " did not start in the sandbox (is it readable and executable there?)");
+        }
         if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) return;
         const int event = status >> 16;
         const long sig = event == 0 ? WSTOPSIG(status) : 0;  // a signal on its way is delivered
@@ -58,26 +69,29 @@ Checkpoint CheckpointAccess::take(Session& session, const std::optional<std::str
     const json::value policy = json::parse(policy_to_json(session.policy()));
     std::string answer;
     session.with_processes([&](const std::vector<pid_t>& pids) {
-        // First every process stops (and stays stopped); then what must match their memory
-        // is saved — the branch — and only then are they captured and let go.
-        const json::object stopped =
-            json::parse(checkpoint_command({{"command", "stop"}, {"pids", json::array(pids.begin(), pids.end())},
-                                            {"policy", policy}},
-                                           options))
-                .as_object();
-        json::object dump{{"command", "dump"}, {"stopped", stopped.at("stopped")}, {"policy", policy}};
-        if (app_state) dump["app_state_hex"] = hex_encode(*app_state);
-        try {
-            for (const auto& [plugin, saved] : session.control_held(R"({"command":"snapshot"})", {"branchfs"})) {
-                if (saved.empty()) continue;
-                const json::value* branch = json::parse(saved).as_object().if_contains("branch");
-                if (branch != nullptr && branch->is_string()) dump["branch"] = *branch;
+        on_tracer_thread([&] {
+            // First every process stops (and stays stopped); then what must match their
+            // memory is saved — the branch — and only then are they captured and let go.
+            const json::object stopped =
+                json::parse(checkpoint_command({{"command", "stop"}, {"pids", json::array(pids.begin(), pids.end())},
+                                                {"policy", policy}},
+                                               options))
+                    .as_object();
+            json::object dump{{"command", "dump"}, {"stopped", stopped.at("stopped")}, {"policy", policy},
+                              {"spawner", session.spawner_pid()}, {"nested", session.ran_nested()}};
+            if (app_state) dump["app_state_hex"] = hex_encode(*app_state);
+            try {
+                for (const auto& [plugin, saved] : session.control_held(R"({"command":"snapshot"})", {"branchfs"})) {
+                    if (saved.empty()) continue;
+                    const json::value* branch = json::parse(saved).as_object().if_contains("branch");
+                    if (branch != nullptr && branch->is_string()) dump["branch"] = *branch;
+                }
+            } catch (...) {
+                checkpoint_command({{"command", "release"}, {"stopped", stopped.at("stopped")}}, options);
+                throw;
             }
-        } catch (...) {
-            checkpoint_command({{"command", "release"}, {"stopped", stopped.at("stopped")}}, options);
-            throw;
-        }
-        answer = checkpoint_command(dump, options);
+            answer = checkpoint_command(dump, options);
+        });
     });
     Checkpoint checkpoint = Checkpoint::from_answer(answer, options, true);
     checkpoint.app_state_ = app_state;
@@ -95,17 +109,28 @@ std::shared_ptr<ProcessState> CheckpointAccess::restore(Session& session, const 
     if (!options.skip_unrestorable && !checkpoint.unrestorable().empty())
         throw CheckpointError("restore: " + checkpoint.unrestorable().front() +
                               " cannot be recreated (skip_unrestorable / --skip-unrestorable restores the rest)");
-    auto state = session.exec({process.exe}, io, nullptr, trace_until_exec);
-    wait_for_exec(state->pid, process.exe);
-    json::object request{{"command", "restore"},
-                         {"process", 0},
-                         {"pid", state->pid},
-                         {"skip_unrestorable", options.skip_unrestorable}};
-    if (checkpoint.staged_)
-        request["directory"] = checkpoint.directory_;
-    else
-        request["name"] = checkpoint.name_;
-    checkpoint_command(request, checkpoint.options_);
+    std::shared_ptr<ProcessState> state;
+    on_tracer_thread([&] {
+        state = session.exec({process.exe}, io, nullptr, trace_until_exec);
+        bool ended = false;
+        try {
+            wait_for_exec(state->pid, process.exe, ended);
+            json::object request{{"command", "restore"},
+                                 {"process", 0},
+                                 {"pid", state->pid},
+                                 {"skip_unrestorable", options.skip_unrestorable}};
+            if (checkpoint.staged_)
+                request["directory"] = checkpoint.directory_;
+            else
+                request["name"] = checkpoint.name_;
+            checkpoint_command(request, checkpoint.options_);
+        } catch (...) {
+            // Never let it run as a fresh start of the program. Traced and not waited for, its
+            // pid is still its own.
+            if (!ended) ::kill(state->pid, SIGKILL);
+            throw;
+        }
+    });
     return state;
 }
 

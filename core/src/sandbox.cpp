@@ -152,6 +152,10 @@ Checkpoint Sandbox::checkpoint() {
 Process& Sandbox::restore(const Checkpoint& checkpoint, ExecIo io, RestoreOptions options) {
     if (nested_) throw SandboxError("restore: restore into the parent sandbox, not a nested one");
     if (session_ && session_->closed()) session_.reset();
+    // Until its exec the new process holds a copy of the spawner's memory and is dumpable (so
+    // that sandlock may trace it): no other process of the sandbox may be there to read it.
+    if (session_ && session_->started_any())
+        throw SandboxError("restore: restore into a new sandbox (nothing may have been exec'd into it yet)");
     if (!session_) session_ = std::make_shared<Session>(policy_, options_);
     return processes_.emplace_back(session_, CheckpointAccess::restore(*session_, checkpoint, io, options));
 }

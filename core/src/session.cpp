@@ -159,6 +159,7 @@ std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv
     }
     if (before_exec) header.flags |= spawn::kTraced;
     if (nested != nullptr) {
+        ran_nested_ = true;
         header.flags |= spawn::kOwnGroup;
         if (nested->ruleset_fd >= 0) {
             header.flags |= spawn::kHasRuleset;
@@ -495,6 +496,11 @@ void Session::with_processes(const std::function<void(const std::vector<pid_t>&)
         pids.push_back(entry.pid);
     if (pids.empty()) throw SandboxError("checkpoint: no process runs in the sandbox");
     work(pids);
+}
+
+bool Session::started_any() {
+    std::lock_guard lock(mutex_);
+    return next_id_ > 1;
 }
 
 std::optional<std::string> Session::app_state() {

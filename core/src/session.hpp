@@ -19,6 +19,7 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -91,6 +92,11 @@ public:
     // The state the latest exec'd command with a checkpoint channel that still runs gives
     // (checkpoint_channel.hpp), or nothing when there is none.
     std::optional<std::string> app_state();
+    // Whether anything was exec'd into it yet (a restore wants a sandbox of its own).
+    bool started_any();
+    // Whether a nested sandbox ever ran commands in it.
+    bool ran_nested() const { return ran_nested_; }
+    pid_t spawner_pid() const { return run_->spawner_pid(); }
     // RunningSandbox::control, for `work` of with_processes only (which holds the session).
     std::vector<std::pair<std::string, std::string>> control_held(const std::string& request_json,
                                                                   const std::vector<std::string>& only);
@@ -147,6 +153,7 @@ private:
     int cancel_fd_ = -1;     // SandboxOptions::cancel_fd
     int cancel_signal_ = 0;  // the signal read from it: what the commands' results show
     bool stopping_ = false;
+    std::atomic<bool> ran_nested_ = false;
     std::thread monitor_;
     std::unique_ptr<ControlServer> server_;  // a named sandbox's control socket
 };

@@ -3,6 +3,7 @@
 // no policy field and has no child stages: the host asks it through plugin commands
 // (`sandlock checkpoint ...`, Sandbox::checkpoint, Checkpoint::load, Sandbox::restore).
 #include "capture/capture.hpp"
+#include "capture/confinement.hpp"
 #include "image/manifest.hpp"
 #include "image/page_file.hpp"
 #include "restore/restorer.hpp"
@@ -227,6 +228,9 @@ private:
         }
         try {
             manifest.processes = capture_processes(stopped, directory);  // lets them go, whatever happens
+            const auto spawner = static_cast<pid_t>(request.at("spawner").to_number<std::int64_t>());
+            for (ProcessImage& p : manifest.processes)
+                p.refusal = confinement_refusal(p.pid, spawner, flag_field(request, "nested"));
             write_manifest(directory, manifest);
             out << json::serialize(described("", directory, manifest));
         } catch (...) {

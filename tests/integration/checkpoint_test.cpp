@@ -475,6 +475,51 @@ TEST_F(CheckpointTest, UnrestorableFilesRefuseUnlessSkipped) {
     EXPECT_GE(numbers_in(restored.wait(20s).stdout_text).front(), 3);
 }
 
+TEST_F(CheckpointTest, ConfinementOfItsOwnIsNeverRestoredAway) {
+    // A restore starts from the sandbox's own confinement: a process that added to it (its own
+    // seccomp filter, a nested sandbox's rules) is refused, --skip-unrestorable or not.
+    {
+        Sandbox sb(policy_);
+        sb.exec({counter(), log_.string(), "--own-filter"});
+        wait_for_count(2);
+        Checkpoint cp = sb.checkpoint();
+        ASSERT_EQ(cp.processes().size(), 1u);
+        EXPECT_NE(cp.processes()[0].restore_refusal.find("seccomp filters of its own"), std::string::npos)
+            << cp.processes()[0].restore_refusal;
+        sb.close();
+        Sandbox again(cp.policy());
+        EXPECT_THROW(again.restore(cp, {}, {.skip_unrestorable = true}), CheckpointError);
+    }
+    Sandbox parent(policy_);
+    Sandbox child = parent.sandbox(policy_);
+    child.exec({counter(), log_.string()});
+    wait_for_count(2);
+    Checkpoint cp = parent.checkpoint();
+    ASSERT_EQ(cp.processes().size(), 1u);
+    EXPECT_NE(cp.processes()[0].restore_refusal.find("nested"), std::string::npos) << cp.processes()[0].restore_refusal;
+    child.close();
+    parent.close();
+    Sandbox again(cp.policy());
+    EXPECT_THROW(again.restore(cp), CheckpointError);
+}
+
+TEST_F(CheckpointTest, RestoreWantsASandboxOfItsOwn) {
+    // Until its exec the new process holds a copy of the spawner's memory: nothing else may run
+    // in the sandbox then.
+    {
+        Sandbox sb(policy_);
+        sb.exec({counter(), log_.string()});
+        wait_for_count(2);
+        sb.checkpoint().save("own");
+        sb.close();
+    }
+    Checkpoint cp = Checkpoint::load("own");
+    Sandbox busy(cp.policy());
+    busy.exec({"/bin/sleep", "30"});
+    EXPECT_THROW(busy.restore(cp), SandboxError);
+    busy.close();
+}
+
 TEST_F(CheckpointTest, RestoreObeysThePolicy) {
     // The restored process reopens its files itself, under the sandbox's rules: a policy that
     // no longer lets it write its log refuses the restore.

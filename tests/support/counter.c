@@ -2,11 +2,15 @@
 // one number every 20 ms, to stdout and to LOG (opened as fd 3), keeping the count also in
 // 4 MiB of heap it checks and rewrites each step, so a restore that lost memory or the file
 // offset shows.
-//   counter LOG [--thread] [--socket] [--in-thread] [--until N]
+//   counter LOG [--thread] [--socket] [--in-thread] [--until N] [--own-filter]
 // --thread: a second thread sleeps meanwhile; --socket: fd 4 is a socket; --in-thread: a second
 // thread counts while the main one waits for it (pthread_join); --until N: stop after N, print
-// "joined" (with --in-thread) and exit 0.
+// "joined" (with --in-thread) and exit 0; --own-filter: installs a seccomp filter of its own
+// (one that allows everything).
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +65,10 @@ int main(int argc, char** argv) {
             if (s != 4 && dup2(s, 4) != 4) return 4;
         } else if (strcmp(argv[i], "--in-thread") == 0) {
             in_thread = 1;
+        } else if (strcmp(argv[i], "--own-filter") == 0) {
+            struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+            struct sock_fprog program = {1, &allow};
+            if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) return 12;
         } else if (strcmp(argv[i], "--until") == 0 && i + 1 < argc) {
             until = atol(argv[++i]);
         }

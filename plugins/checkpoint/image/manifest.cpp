@@ -235,7 +235,8 @@ json::object process_json(const ProcessImage& p) {
             {"page_file", p.page_file},
             {"page_bytes", p.page_bytes},
             {"page_hash", hash_text(p.page_hash)},
-            {"unrestorable", std::move(why)}};
+            {"unrestorable", std::move(why)},
+            {"refusal", p.refusal}};
 }
 
 ProcessImage process_from(const Fields& f) {
@@ -281,6 +282,7 @@ ProcessImage process_from(const Fields& f) {
     p.page_file = f.file_name("page_file");
     p.page_bytes = f.u64("page_bytes");
     p.page_hash = f.hash("page_hash");
+    p.refusal = f.text("refusal");
     for (const json::value& w : f.array("unrestorable")) {
         if (!w.is_string()) f.fail("unrestorable", "holds a non-string");
         p.unrestorable.emplace_back(w.as_string());

@@ -80,8 +80,10 @@ struct ProcessImage {
     std::string page_file;  // beside the manifest
     std::uint64_t page_bytes = 0;
     std::uint64_t page_hash = 0;  // XXH3-64 of the page file
-    // Why the process cannot be restored as it was (a socket, a deleted file, ...).
+    // What cannot be recreated and may be left out (a socket, a deleted file, ...).
     std::vector<std::string> unrestorable;
+    // Why it must not be restored at all (confinement of its own), or empty.
+    std::string refusal;
 };
 
 const char* to_string(VmaKind kind);

@@ -12,7 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -30,14 +33,38 @@ constexpr long kSyscallInstructionSize = 2;
 
 long trace(int request, pid_t tid, void* addr, void* data) { return ::ptrace(static_cast<__ptrace_request>(request), tid, addr, data); }
 
+// How long a traced thread may take to stop. A thread that does not (a vfork parent whose
+// child never execs, a call that blocks) fails the checkpoint or restore; its tracer thread's
+// exit then lets go of it (ptrace belongs to a thread: the core gives each its own).
+constexpr auto kStopDeadline = std::chrono::seconds(5);
+
+// The next stop of `tid`; polled, so that a thread that never stops cannot hold us forever.
 int wait_for(pid_t tid) {
-    int status = 0;
-    while (::waitpid(tid, &status, __WALL) < 0) {
-        if (errno != EINTR) fail(tid, "waitpid");
+    const auto deadline = std::chrono::steady_clock::now() + kStopDeadline;
+    auto pause = std::chrono::microseconds(20);
+    for (;;) {
+        int status = 0;
+        const pid_t got = ::waitpid(tid, &status, __WALL | WNOHANG);
+        if (got < 0 && errno != EINTR) fail(tid, "waitpid");
+        if (got == tid) {
+            if (WIFEXITED(status) || WIFSIGNALED(status))
+                throw sdk::Error("checkpoint: thread " + std::to_string(tid) + " ended while it was being worked on");
+            return status;
+        }
+        if (std::chrono::steady_clock::now() > deadline)
+            throw sdk::Error("checkpoint: thread " + std::to_string(tid) + " did not stop within " +
+                             std::to_string(kStopDeadline.count()) +
+                             " s (a vfork parent whose child does not exec, or a call that blocks)");
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::microseconds(2000));
     }
-    if (WIFEXITED(status) || WIFSIGNALED(status))
-        throw sdk::Error("checkpoint: thread " + std::to_string(tid) + " ended while it was being worked on");
-    return status;
+}
+
+// A thread that died while traced stays a zombie for its tracer to reap first.
+void reap_if_dead(pid_t tid) {
+    int status = 0;
+    while (::waitpid(tid, &status, __WALL | WNOHANG) < 0 && errno == EINTR) {
+    }
 }
 
 }  // namespace
@@ -74,7 +101,7 @@ Tracee::~Tracee() {
         }
     } catch (...) {
     }
-    trace(PTRACE_DETACH, tid_, nullptr, nullptr);
+    if (trace(PTRACE_DETACH, tid_, nullptr, nullptr) != 0) reap_if_dead(tid_);
 }
 
 user_regs_struct Tracee::registers() const {
@@ -187,16 +214,16 @@ std::uint64_t Tracee::inject_or_throw(std::uintptr_t instruction, long nr, std::
 void Tracee::detach_with(user_regs_struct regs) {
     if (injected_) regs = with_restart_applied(regs);
     set_registers(regs);
-    trace(PTRACE_DETACH, tid_, nullptr, nullptr);
+    if (trace(PTRACE_DETACH, tid_, nullptr, nullptr) != 0) reap_if_dead(tid_);
     tid_ = 0;
 }
 
 void Tracee::kill() {
     if (tid_ == 0) return;
+    // Not waited for: the leader's exit waits for its traced threads, which the tracer
+    // thread's exit lets go of.
     ::kill(tid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(tid_, &status, __WALL) < 0 && errno == EINTR) {
-    }
+    reap_if_dead(tid_);
     tid_ = 0;
 }
 

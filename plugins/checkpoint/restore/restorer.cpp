@@ -291,6 +291,7 @@ void recreate_thread_state(Rebuild& r, Tracee& thread, const ThreadImage& t) {
 }  // namespace
 
 std::string restore_refusal(const ProcessImage& image, const RestoreOptions& options) {
+    if (!image.refusal.empty()) return "process " + std::to_string(image.pid) + ": " + image.refusal;
     if (!options.skip_unrestorable && !image.unrestorable.empty())
         return "process " + std::to_string(image.pid) + ": " + image.unrestorable.front() +
                " (--skip-unrestorable restores it without)";
