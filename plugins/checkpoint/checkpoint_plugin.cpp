@@ -4,6 +4,7 @@
 // (`sandlock checkpoint ...`, Sandbox::checkpoint, Checkpoint::load, Sandbox::restore).
 #include "capture/capture.hpp"
 #include "capture/confinement.hpp"
+#include "image/checkpoint_file.hpp"
 #include "image/manifest.hpp"
 #include "image/page_file.hpp"
 #include "restore/restorer.hpp"
@@ -75,13 +76,6 @@ std::string hex_encode(const std::string& bytes) {
     return out;
 }
 
-std::string read_whole(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 void write_whole(const fs::path& path, const std::string& bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -123,6 +117,18 @@ json::object summary(const std::string& name, const fs::path& directory, const M
             {"branch", m.branch ? json::value(*m.branch) : json::value(nullptr)},
             {"app_state", m.app_state ? json::value(m.app_state->size) : json::value(nullptr)},
             {"unrestorable", json::array(why.begin(), why.end())}};
+}
+
+// Where a sandbox under `policy` can write: its writable paths, and the workspace a branch of
+// it commits into.
+std::vector<std::string> writable_paths(const json::object& policy) {
+    std::vector<std::string> paths;
+    if (const json::value* list = policy.if_contains("fs_writable"); list != nullptr && list->is_array())
+        for (const json::value& path : list->as_array())
+            if (path.is_string()) paths.emplace_back(path.as_string());
+    if (const json::value* mount = policy.if_contains("fs_mount"); mount != nullptr && mount->is_string())
+        paths.emplace_back(mount->as_string());
+    return paths;
 }
 
 // The summary with what the core needs to hold the checkpoint: its policy and why each process
@@ -188,12 +194,8 @@ private:
         const json::value* list = request.if_contains("pids");
         if (list == nullptr || !list->is_array()) throw sdk::Error("checkpoint: the request has no \"pids\"");
         for (const json::value& pid : list->as_array()) pids.push_back(static_cast<pid_t>(pid.to_number<std::int64_t>()));
-        std::vector<std::string> writable;
         if (const json::value* policy = request.if_contains("policy"); policy != nullptr && policy->is_object())
-            if (const json::value* paths = policy->as_object().if_contains("fs_writable"); paths != nullptr && paths->is_array())
-                for (const json::value& path : paths->as_array())
-                    if (path.is_string()) writable.emplace_back(path.as_string());
-        store.refuse_writable_by(writable);
+            store.refuse_writable_by(writable_paths(policy->as_object()));
         json::object stopped;
         for (const auto& [pid, tids] : stop_processes(std::move(pids)))
             stopped[std::to_string(pid)] = json::array(tids.begin(), tids.end());
@@ -270,10 +272,12 @@ private:
     void load(const CheckpointStore& store, const json::object& request, sdk::Output& out) {
         const fs::path directory = directory_of(store, request);
         const Manifest manifest = read_manifest(directory);
+        // A sandbox that could write the store could have rewritten this checkpoint's policy.
+        store.refuse_writable_by(writable_paths(manifest.policy));
         verify(directory, manifest);
         json::object answer = described(request.contains("name") ? text_field(request, "name") : "", directory, manifest);
         if (manifest.app_state)
-            answer["app_state_hex"] = hex_encode(read_whole(directory / manifest.app_state->file));
+            answer["app_state_hex"] = hex_encode(read_checkpoint_file(directory / manifest.app_state->file));
         out << json::serialize(answer);
     }
 
@@ -323,6 +327,7 @@ private:
     void restore(const CheckpointStore& store, const json::object& request) {
         const fs::path directory = directory_of(store, request);
         const Manifest manifest = read_manifest(directory);
+        store.refuse_writable_by(writable_paths(manifest.policy));
         const auto index = request.at("process").to_number<std::size_t>();
         if (index >= manifest.processes.size()) throw sdk::Error("restore: the checkpoint has no process " + std::to_string(index));
         const auto pid = static_cast<pid_t>(request.at("pid").to_number<std::int64_t>());

@@ -12,6 +12,7 @@
 
 #include <boost/json.hpp>
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -202,7 +203,7 @@ TEST_F(CheckpointTest, DamagedTruncatedAndForeignCheckpointsAreRefused) {
     Sandbox sb(policy_);
     sb.exec({counter(), log_.string()});
     wait_for_count(2);
-    for (const char* name : {"foreign", "truncated", "damaged", "garbled", "missing"}) sb.checkpoint().save(name);
+    for (const char* name : {"foreign", "truncated", "damaged", "garbled", "missing", "linked"}) sb.checkpoint().save(name);
     sb.close();
     auto manifest = [&](const char* name) { return store() / name / "manifest.json"; };
     auto page_file = [&](const char* name) {
@@ -223,11 +224,20 @@ TEST_F(CheckpointTest, DamagedTruncatedAndForeignCheckpointsAreRefused) {
     }
     fs::resize_file(manifest("garbled"), fs::file_size(manifest("garbled")) / 2);
     fs::remove(page_file("missing"));
+    // A page file swapped for a link to a file of the same size: never followed.
+    {
+        const fs::path target = work_.path() / "elsewhere";
+        fs::copy_file(page_file("linked"), target);
+        const fs::path link = page_file("linked");
+        fs::remove(link);
+        fs::create_symlink(target, link);
+    }
     expect_refused("foreign", store() / "foreign", "version");
     expect_refused("truncated", store() / "truncated", "truncated");
     expect_refused("damaged", store() / "damaged", "damaged");
     expect_refused("garbled", store() / "garbled", "not valid JSON");
     expect_refused("missing", store() / "missing", "cannot open");
+    expect_refused("linked", store() / "linked", "cannot open");
 }
 
 TEST_F(CheckpointTest, StoreIsPrivateAndAnotherUsersIsRefused) {
@@ -294,6 +304,27 @@ TEST_F(CheckpointTest, ProcessesThatComeAndGoNeverBreakIt) {
     }
     EXPECT_GT(taken, 10);
     EXPECT_TRUE(shell.running());
+    sb.close();
+}
+
+TEST_F(CheckpointTest, AThreadThatCannotStopFailsTheCheckpointInTime) {
+    // A thread waiting for its vfork child cannot be stopped until the child execs, which this
+    // one never does: the checkpoint gives up, everything runs on, and the sandbox obeys.
+    Sandbox sb(policy_);
+    Process& running = sb.exec({counter(), log_.string(), "--vfork-hang"});
+    wait_for_count(2);
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        sb.checkpoint();
+        ADD_FAILURE() << "a checkpoint with a thread that never stopped";
+    } catch (const CheckpointError& e) {
+        EXPECT_NE(std::string(e.what()).find("did not stop"), std::string::npos) << e.what();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
+    const std::size_t counted = numbers_in(read_file(log_)).size();
+    wait_for_count(counted + 3);  // not left stopped
+    running.kill();
+    EXPECT_EQ(running.wait(20s).exit_code, 128 + SIGKILL);
     sb.close();
 }
 

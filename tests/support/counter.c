@@ -2,11 +2,12 @@
 // one number every 20 ms, to stdout and to LOG (opened as fd 3), keeping the count also in
 // 4 MiB of heap it checks and rewrites each step, so a restore that lost memory or the file
 // offset shows.
-//   counter LOG [--thread] [--socket] [--in-thread] [--until N] [--own-filter]
+//   counter LOG [--thread] [--socket] [--in-thread] [--until N] [--own-filter] [--vfork-hang]
 // --thread: a second thread sleeps meanwhile; --socket: fd 4 is a socket; --in-thread: a second
 // thread counts while the main one waits for it (pthread_join); --until N: stop after N, print
 // "joined" (with --in-thread) and exit 0; --own-filter: installs a seccomp filter of its own
-// (one that allows everything).
+// (one that allows everything); --vfork-hang: a thread vforks a child that never execs (its
+// parent thread waits where ptrace cannot stop it).
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -24,6 +25,13 @@ static long until = -1;
 static void* sleeper(void* arg) {
     (void)arg;
     for (;;) pause();
+    return NULL;
+}
+
+static void* vfork_hang(void* arg) {
+    (void)arg;
+    if (vfork() == 0)
+        for (;;) pause();
     return NULL;
 }
 
@@ -65,6 +73,9 @@ int main(int argc, char** argv) {
             if (s != 4 && dup2(s, 4) != 4) return 4;
         } else if (strcmp(argv[i], "--in-thread") == 0) {
             in_thread = 1;
+        } else if (strcmp(argv[i], "--vfork-hang") == 0) {
+            pthread_t thread;
+            pthread_create(&thread, NULL, vfork_hang, NULL);
         } else if (strcmp(argv[i], "--own-filter") == 0) {
             struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
             struct sock_fprog program = {1, &allow};

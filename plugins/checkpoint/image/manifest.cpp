@@ -1,5 +1,7 @@
 #include "image/manifest.hpp"
 
+#include "image/checkpoint_file.hpp"
+
 #include <sandlock/sdk/plugin.hpp>
 
 #include <boost/json.hpp>
@@ -10,8 +12,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <cstdio>
 
 namespace sandlock::checkpoint {
 namespace json = boost::json;
@@ -345,12 +346,9 @@ Manifest manifest_from_json(const json::value& value) {
 
 Manifest read_manifest(const std::filesystem::path& directory) {
     const auto path = directory / kManifestFile;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw sdk::Error("checkpoint: " + path.string() + ": cannot read it: " + std::strerror(errno));
-    std::stringstream text;
-    text << in.rdbuf();
+    const std::string text = read_checkpoint_file(path);
     boost::system::error_code error;
-    json::value value = json::parse(text.str(), error);
+    json::value value = json::parse(text, error);
     if (error) throw sdk::Error("checkpoint: " + path.string() + ": not valid JSON (" + error.message() + ")");
     return manifest_from_json(value);
 }

@@ -1,5 +1,7 @@
 #include "image/page_file.hpp"
 
+#include "image/checkpoint_file.hpp"
+
 #include <sandlock/sdk/plugin.hpp>
 
 #define XXH_INLINE_ALL
@@ -64,8 +66,7 @@ std::uint64_t PageFileWriter::finish() {
 }
 
 void verify_file(const std::filesystem::path& path, std::uint64_t size, std::uint64_t hash) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail(path, "cannot open it");
+    const int fd = open_checkpoint_file(path);
     struct stat st {};
     if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != size) {
         ::close(fd);
@@ -94,8 +95,7 @@ std::uint64_t hash_bytes(const void* data, std::size_t size) { return XXH3_64bit
 
 PageFileReader::PageFileReader(const std::filesystem::path& path, std::uint64_t size, std::uint64_t hash) : path_(path) {
     verify_file(path, size, hash);
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) fail(path, "cannot open it");
+    fd_ = open_checkpoint_file(path);
 }
 
 PageFileReader::~PageFileReader() {

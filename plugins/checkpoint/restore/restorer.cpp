@@ -11,6 +11,7 @@
 #include <linux/prctl.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -185,9 +186,10 @@ void recreate_memory(Rebuild& r, const ProcessImage& image, const PageFileReader
         if (v.kind == VmaKind::File) {
             if (v.name != open_name) {
                 close_open();
-                const int mode = v.shared && v.write ? O_RDWR : O_RDONLY;
+                // Non-blocking: a FIFO swapped in for the file must not hold the restore.
+                const int mode = (v.shared && v.write ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC;
                 open_fd = static_cast<long>(r.call(SYS_openat, {static_cast<std::uint64_t>(AT_FDCWD), r.stage(v.name),
-                                                                static_cast<std::uint64_t>(mode | O_CLOEXEC), 0},
+                                                                static_cast<std::uint64_t>(mode), 0},
                                                    "open of " + v.name));
                 open_name = v.name;
             }
@@ -252,10 +254,21 @@ void recreate_files(Rebuild& r, const ProcessImage& image, const RestoreOptions&
             if (options.skip_unrestorable) continue;
             throw sdk::Error("restore: fd " + std::to_string(e.fd) + " (" + e.target + ") cannot be recreated");
         }
+        // Opened non-blocking (a FIFO swapped in must not hold the restore), checked to be what
+        // it was, then given its own status flags.
         const std::uint64_t flags = (e.flags & ~static_cast<std::uint32_t>(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)) |
-                                    (e.close_on_exec ? O_CLOEXEC : 0);
+                                    (e.close_on_exec ? O_CLOEXEC : 0) | O_NONBLOCK |
+                                    (e.kind == FdKind::Directory ? O_DIRECTORY : 0);
         const std::string what = "open of " + e.target + " (fd " + std::to_string(e.fd) + ")";
         const std::uint64_t got = r.call(SYS_openat, {static_cast<std::uint64_t>(AT_FDCWD), r.stage(e.target), flags, 0}, what);
+        if (e.kind == FdKind::File) {
+            struct stat st {};
+            r.call(SYS_fstat, {got, r.data_area()}, "fstat of " + e.target);
+            if (!r.memory().read(r.data_area(), &st, sizeof st) || !S_ISREG(st.st_mode))
+                throw sdk::Error("restore: " + e.target + " (fd " + std::to_string(e.fd) + ") is no longer a regular file");
+        }
+        constexpr std::uint32_t kStatusFlags = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC;
+        r.call(SYS_fcntl, {got, F_SETFL, e.flags & kStatusFlags}, "fcntl of " + e.target);
         if (got != static_cast<std::uint64_t>(e.fd)) {
             r.call(SYS_dup3, {got, static_cast<std::uint64_t>(e.fd), e.close_on_exec ? O_CLOEXEC : 0u}, "dup3 for " + what);
             r.try_call(SYS_close, {got});

@@ -79,8 +79,12 @@ fs::path CheckpointStore::staging(const std::string& path) const {
 fs::path CheckpointStore::saved(const std::string& name, bool must_exist) const {
     check_name(name);
     const fs::path p = root_ / name;
-    if (must_exist && !fs::exists(p / kManifestFile))
+    if (!must_exist) return p;
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || !fs::exists(p / kManifestFile))
         throw sdk::Error("checkpoint \"" + name + "\" does not exist (see `sandlock checkpoint list`)");
+    if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
+        fail(p, "is not a directory of yours (a link, or another user's)");
     return p;
 }
 
