@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -29,9 +30,6 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t kCopyChunk = 4u << 20;
 constexpr std::uint64_t kPage = 4096;
-// Below the red zone of the stopped thread's stack: where the system calls it is made to run
-// write what they return.
-constexpr std::uint64_t kScratchBelowStack = 1024;
 
 std::vector<pid_t> list_threads(pid_t pid) {
     std::vector<pid_t> tids;
@@ -221,12 +219,41 @@ void copy_pages(pid_t pid, std::vector<Vma>& vmas, PageFileWriter& out) {
     ::close(pagemap);
 }
 
+// A page the stopped process is lent for what the calls it is made to run write back (its own
+// memory stays untouched: a stack it may be short of, say), and takes back after.
+class ScratchPage {
+public:
+    ScratchPage(Tracee& main, std::uintptr_t instruction) : main_(main), instruction_(instruction) {
+        const long got = main.inject(instruction, SYS_mmap,
+                                     {0, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                                      static_cast<std::uint64_t>(-1), 0});
+        if (got < 0 && got > -4096)
+            throw sdk::Error("checkpoint: process " + std::to_string(main.tid()) + " cannot be lent a page (" +
+                             std::strerror(static_cast<int>(-got)) + ")");
+        address_ = static_cast<std::uint64_t>(got);
+    }
+    ~ScratchPage() {
+        try {
+            main_.inject(instruction_, SYS_munmap, {address_, kPage});
+        } catch (...) {
+            // It ended meanwhile: nothing to take back.
+        }
+    }
+    ScratchPage(const ScratchPage&) = delete;
+    ScratchPage& operator=(const ScratchPage&) = delete;
+    std::uint64_t address() const { return address_; }
+
+private:
+    Tracee& main_;
+    std::uintptr_t instruction_;
+    std::uint64_t address_ = 0;
+};
+
 struct Injector {
     Tracee& thread;
     std::uintptr_t instruction;
     const ProcMemory& memory;
-
-    std::uint64_t scratch() const { return (thread.registers().rsp - kScratchBelowStack) & ~std::uint64_t{15}; }
+    std::uint64_t scratch;
 };
 
 void read_thread(Tracee& tracee, ThreadImage& image, const Injector* injector) {
@@ -249,12 +276,9 @@ void read_thread(Tracee& tracee, ThreadImage& image, const Injector* injector) {
         image.robust_list = reinterpret_cast<std::uint64_t>(head);
         image.robust_list_size = size;
     }
-    if (injector != nullptr) {
-        Injector in{tracee, injector->instruction, injector->memory};
-        const std::uint64_t slot = in.scratch();
-        if (tracee.inject(in.instruction, SYS_prctl, {PR_GET_TID_ADDRESS, slot, 0, 0, 0}) == 0)
-            in.memory.read(slot, &image.tid_address, sizeof image.tid_address);
-    }
+    if (injector != nullptr &&
+        tracee.inject(injector->instruction, SYS_prctl, {PR_GET_TID_ADDRESS, injector->scratch, 0, 0, 0}) == 0)
+        injector->memory.read(injector->scratch, &image.tid_address, sizeof image.tid_address);
 }
 
 // What a handler of each caught signal is (rt_sigaction, run by the stopped main thread).
@@ -270,10 +294,9 @@ std::vector<SignalAction> read_signal_actions(const std::string& status, const I
             struct {
                 std::uint64_t handler, flags, restorer, mask;
             } action{};
-            const std::uint64_t slot = in.scratch();
-            in.thread.inject_or_throw(in.instruction, SYS_rt_sigaction, {static_cast<std::uint64_t>(sig), 0, slot, 8},
-                                      "rt_sigaction");
-            if (!in.memory.read(slot, &action, sizeof action))
+            in.thread.inject_or_throw(in.instruction, SYS_rt_sigaction,
+                                      {static_cast<std::uint64_t>(sig), 0, in.scratch, 8}, "rt_sigaction");
+            if (!in.memory.read(in.scratch, &action, sizeof action))
                 throw sdk::Error("checkpoint: cannot read the handler of signal " + std::to_string(sig));
             actions.push_back({sig, action.handler, action.flags, action.restorer, action.mask});
         }
@@ -320,12 +343,13 @@ ProcessImage capture_process(pid_t pid, std::vector<Tracee>& threads, const fs::
     const std::uintptr_t instruction = find_syscall_instruction(pid);
     if (instruction == 0) throw sdk::Error("checkpoint: process " + std::to_string(pid) + " has no system call instruction to use");
     ProcMemory memory(pid);
+    const ScratchPage scratch(*order.front(), instruction);
     for (Tracee* thread : order) {
-        Injector in{*thread, instruction, memory};
+        Injector in{*thread, instruction, memory, scratch.address()};
         image.threads.emplace_back();
         read_thread(*thread, image.threads.back(), &in);
     }
-    Injector main{*order.front(), instruction, memory};
+    Injector main{*order.front(), instruction, memory, scratch.address()};
     image.signal_actions = read_signal_actions("\n" + status, main);
     const long brk = main.thread.inject(instruction, SYS_brk, {0});
     image.mm.brk = brk > 0 ? static_cast<std::uint64_t>(brk) : image.mm.start_brk;
