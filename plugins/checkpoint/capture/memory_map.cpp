@@ -4,9 +4,12 @@
 
 #include <sandlock/sdk/plugin.hpp>
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <iterator>
+#include <optional>
 #include <sstream>
 
 namespace sandlock::checkpoint {
@@ -69,7 +72,62 @@ bool holds_own_pages(const Vma& vma) {
     }
 }
 
+namespace {
+
+// PAGEMAP_SCAN (Linux 6.7): the kernel walks the page tables and returns runs of pages by kind,
+// skipping what was never touched — a huge, mostly empty mapping costs nothing. The uapi of
+// linux/fs.h, which Debian 12's headers predate.
+struct PageRegion {
+    std::uint64_t start, end, categories;
+};
+struct PmScanArg {
+    std::uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+    std::uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
+constexpr std::uint64_t kIsFile = 1u << 2, kIsPresent = 1u << 3, kIsSwapped = 1u << 4, kIsPfnZero = 1u << 5;
+
+// The runs, or nullopt where the kernel has no PAGEMAP_SCAN.
+std::optional<std::vector<PageRun>> scanned_runs(int pagemap_fd, const Vma& vma) {
+    std::vector<PageRun> runs;
+    PageRegion regions[256];
+    // Present or swapped; not the shared zero page; for a file mapping, not the file's own pages.
+    const std::uint64_t excluded = kIsPfnZero | (vma.kind == VmaKind::File ? kIsFile : 0);
+    for (std::uint64_t at = vma.start; at < vma.end;) {
+        PmScanArg arg{};
+        arg.size = sizeof arg;
+        arg.start = at;
+        arg.end = vma.end;
+        arg.vec = reinterpret_cast<std::uint64_t>(regions);
+        arg.vec_len = std::size(regions);
+        arg.category_inverted = excluded;
+        arg.category_mask = excluded;
+        arg.category_anyof_mask = kIsPresent | kIsSwapped;
+        arg.return_mask = kIsPresent | kIsSwapped;
+        const int found = ::ioctl(pagemap_fd, kPagemapScan, &arg);
+        if (found < 0) {
+            if (errno == EINTR) continue;
+            if (errno == ENOTTY || errno == EINVAL) return std::nullopt;
+            throw sdk::Error("checkpoint: cannot scan the page map of " + (vma.name.empty() ? "a mapping" : vma.name));
+        }
+        for (int i = 0; i < found; ++i) {
+            const std::uint64_t first = (regions[i].start - vma.start) / kPage;
+            const std::uint64_t pages = (regions[i].end - regions[i].start) / kPage;
+            if (!runs.empty() && runs.back().first_page + runs.back().pages == first)
+                runs.back().pages += pages;
+            else
+                runs.push_back({first, pages, 0});
+        }
+        if (arg.walk_end <= at) break;
+        at = arg.walk_end;
+    }
+    return runs;
+}
+
+}  // namespace
+
 std::vector<PageRun> own_page_runs(int pagemap_fd, const Vma& vma) {
+    if (auto runs = scanned_runs(pagemap_fd, vma)) return *runs;
     std::vector<PageRun> runs;
     const std::uint64_t pages = (vma.end - vma.start) / kPage;
     const bool anonymous = vma.kind != VmaKind::File;
