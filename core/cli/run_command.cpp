@@ -32,6 +32,7 @@ struct RunFlags {
     std::optional<std::string> fs_isolation, fs_mount, fs_storage, chroot, on_exit, on_error;
     std::optional<std::string> branch, branch_from, name;
     bool dry_run = false, json = false;
+    bool checkpoint_channel = false;
 };
 
 BranchAction branch_action(std::string_view flag, const std::string& value) {
@@ -126,6 +127,7 @@ int run_named(const RunFlags& flags, const std::vector<std::string>& command, Po
     Sandbox sandbox(std::move(policy), std::move(options));
     ExecIo io = ExecIo::inherit();
     if (::isatty(0)) io.stdin_fd = -1;
+    io.checkpoint_channel = flags.checkpoint_channel;
     Result result = sandbox.exec(command, io).wait(timeout);
     try {
         sandbox.close();
@@ -146,7 +148,10 @@ std::function<int()> add_run_command(CLI::App& run_app, const GlobalOptions& glo
     CLI::App* run = &run_app;
     run->add_flag("-i,--interactive", flags->interactive, "Give the command the terminal (stdin, job control)");
     run->add_option("--name", flags->name, "Register the sandbox under NAME while it runs (sandlock ps, inspect, "
-                                           "pause, resume, kill, update)");
+                                           "pause, resume, kill, update, checkpoint)");
+    run->add_flag("--checkpoint-channel", flags->checkpoint_channel,
+                  "With --name: give the command a checkpoint channel (fd 3, SANDLOCK_CHECKPOINT_FD) that "
+                  "sandlock checkpoint asks for its state");
     run->add_option("-p,--profile", flags->profile, "Start from a saved profile (flags override, lists append)");
     run->add_option("-w,--fs-writable", flags->writable, "Path with read/write access (repeatable)")
         ->allow_extra_args(false);
@@ -200,6 +205,8 @@ std::function<int()> add_run_command(CLI::App& run_app, const GlobalOptions& glo
                 // sent to sandlock must still end the whole tree.
                 SandboxOptions options{global.plugins, global.plugin_path, block_termination_signals(), {}, {}};
                 if (flags->name) return run_named(*flags, *command, std::move(policy), std::move(options), timeout);
+                if (flags->checkpoint_channel)
+                    throw PolicyError("--checkpoint-channel: only with --name (a checkpoint reaches a named sandbox)");
                 Sandbox sandbox(std::move(policy), std::move(options));
                 Result result = flags->interactive ? sandbox.run_interactive(*command, timeout)
                                                    : sandbox.run_inherit(*command, timeout);

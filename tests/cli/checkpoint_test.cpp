@@ -69,6 +69,25 @@ TEST_F(CheckpointCli, CheckpointListShowRestoreDelete) {
     EXPECT_EQ(cli({"checkpoint", "list"}).out, "");
 }
 
+TEST_F(CheckpointCli, ANamedRunWithACheckpointChannelGivesItsState) {
+    const std::string program =
+        "import os, select, struct\n"
+        "fd = int(os.environ['SANDLOCK_CHECKPOINT_FD'])\n"
+        "while True:\n"
+        "    select.select([fd], [], [])\n"
+        "    if os.read(fd, 1) != b'C': break\n"
+        "    os.write(fd, struct.pack('<Q', 5) + b'hello')\n";
+    NamedRun run(runtime_, "talks", with_system({"--checkpoint-channel"}, {"/usr/bin/python3", "-c", program}),
+                 {"XDG_DATA_HOME=" + data_.str()});
+    ASSERT_TRUE(run.wait_listed());
+    CliResult saved = cli({"checkpoint", "talks", "--save", "talked"});
+    ASSERT_EQ(saved.exit_code, 0) << saved.err;
+    CliResult show = cli({"checkpoint", "show", "talked"});
+    EXPECT_NE(show.out.find("app state 5 bytes"), std::string::npos) << show.out;
+    EXPECT_EQ(cli({"kill", "talks"}).exit_code, 0);
+    EXPECT_EQ(run.exit_code(), 137);
+}
+
 TEST_F(CheckpointCli, BadInputIsOneLineAndExit125) {
     struct Case {
         std::vector<std::string> args;
@@ -83,6 +102,7 @@ TEST_F(CheckpointCli, BadInputIsOneLineAndExit125) {
         {{"restore", "missing"}, "does not exist"},
         {{"restore", "missing", "--name", "bad name"}, "name"},
         {{"checkpoint", "nobody", "--save", ""}, "--save"},
+        {{"run", "--checkpoint-channel", "-r", "/usr", "--", "/bin/true"}, "only with --name"},
     };
     for (const Case& c : cases) {
         CliResult r = cli(c.args);
