@@ -6,6 +6,7 @@
 
 #include <sandlock/errors.hpp>
 #include <sandlock/plugins.hpp>
+#include <sandlock/sdk/hex.hpp>
 #include <sandlock/sdk/policy_schema.hpp>
 
 #include <boost/json.hpp>
@@ -25,16 +26,6 @@ std::string checkpoint_command(json::object request, const CheckpointOptions& op
     }
 }
 
-namespace {
-
-std::string hex_decode(std::string_view hex) {
-    std::string out(hex.size() / 2, '\0');
-    auto digit = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(digit(hex[2 * i]) << 4 | digit(hex[2 * i + 1]));
-    return out;
-}
-
-}  // namespace
 
 Checkpoint Checkpoint::from_answer(const std::string& answer, const CheckpointOptions& options, bool staged) {
     Checkpoint cp;
@@ -56,7 +47,7 @@ Checkpoint Checkpoint::from_answer(const std::string& answer, const CheckpointOp
             branchfs["branch_from"] = *cp.branch_;
             cp.policy_.plugin_options["branchfs"] = json::serialize(branchfs);
         }
-        if (const json::value* state = o.if_contains("app_state_hex")) cp.app_state_ = hex_decode(state->as_string());
+        if (const json::value* state = o.if_contains("app_state_hex")) cp.app_state_ = sdk::hex_decode(state->as_string()).value();
         const json::array* refusals = o.contains("restore_refusals") ? &o.at("restore_refusals").as_array() : nullptr;
         std::size_t i = 0;
         for (const json::value& p : o.at("processes").as_array()) {

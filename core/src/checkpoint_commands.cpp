@@ -3,6 +3,7 @@
 #include "tracer_thread.hpp"
 
 #include <sandlock/errors.hpp>
+#include <sandlock/sdk/hex.hpp>
 #include <sandlock/sdk/policy_schema.hpp>
 
 #include <boost/json.hpp>
@@ -19,17 +20,6 @@
 namespace sandlock {
 namespace json = boost::json;
 namespace {
-
-std::string hex_encode(const std::string& bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (unsigned char c : bytes) {
-        out += kDigits[c >> 4];
-        out += kDigits[c & 15];
-    }
-    return out;
-}
 
 // The new process waits right before its exec: traced from here on by this thread, it stops at
 // the exec (and dies with sandlock, should sandlock die while rebuilding it).
@@ -79,7 +69,7 @@ Checkpoint CheckpointAccess::take(Session& session, const std::optional<std::str
                     .as_object();
             json::object dump{{"command", "dump"}, {"stopped", stopped.at("stopped")}, {"policy", policy},
                               {"spawner", session.spawner_pid()}, {"nested", session.ran_nested()}};
-            if (app_state) dump["app_state_hex"] = hex_encode(*app_state);
+            if (app_state) dump["app_state_hex"] = sdk::hex_encode(*app_state);
             try {
                 for (const auto& [plugin, saved] : session.control_held(R"({"command":"snapshot"})", {"branchfs"})) {
                     if (saved.empty()) continue;

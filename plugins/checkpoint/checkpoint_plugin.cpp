@@ -11,6 +11,7 @@
 #include "store/checkpoint_store.hpp"
 
 #include <sandlock/sdk/export.hpp>
+#include <sandlock/sdk/hex.hpp>
 
 #include <boost/json.hpp>
 
@@ -57,23 +58,6 @@ std::string now_utc() {
     char text[32];
     std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return text;
-}
-
-std::string hex_decode(const std::string& hex) {
-    if (hex.size() % 2 != 0) throw sdk::Error("checkpoint: app state is not hex");
-    std::string out(hex.size() / 2, '\0');
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
-    return out;
-}
-
-std::string hex_encode(const std::string& bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-        out += kDigits[c >> 4];
-        out += kDigits[c & 15];
-    }
-    return out;
 }
 
 void write_whole(const fs::path& path, const std::string& bytes) {
@@ -219,9 +203,10 @@ private:
                 manifest.policy = policy->as_object();
             if (request.contains("branch")) manifest.branch = text_field(request, "branch");
             if (request.contains("app_state_hex")) {
-                const std::string state = hex_decode(text_field(request, "app_state_hex"));
-                write_whole(directory / kAppStateFile, state);
-                manifest.app_state = AppState{kAppStateFile, state.size(), hash_bytes(state.data(), state.size())};
+                const auto state = sdk::hex_decode(text_field(request, "app_state_hex"));
+                if (!state) throw sdk::Error("checkpoint: the app state is not hex");
+                write_whole(directory / kAppStateFile, *state);
+                manifest.app_state = AppState{kAppStateFile, state->size(), hash_bytes(state->data(), state->size())};
             }
         } catch (...) {
             release_processes(stopped);
@@ -277,7 +262,7 @@ private:
         verify(directory, manifest);
         json::object answer = described(request.contains("name") ? text_field(request, "name") : "", directory, manifest);
         if (manifest.app_state)
-            answer["app_state_hex"] = hex_encode(read_checkpoint_file(directory / manifest.app_state->file));
+            answer["app_state_hex"] = sdk::hex_encode(read_checkpoint_file(directory / manifest.app_state->file));
         out << json::serialize(answer);
     }
 

@@ -2,6 +2,7 @@
 
 #include "image/checkpoint_file.hpp"
 
+#include <sandlock/sdk/hex.hpp>
 #include <sandlock/sdk/plugin.hpp>
 
 #include <boost/json.hpp>
@@ -22,14 +23,7 @@ constexpr std::array<const char*, 7> kVmaKinds = {"anonymous", "file", "heap", "
 constexpr std::array<const char*, 7> kFdKinds = {"file", "directory", "pipe", "socket", "terminal", "device", "other"};
 
 std::string hex(const std::vector<std::uint8_t>& bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (std::uint8_t b : bytes) {
-        out += kDigits[b >> 4];
-        out += kDigits[b & 15];
-    }
-    return out;
+    return sdk::hex_encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 std::string hash_text(std::uint64_t hash) {
@@ -93,18 +87,9 @@ public:
         return v.as_array();
     }
     std::vector<std::uint8_t> bytes(const std::string& field) const {
-        const std::string t = text(field);
-        if (t.size() % 2 != 0) fail(field, "is not hex bytes");
-        std::vector<std::uint8_t> out(t.size() / 2);
-        for (std::size_t i = 0; i < out.size(); ++i) {
-            auto digit = [&](char c) -> int {
-                if (c >= '0' && c <= '9') return c - '0';
-                if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-                fail(field, "is not hex bytes");
-            };
-            out[i] = static_cast<std::uint8_t>(digit(t[2 * i]) << 4 | digit(t[2 * i + 1]));
-        }
-        return out;
+        const auto decoded = sdk::hex_decode(text(field));
+        if (!decoded) fail(field, "is not hex bytes");
+        return std::vector<std::uint8_t>(decoded->begin(), decoded->end());
     }
     std::uint64_t hash(const std::string& field) const {
         const std::string t = text(field);

@@ -149,26 +149,6 @@ std::optional<std::uint64_t> parse_heap_end(std::string_view maps_text) {
     return std::nullopt;
 }
 
-std::optional<std::string> read_small_file(const std::string& path, std::size_t limit) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::nullopt;
-    std::string text;
-    char buffer[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            ::close(fd);
-            return std::nullopt;
-        }
-        if (n == 0) break;
-        text.append(buffer, static_cast<std::size_t>(n));
-        if (text.size() >= limit) break;
-    }
-    ::close(fd);
-    return text;
-}
-
 std::optional<StatFields> read_stat(pid_t pid) {
     auto text = read_small_file(pid_path(pid, "stat"));
     return text ? parse_stat(*text) : std::nullopt;

@@ -2,6 +2,8 @@
 // into small readers and pure parsers so the parsing is unit-tested without processes.
 #pragma once
 
+#include <sandlock/sdk/small_file.hpp>
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -37,7 +39,7 @@ std::vector<pid_t> parse_pid_list(std::string_view text);
 std::optional<std::uint64_t> parse_heap_end(std::string_view maps_text);
 
 // Readers: the whole file (small files only), or nullopt when it cannot be read.
-std::optional<std::string> read_small_file(const std::string& path, std::size_t limit = 64 * 1024);
+using sdk::read_small_file;
 
 std::optional<StatFields> read_stat(pid_t pid);
 std::optional<std::uint64_t> read_data_bytes(pid_t pid);  // statm data × page size
