@@ -81,7 +81,7 @@ class Checkpoint:
 
     @property
     def unrestorable(self) -> List[str]:
-        """What a restore cannot recreate (sockets, pipes, devices, deleted files)."""
+        """What a restore cannot recreate (sockets, pipes to other processes, devices, deleted files)."""
         reasons: List[str] = self._core.unrestorable
         return reasons
 

@@ -469,6 +469,37 @@ TEST_F(CheckpointTest, ABranchIsSnapshotAndARestoreRunsOnABranchForkedFromIt) {
     EXPECT_FALSE(fs::exists(log)) << "the restored branch was committed into the workspace";
 }
 
+TEST_F(CheckpointTest, APipeItHoldsBothEndsOfComesBackWithWhatWasInIt) {
+    // A self-pipe (the event-loop idiom): recreated, with the bytes still buffered in it.
+    const std::string program =
+        "import os, sys, time\n"
+        "r, w = os.pipe()\n"
+        "os.write(w, b'before;')\n"
+        "open(sys.argv[1], 'w').close()\n"
+        "while not os.path.exists(sys.argv[2]): time.sleep(0.01)\n"
+        "os.write(w, b'after')\n"
+        "print(os.read(r, 100).decode(), flush=True)\n";
+    const fs::path ready = work_.path() / "ready", go = work_.path() / "go";
+    {
+        Sandbox sb(policy_);
+        sb.exec({kPython, "-c", program, ready.string(), go.string()});
+        for (int i = 0; i < 500 && !fs::exists(ready); ++i) std::this_thread::sleep_for(10ms);
+        ASSERT_TRUE(fs::exists(ready));
+        Checkpoint cp = sb.checkpoint();
+        EXPECT_TRUE(cp.unrestorable().empty()) << cp.unrestorable().front();
+        cp.save("self-pipe");
+        sb.close();
+    }
+    Checkpoint cp = Checkpoint::load("self-pipe");
+    Sandbox sb(cp.policy());
+    Process& restored = sb.restore(cp);
+    std::this_thread::sleep_for(100ms);
+    std::ofstream(go).close();
+    const Result result = restored.wait(20s);
+    EXPECT_EQ(result.exit_code, 0) << result.stderr_text;
+    EXPECT_EQ(result.stdout_text, "before;after\n");
+}
+
 TEST_F(CheckpointTest, ASocketIsListedAsUnrestorable) {
     Sandbox sb(policy_);
     sb.exec({counter(), log_.string(), "--socket"});

@@ -75,7 +75,7 @@ public:
     // What the exec's save_fn returned, if one was given.
     const std::optional<std::string>& app_state() const { return app_state_; }
     const std::vector<CheckpointProcess>& processes() const { return processes_; }
-    // What cannot be recreated (sockets, pipes beyond the standard streams, devices, deleted
+    // What cannot be recreated (sockets, pipes to other processes, devices, deleted
     // files): restore refuses unless told to skip it.
     const std::vector<std::string>& unrestorable() const { return unrestorable_; }
 

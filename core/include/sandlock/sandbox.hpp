@@ -79,7 +79,7 @@ struct Limits {
 
 // How Sandbox::restore treats what a checkpoint cannot recreate.
 struct RestoreOptions {
-    // Leave out sockets, pipes beyond the standard streams, devices and deleted files (the
+    // Leave out sockets, pipes to other processes, devices and deleted files (the
     // process finds those fds closed) instead of refusing to restore.
     bool skip_unrestorable = false;
 };

@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -21,6 +22,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -165,15 +167,79 @@ FdEntry read_fd(pid_t pid, int fd, std::vector<std::string>& unrestorable) {
         unrestorable.push_back(what + ": a deleted file");
     else if (entry.kind == FdKind::Device && !is_harmless_device(t))
         unrestorable.push_back(what + ": a device");
-    else if (entry.kind == FdKind::Pipe)
-        unrestorable.push_back(what + ": a pipe (only standard streams are reconnected)");
-    else if (entry.kind == FdKind::Socket)
+    else if (entry.kind == FdKind::Pipe) {
+        // Judged with the process's other pipe ends (read_fds).
+    }    else if (entry.kind == FdKind::Socket)
         unrestorable.push_back(what + ": a socket");
     else if (entry.kind == FdKind::Terminal)
         unrestorable.push_back(what + ": a terminal");
     else if (entry.kind == FdKind::Other)
         unrestorable.push_back(what + ": a kernel object sandlock cannot recreate");
     return entry;
+}
+
+constexpr std::size_t kMaxPipeData = 1u << 20;
+
+// What is buffered in the pipe whose read end the process has as `fd`, left in place: a copy
+// of the read end (pidfd_getfd), tee'd into a pipe of ours. nullopt when it holds more than
+// kMaxPipeData or cannot be read so.
+std::optional<std::vector<std::uint8_t>> pipe_contents(pid_t pid, int fd) {
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) return std::nullopt;
+    const int end = static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+    ::close(pidfd);
+    if (end < 0) return std::nullopt;
+    int ours[2];
+    if (::pipe2(ours, O_CLOEXEC | O_NONBLOCK) != 0) {
+        ::close(end);
+        return std::nullopt;
+    }
+    std::optional<std::vector<std::uint8_t>> data;
+    int buffered = 0;
+    if (::ioctl(end, FIONREAD, &buffered) == 0 && static_cast<std::size_t>(buffered) <= kMaxPipeData &&
+        ::fcntl(ours[1], F_SETPIPE_SZ, static_cast<int>(kMaxPipeData)) >= buffered) {
+        data.emplace();
+        const ssize_t copied = buffered == 0 ? 0 : ::tee(end, ours[1], static_cast<std::size_t>(buffered), SPLICE_F_NONBLOCK);
+        if (copied == buffered) {
+            data->resize(static_cast<std::size_t>(buffered));
+            if (buffered > 0 && ::read(ours[0], data->data(), data->size()) != buffered) data.reset();
+        } else {
+            data.reset();
+        }
+    }
+    ::close(end);
+    ::close(ours[0]);
+    ::close(ours[1]);
+    return data;
+}
+
+// Pipes (fds 3 and up) are restorable when the process holds both ends of each: recreated as a
+// pipe with what was buffered in it. A pipe to another process is not.
+void judge_pipes(pid_t pid, std::vector<FdEntry>& fds, std::vector<std::string>& unrestorable) {
+    std::map<std::string, std::pair<FdEntry*, bool>> pipes;  // target: first read end, a write end
+    for (FdEntry& e : fds) {
+        if (e.fd <= 2 || e.kind != FdKind::Pipe) continue;
+        auto& [reader, writer] = pipes[e.target];
+        if ((e.flags & O_ACCMODE) == O_RDONLY) {
+            if (reader == nullptr) reader = &e;
+        } else {
+            writer = true;
+        }
+    }
+    for (FdEntry& e : fds) {
+        if (e.fd <= 2 || e.kind != FdKind::Pipe) continue;
+        auto& [reader, writer] = pipes[e.target];
+        const std::string what = "fd " + std::to_string(e.fd) + " (" + e.target + ")";
+        if (reader == nullptr || !writer) {
+            unrestorable.push_back(what + ": a pipe to another process (only standard streams are reconnected)");
+        } else if (reader == &e) {
+            auto data = pipe_contents(pid, e.fd);
+            if (!data)
+                unrestorable.push_back(what + ": a pipe whose contents could not be read (more than 1 MiB?)");
+            else
+                e.pipe_data = std::move(*data);
+        }
+    }
 }
 
 std::vector<FdEntry> read_fds(pid_t pid, std::vector<std::string>& unrestorable) {
@@ -186,6 +252,7 @@ std::vector<FdEntry> read_fds(pid_t pid, std::vector<std::string>& unrestorable)
     std::sort(numbers.begin(), numbers.end());
     std::vector<FdEntry> fds;
     for (int fd : numbers) fds.push_back(read_fd(pid, fd, unrestorable));
+    judge_pipes(pid, fds, unrestorable);
     return fds;
 }
 

@@ -202,7 +202,8 @@ json::object process_json(const ProcessImage& p) {
                                    {"target", e.target},
                                    {"flags", e.flags},
                                    {"position", e.position},
-                                   {"close_on_exec", e.close_on_exec}});
+                                   {"close_on_exec", e.close_on_exec},
+                                   {"pipe_data", hex(e.pipe_data)}});
     const MmLayout& m = p.mm;
     return {{"pid", p.pid},
             {"ppid", p.ppid},
@@ -263,6 +264,7 @@ ProcessImage process_from(const Fields& f) {
         entry.flags = static_cast<std::uint32_t>(d.u64("flags"));
         entry.position = d.u64("position");
         entry.close_on_exec = d.boolean("close_on_exec");
+        entry.pipe_data = d.bytes("pipe_data");
         p.fds.push_back(std::move(entry));
     }
     p.page_file = f.file_name("page_file");

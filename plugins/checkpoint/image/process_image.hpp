@@ -40,6 +40,9 @@ struct FdEntry {
     std::uint32_t flags = 0;  // open flags (fdinfo)
     std::uint64_t position = 0;
     bool close_on_exec = false;
+    // A pipe whose both ends the process holds (fds 3 and up): what was buffered in it, kept on
+    // the first fd of its read end.
+    std::vector<std::uint8_t> pipe_data;
 };
 
 struct SignalAction {

@@ -239,6 +239,50 @@ void set_mm_layout(Rebuild& r, const MmLayout& mm) {
     r.call(SYS_prctl, {PR_SET_MM, PR_SET_MM_MAP, area, sizeof map, 0}, "prctl(PR_SET_MM_MAP)");
 }
 
+// A pipe the process held both ends of: made anew, with what was buffered in it, its ends
+// parked above every saved fd until each fd that had one gets its copy.
+struct PipeEnds {
+    bool reader = false, writer = false;
+    std::uint64_t read_end = 0, write_end = 0;
+};
+
+std::map<std::string, PipeEnds> recreate_pipes(Rebuild& r, const ProcessImage& image) {
+    std::map<std::string, PipeEnds> pipes;
+    int highest = 2;
+    for (const FdEntry& e : image.fds) {
+        highest = std::max(highest, e.fd);
+        if (e.fd <= 2 || e.kind != FdKind::Pipe) continue;
+        PipeEnds& ends = pipes[e.target];
+        ((e.flags & O_ACCMODE) == O_RDONLY ? ends.reader : ends.writer) = true;
+    }
+    for (auto& [target, ends] : pipes) {
+        if (!ends.reader || !ends.writer) continue;
+        r.call(SYS_pipe2, {r.data_area(), O_CLOEXEC | O_NONBLOCK}, "pipe2 for " + target);
+        int pair[2] = {-1, -1};
+        if (!r.memory().read(r.data_area(), pair, sizeof pair)) throw sdk::Error("restore: cannot read a new pipe's fds");
+        const auto park = [&](int fd) {
+            const std::uint64_t high = r.call(SYS_fcntl, {static_cast<std::uint64_t>(fd), F_DUPFD_CLOEXEC,
+                                                           static_cast<std::uint64_t>(highest + 1)},
+                                              "fcntl for " + target);
+            r.try_call(SYS_close, {static_cast<std::uint64_t>(fd)});
+            return high;
+        };
+        ends.read_end = park(pair[0]);
+        ends.write_end = park(pair[1]);
+        for (const FdEntry& e : image.fds) {
+            if (e.target != target || e.pipe_data.empty()) continue;
+            if (e.pipe_data.size() > 65536)
+                r.call(SYS_fcntl, {ends.write_end, F_SETPIPE_SZ, e.pipe_data.size()}, "F_SETPIPE_SZ for " + target);
+            for (std::size_t done = 0; done < e.pipe_data.size();) {
+                const std::size_t size = std::min<std::size_t>(e.pipe_data.size() - done, 65536);
+                done += r.call(SYS_write, {ends.write_end, r.stage(e.pipe_data.data() + done, size), size},
+                               "write into " + target);
+            }
+        }
+    }
+    return pipes;
+}
+
 void recreate_files(Rebuild& r, const ProcessImage& image, const RestoreOptions& options) {
     r.call(SYS_close_range, {3, ~0u, 0}, "close_range");
     auto saved = [&](int fd) {
@@ -248,8 +292,19 @@ void recreate_files(Rebuild& r, const ProcessImage& image, const RestoreOptions&
     // of whoever started the checkpointed process); one it had closed stays closed.
     for (int fd = 0; fd <= 2; ++fd)
         if (!saved(fd)) r.try_call(SYS_close, {static_cast<std::uint64_t>(fd)});
+    const std::map<std::string, PipeEnds> pipes = recreate_pipes(r, image);
+    constexpr std::uint32_t kStatusFlags = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC;
     for (const FdEntry& e : image.fds) {
         if (e.fd <= 2) continue;
+        const auto pipe = pipes.find(e.target);
+        if (e.kind == FdKind::Pipe && pipe != pipes.end() && pipe->second.reader && pipe->second.writer) {
+            const bool reads = (e.flags & O_ACCMODE) == O_RDONLY;
+            r.call(SYS_dup3, {reads ? pipe->second.read_end : pipe->second.write_end, static_cast<std::uint64_t>(e.fd),
+                              e.close_on_exec ? O_CLOEXEC : 0u},
+                   "dup3 of " + e.target);
+            r.call(SYS_fcntl, {static_cast<std::uint64_t>(e.fd), F_SETFL, e.flags & kStatusFlags}, "fcntl of " + e.target);
+            continue;
+        }
         if (!fd_restorable(e)) {
             if (options.skip_unrestorable) continue;
             throw sdk::Error("restore: fd " + std::to_string(e.fd) + " (" + e.target + ") cannot be recreated");
@@ -267,7 +322,6 @@ void recreate_files(Rebuild& r, const ProcessImage& image, const RestoreOptions&
             if (!r.memory().read(r.data_area(), &st, sizeof st) || !S_ISREG(st.st_mode))
                 throw sdk::Error("restore: " + e.target + " (fd " + std::to_string(e.fd) + ") is no longer a regular file");
         }
-        constexpr std::uint32_t kStatusFlags = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC;
         r.call(SYS_fcntl, {got, F_SETFL, e.flags & kStatusFlags}, "fcntl of " + e.target);
         if (got != static_cast<std::uint64_t>(e.fd)) {
             r.call(SYS_dup3, {got, static_cast<std::uint64_t>(e.fd), e.close_on_exec ? O_CLOEXEC : 0u}, "dup3 for " + what);
@@ -276,6 +330,11 @@ void recreate_files(Rebuild& r, const ProcessImage& image, const RestoreOptions&
         if (e.kind == FdKind::File && e.position != 0 && (e.flags & O_APPEND) == 0)
             r.call(SYS_lseek, {static_cast<std::uint64_t>(e.fd), e.position, SEEK_SET}, "lseek of " + e.target);
     }
+    for (const auto& [target, ends] : pipes)
+        if (ends.reader && ends.writer) {
+            r.try_call(SYS_close, {ends.read_end});
+            r.try_call(SYS_close, {ends.write_end});
+        }
 }
 
 void recreate_process_state(Rebuild& r, const ProcessImage& image) {
