@@ -93,6 +93,7 @@ Checkpoint& Checkpoint::operator=(Checkpoint&& other) noexcept {
     directory_ = std::move(other.directory_);
     name_ = std::move(other.name_);
     staged_ = std::exchange(other.staged_, false);
+    saved_ = other.saved_;
     options_ = std::move(other.options_);
     policy_ = std::move(other.policy_);
     app_state_ = std::move(other.app_state_);
@@ -109,7 +110,7 @@ Checkpoint::~Checkpoint() {
     } catch (...) {
         // Left in the store's hidden staging area; nothing names it.
     }
-    if (!branch_) return;
+    if (!branch_ || saved_) return;
     try {
         // Its branch snapshot: nothing else names it either.
         json::object abort{{"command", "abort"}, {"id", *branch_}};
@@ -129,6 +130,7 @@ void Checkpoint::save(const std::string& name, const std::string& store) {
     const bool elsewhere = !store.empty() && store != options_.store;
     if (elsewhere) request["to_store"] = store;
     const json::object answer = json::parse(checkpoint_command(request, options_)).as_object();
+    saved_ = true;
     // A copy in another store leaves this one where it is; else it now has its name.
     if (elsewhere) return;
     staged_ = false;

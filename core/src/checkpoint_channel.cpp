@@ -37,10 +37,17 @@ void receive(int fd, char* into, std::size_t size, Clock::time_point deadline) {
 std::string ask_app_state(int fd, std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
     const char request = kCheckpointRequest;
-    if (::send(fd, &request, 1, MSG_NOSIGNAL) != 1) {
+    // Never blocking: a program that reads nothing fills the channel, and must not hold us.
+    while (::send(fd, &request, 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
+        if (errno == EINTR) continue;
         if (errno == EPIPE || errno == ECONNRESET)
             throw CheckpointError("checkpoint: the program closed its checkpoint channel without giving its state");
-        throw CheckpointError(std::string("checkpoint: cannot ask the program for its state: ") + std::strerror(errno));
+        if (errno != EAGAIN)
+            throw CheckpointError(std::string("checkpoint: cannot ask the program for its state: ") + std::strerror(errno));
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        pollfd writable{fd, POLLOUT, 0};
+        if (left <= 0 || ::poll(&writable, 1, static_cast<int>(left)) == 0)
+            throw CheckpointError("checkpoint: the program does not read its checkpoint channel");
     }
     unsigned char length[8];
     receive(fd, reinterpret_cast<char*>(length), sizeof length, deadline);

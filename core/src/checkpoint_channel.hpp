@@ -11,7 +11,7 @@
 namespace sandlock {
 
 inline constexpr char kCheckpointRequest = 'C';
-inline constexpr std::size_t kMaxAppState = 64u << 20;
+inline constexpr std::size_t kMaxAppState = 16u << 20;
 inline constexpr std::chrono::milliseconds kAppStateTimeout{10'000};
 
 // The state the program on the other end of `fd` gives. Throws CheckpointError when it closed

@@ -145,17 +145,14 @@ Process& Sandbox::exec(const std::vector<std::string>& argv, ExecIo io, std::fun
 Checkpoint Sandbox::checkpoint() {
     if (nested_) throw SandboxError("checkpoint: a nested sandbox is checkpointed with its parent (checkpoint the parent)");
     if (!session_ || session_->closed()) throw SandboxError("checkpoint: nothing runs in this sandbox (exec a command first)");
-    std::optional<std::string> app_state = save_fn_ ? std::optional(save_fn_()) : session_->app_state();
-    return CheckpointAccess::take(*session_, app_state, options_.checkpoint_store);
+    const std::shared_ptr<Session> session = session_;  // a save_fn may close() this sandbox
+    std::optional<std::string> app_state = save_fn_ ? std::optional(save_fn_()) : session->app_state();
+    return CheckpointAccess::take(*session, app_state, options_.checkpoint_store);
 }
 
 Process& Sandbox::restore(const Checkpoint& checkpoint, ExecIo io, RestoreOptions options) {
     if (nested_) throw SandboxError("restore: restore into the parent sandbox, not a nested one");
     if (session_ && session_->closed()) session_.reset();
-    // Until its exec the new process holds a copy of the spawner's memory and is dumpable (so
-    // that sandlock may trace it): no other process of the sandbox may be there to read it.
-    if (session_ && session_->started_any())
-        throw SandboxError("restore: restore into a new sandbox (nothing may have been exec'd into it yet)");
     if (!session_) session_ = std::make_shared<Session>(policy_, options_);
     return processes_.emplace_back(session_, CheckpointAccess::restore(*session_, checkpoint, io, options));
 }

@@ -186,6 +186,21 @@ std::shared_ptr<ProcessState> Session::exec(const std::vector<std::string>& argv
     std::unique_lock lock(mutex_);
     if (ended_) throw SandboxError("exec: the sandbox has ended" + (end_reason_.empty() ? "" : " (" + end_reason_ + ")"));
     if (run_->paused()) throw SandboxError("exec: the sandbox is paused; resume it first");
+    // A traced start (a restore) holds a copy of the spawner's memory and is dumpable until its
+    // exec: no other process of the sandbox may be there to read it, and no checkpoint may
+    // take it meanwhile.
+    if (before_exec && next_id_ > 1)
+        throw SandboxError("restore: restore into a new sandbox (nothing may have been exec'd into it yet)");
+    if (traced_start_) throw SandboxError("exec: a restore is starting in the sandbox; exec once it runs");
+    struct TracedStart {
+        bool& flag;
+        ~TracedStart() { flag = false; }  // under the lock: the unique_lock is declared first
+    };
+    std::optional<TracedStart> traced;
+    if (before_exec) {
+        traced_start_ = true;
+        traced.emplace(TracedStart{traced_start_});
+    }
     process->exec_paths = exec_candidates(argv[0], env);
     process->id = next_id_++;
     header.id = process->id;
@@ -488,6 +503,7 @@ void Session::with_processes(const std::function<void(const std::vector<pid_t>&)
     if (ended_) throw SandboxError("checkpoint: the sandbox has ended" + (end_reason_.empty() ? "" : " (" + end_reason_ + ")"));
     if (run_->paused())
         throw SandboxError("checkpoint: the sandbox is paused; resume it first (a checkpoint stops its processes itself)");
+    if (traced_start_) throw SandboxError("checkpoint: a restore is starting in the sandbox; try again when it runs");
     if (!run_->namespaced())
         throw SandboxError("checkpoint: the sandbox has no PID namespace of its own, so its processes cannot be told "
                            "apart (sandlock check: pid namespace)");
@@ -496,11 +512,6 @@ void Session::with_processes(const std::function<void(const std::vector<pid_t>&)
         pids.push_back(entry.pid);
     if (pids.empty()) throw SandboxError("checkpoint: no process runs in the sandbox");
     work(pids);
-}
-
-bool Session::started_any() {
-    std::lock_guard lock(mutex_);
-    return next_id_ > 1;
 }
 
 std::optional<std::string> Session::app_state() {

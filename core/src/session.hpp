@@ -92,11 +92,11 @@ public:
     // The state the latest exec'd command with a checkpoint channel that still runs gives
     // (checkpoint_channel.hpp), or nothing when there is none.
     std::optional<std::string> app_state();
-    // Whether anything was exec'd into it yet (a restore wants a sandbox of its own).
-    bool started_any();
     // Whether a nested sandbox ever ran commands in it.
     bool ran_nested() const { return ran_nested_; }
     pid_t spawner_pid() const { return run_->spawner_pid(); }
+    pid_t init_pid() const { return run_->pid(); }
+    std::uint64_t pid_namespace() { return run_->sandbox_pid_namespace(); }
     // RunningSandbox::control, for `work` of with_processes only (which holds the session).
     std::vector<std::pair<std::string, std::string>> control_held(const std::string& request_json,
                                                                   const std::vector<std::string>& only);
@@ -154,6 +154,7 @@ private:
     int cancel_signal_ = 0;  // the signal read from it: what the commands' results show
     bool stopping_ = false;
     std::atomic<bool> ran_nested_ = false;
+    bool traced_start_ = false;  // a restore's process is between its start and its exec
     std::thread monitor_;
     std::unique_ptr<ControlServer> server_;  // a named sandbox's control socket
 };

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -126,6 +127,22 @@ json::object described(const std::string& name, const fs::path& directory, const
     return answer;
 }
 
+// What a sandboxed program chose (its command line, file names) as the terminal may show it:
+// control characters escaped, so none of its escape sequences reaches the user's terminal.
+std::string printable(std::string_view text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (c < 0x20 || c == 0x7f || c == '\\') {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+            out += escaped;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 std::string mib(std::uint64_t bytes) {
     std::ostringstream out;
     out.precision(1);
@@ -181,7 +198,13 @@ private:
         if (const json::value* policy = request.if_contains("policy"); policy != nullptr && policy->is_object())
             store.refuse_writable_by(writable_paths(policy->as_object()));
         json::object stopped;
-        for (const auto& [pid, tids] : stop_processes(std::move(pids)))
+        struct stat ours {};
+        if (::stat("/proc/self/ns/pid", &ours) != 0) throw sdk::Error("checkpoint: cannot read this process's PID namespace");
+        const SandboxIdentity sandbox{
+            {ours.st_dev, static_cast<ino_t>(request.at("pid_namespace").to_number<std::uint64_t>())},
+            static_cast<pid_t>(request.at("init").to_number<std::int64_t>()),
+            static_cast<pid_t>(request.at("spawner").to_number<std::int64_t>())};
+        for (const auto& [pid, tids] : stop_processes(std::move(pids), sandbox))
             stopped[std::to_string(pid)] = json::array(tids.begin(), tids.end());
         out << json::serialize(json::object{{"stopped", std::move(stopped)}});
     }
@@ -273,11 +296,11 @@ private:
             try {
                 const Manifest m = read_manifest(store.saved(name));
                 all.push_back(summary(name, store.saved(name), m));
-                text << name << "\t" << m.created << "\t" << m.processes.size() << " process"
+                text << name << "\t" << printable(m.created) << "\t" << m.processes.size() << " process"
                      << (m.processes.size() == 1 ? "" : "es") << "\t" << mib(page_bytes(m)) << "\n";
             } catch (const sdk::Error& e) {
                 all.push_back(json::object{{"name", name}, {"error", e.what()}});
-                text << name << "\tunreadable: " << e.what() << "\n";
+                text << name << "\tunreadable: " << printable(e.what()) << "\n";
             }
         }
         out << (as_json ? json::serialize(all) + "\n" : text.str());
@@ -292,20 +315,21 @@ private:
             return;
         }
         std::ostringstream text;
-        text << "checkpoint " << name << "\n  taken " << m.created << " on kernel " << m.kernel << "\n  memory "
+        text << "checkpoint " << name << "\n  taken " << printable(m.created) << " on kernel " << printable(m.kernel)
+             << "\n  memory "
              << mib(page_bytes(m)) << "\n";
-        if (m.branch) text << "  branch snapshot " << *m.branch << "\n";
+        if (m.branch) text << "  branch snapshot " << printable(*m.branch) << "\n";
         if (m.app_state) text << "  app state " << m.app_state->size << " bytes\n";
         for (const ProcessImage& p : m.processes) {
-            text << "  process " << p.pid << " (" << p.exe << "), " << p.threads.size() << " thread"
+            text << "  process " << p.pid << " (" << printable(p.exe) << "), " << p.threads.size() << " thread"
                  << (p.threads.size() == 1 ? "" : "s") << ", " << p.vmas.size() << " mappings, " << p.fds.size()
                  << " files, " << mib(p.page_bytes) << "\n   ";
-            for (const std::string& arg : p.argv) text << " " << arg;
+            for (const std::string& arg : p.argv) text << " " << printable(arg);
             text << "\n";
         }
         const auto why = unrestorable(m);
         text << (why.empty() ? "  restorable: yes\n" : "  cannot be restored as it was:\n");
-        for (const std::string& reason : why) text << "    " << reason << "\n";
+        for (const std::string& reason : why) text << "    " << printable(reason) << "\n";
         out << text.str();
     }
 

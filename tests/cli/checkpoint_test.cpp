@@ -36,7 +36,9 @@ std::vector<long> numbers_in(const std::string& text) {
 
 TEST_F(CheckpointCli, CheckpointListShowRestoreDelete) {
     const std::string log = work_.str() + "/log";
-    NamedRun run(runtime_, "count", with_system({"-r", bin_dir().string(), "-w", work_.str()}, {counter(), log}),
+    // An argument with an escape sequence: `checkpoint show` must not pass it to the terminal.
+    NamedRun run(runtime_, "count",
+                 with_system({"-r", bin_dir().string(), "-w", work_.str()}, {counter(), log, "\x1b]0;owned\x07"}),
                  {"XDG_DATA_HOME=" + data_.str()});
     ASSERT_TRUE(run.wait_listed());
     for (int i = 0; i < 500 && numbers_in(slurp(log)).size() < 5; ++i) std::this_thread::sleep_for(10ms);
@@ -56,6 +58,8 @@ TEST_F(CheckpointCli, CheckpointListShowRestoreDelete) {
     EXPECT_EQ(show.exit_code, 0) << show.err;
     EXPECT_NE(show.out.find(counter()), std::string::npos) << show.out;
     EXPECT_NE(show.out.find("restorable: yes"), std::string::npos) << show.out;
+    EXPECT_EQ(show.out.find('\x1b'), std::string::npos) << "an escape sequence reached the terminal";
+    EXPECT_NE(show.out.find("\\x1b]0;owned\\x07"), std::string::npos) << show.out;
 
     // The restored counter prints the numbers after the checkpoint on sandlock's stdout; -t is
     // not a restore flag, so `timeout` ends it.

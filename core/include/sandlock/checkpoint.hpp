@@ -87,6 +87,7 @@ private:
     std::string directory_;
     std::string name_;
     bool staged_ = false;  // directory_ is a staging directory of the store
+    bool saved_ = false;   // saved somewhere: its branch snapshot is a saved checkpoint's
     CheckpointOptions options_;
     Policy policy_;
     std::optional<std::string> app_state_;

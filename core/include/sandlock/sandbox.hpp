@@ -64,7 +64,7 @@ struct ExecIo {
     int stderr_fd = -1;
     // The command gets a checkpoint channel: fd 3, named by SANDLOCK_CHECKPOINT_FD=3 in its
     // environment. checkpoint() writes one byte ('C') to it; the program answers with an
-    // 8-byte little-endian length and that many bytes (at most 64 MiB, within 10 s), which
+    // 8-byte little-endian length and that many bytes (at most 16 MiB, within 10 s), which
     // become the checkpoint's app state (a save_fn, if given, is asked instead).
     bool checkpoint_channel = false;
     static ExecIo inherit() { return {0, 1, 2}; }

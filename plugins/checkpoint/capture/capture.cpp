@@ -7,6 +7,7 @@
 #include "ptrace/tracee.hpp"
 
 #include <sandlock/sdk/plugin.hpp>
+#include <sandlock/sdk/sandbox_process.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -50,21 +51,25 @@ bool exiting(pid_t tid) {
     return close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] == 'Z' || (*stat)[close + 2] == 'X';
 }
 
-// The children a process has now (every thread's), as this process names pids.
-std::vector<pid_t> children_of(pid_t pid) {
-    std::vector<pid_t> children;
-    for (pid_t tid : list_threads(pid))
-        if (auto text = read_proc_file(proc_path(pid, "task/" + std::to_string(tid) + "/children"))) {
-            std::istringstream in(*text);
-            for (pid_t child; in >> child;) children.push_back(child);
-        }
-    return children;
+// Every process of the sandbox now (sdk/sandbox_process.hpp), but its spawner.
+std::vector<pid_t> sandbox_processes(const SandboxIdentity& sandbox) {
+    std::vector<pid_t> pids;
+    DIR* proc = ::opendir("/proc");
+    if (proc == nullptr) return pids;
+    while (dirent* entry = ::readdir(proc)) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+        const auto pid = static_cast<pid_t>(std::atoi(entry->d_name));
+        if (pid != sandbox.spawner && sdk::in_sandbox(pid, sandbox.init, sandbox.pid_namespace)) pids.push_back(pid);
+    }
+    ::closedir(proc);
+    return pids;
 }
 
-// Seizes every thread of every process until a pass finds no new one: a thread that cloned or
-// forked before it was stopped has its new thread or child seized in the next pass. `pids`
-// grows by those children.
-std::map<pid_t, std::vector<Tracee>> stop_everything(std::vector<pid_t>& pids) {
+// Seizes every thread of every process of the sandbox until a pass finds no new one: a thread
+// that cloned or forked before it was stopped has its new thread or child (wherever it went in
+// the sandbox) seized in the next pass. A thread is checked to be the sandbox's once seized
+// (its pid can no longer be reused then).
+std::map<pid_t, std::vector<Tracee>> stop_everything(std::vector<pid_t>& pids, const SandboxIdentity& sandbox) {
     std::map<pid_t, std::vector<Tracee>> stopped;
     std::set<pid_t> seen, known(pids.begin(), pids.end());
     for (bool more = true; more;) {
@@ -75,18 +80,21 @@ std::map<pid_t, std::vector<Tracee>> stop_everything(std::vector<pid_t>& pids) {
                 if (!seen.insert(tid).second) continue;
                 more = true;
                 try {
-                    stopped[pid].push_back(Tracee::seize(tid));
+                    Tracee thread = Tracee::seize(tid);
+                    if (!sdk::in_sandbox(tid, sandbox.init, sandbox.pid_namespace) || tid == sandbox.spawner)
+                        throw sdk::Error("checkpoint: thread " + std::to_string(tid) + " is not the sandbox's (its pid was reused)");
+                    stopped[pid].push_back(std::move(thread));
                 } catch (const sdk::Error&) {
                     // Exiting or gone meanwhile (ptrace refuses a zombie): nothing to keep of it.
                     if (!exiting(tid)) throw;
                 }
             }
-            for (pid_t child : children_of(pid))
-                if (known.insert(child).second) {
-                    pids.push_back(child);
-                    more = true;
-                }
         }
+        for (pid_t pid : sandbox_processes(sandbox))
+            if (known.insert(pid).second) {
+                pids.push_back(pid);
+                more = true;
+            }
     }
     return stopped;
 }
@@ -226,6 +234,7 @@ void judge_pipes(pid_t pid, std::vector<FdEntry>& fds, std::vector<std::string>&
             writer = true;
         }
     }
+    std::size_t kept = 0;  // pipe contents, all pipes together
     for (FdEntry& e : fds) {
         if (e.fd <= 2 || e.kind != FdKind::Pipe) continue;
         auto& [reader, writer] = pipes[e.target];
@@ -233,11 +242,13 @@ void judge_pipes(pid_t pid, std::vector<FdEntry>& fds, std::vector<std::string>&
         if (reader == nullptr || !writer) {
             unrestorable.push_back(what + ": a pipe to another process (only standard streams are reconnected)");
         } else if (reader == &e) {
-            auto data = pipe_contents(pid, e.fd);
-            if (!data)
-                unrestorable.push_back(what + ": a pipe whose contents could not be read (more than 1 MiB?)");
-            else
+            auto data = kept < kMaxPipeData * 16 ? pipe_contents(pid, e.fd) : std::nullopt;
+            if (!data) {
+                unrestorable.push_back(what + ": a pipe whose contents could not be kept (over 1 MiB, or 16 MiB in all)");
+            } else {
+                kept += data->size();
                 e.pipe_data = std::move(*data);
+            }
         }
     }
 }
@@ -249,6 +260,8 @@ std::vector<FdEntry> read_fds(pid_t pid, std::vector<std::string>& unrestorable)
     while (dirent* entry = ::readdir(dir))
         if (entry->d_name[0] != '.') numbers.push_back(std::atoi(entry->d_name));
     ::closedir(dir);
+    if (numbers.size() > 65536)
+        throw sdk::Error("checkpoint: process " + std::to_string(pid) + " has more than 65536 open files");
     std::sort(numbers.begin(), numbers.end());
     std::vector<FdEntry> fds;
     for (int fd : numbers) fds.push_back(read_fd(pid, fd, unrestorable));
@@ -377,9 +390,10 @@ ProcessImage capture_process(pid_t pid, std::vector<Tracee>& threads, const fs::
     image.mm = read_mm_layout(pid, image.ppid);
     image.exe = read_proc_link(proc_path(pid, "exe")).value_or("");
     image.cwd = read_proc_link(proc_path(pid, "cwd")).value_or("/");
-    if (auto cmdline = read_proc_file(proc_path(pid, "cmdline"))) {
+    // For show and list only, and the process's to make as long as it likes: the first 128 KiB.
+    if (auto cmdline = read_proc_file(proc_path(pid, "cmdline"), 128u << 10)) {
         std::size_t at = 0;
-        while (at < cmdline->size()) {
+        while (at < cmdline->size() && image.argv.size() < 4096) {
             const auto end = cmdline->find('\0', at);
             image.argv.push_back(cmdline->substr(at, end - at));
             if (end == std::string::npos) break;
@@ -418,6 +432,7 @@ ProcessImage capture_process(pid_t pid, std::vector<Tracee>& threads, const fs::
     }
     Injector main{*order.front(), instruction, memory, scratch.address()};
     image.signal_actions = read_signal_actions("\n" + status, main);
+    image.dumpable = main.thread.inject(instruction, SYS_prctl, {PR_GET_DUMPABLE, 0, 0, 0, 0}) != 0;
     const long brk = main.thread.inject(instruction, SYS_brk, {0});
     image.mm.brk = brk > 0 ? static_cast<std::uint64_t>(brk) : image.mm.start_brk;
     return image;
@@ -425,8 +440,8 @@ ProcessImage capture_process(pid_t pid, std::vector<Tracee>& threads, const fs::
 
 }  // namespace
 
-StoppedProcesses stop_processes(std::vector<pid_t> pids) {
-    auto stopped = stop_everything(pids);
+StoppedProcesses stop_processes(std::vector<pid_t> pids, const SandboxIdentity& sandbox) {
+    auto stopped = stop_everything(pids, sandbox);
     StoppedProcesses out;
     for (pid_t pid : pids) {
         auto it = stopped.find(pid);

@@ -7,6 +7,8 @@
 
 #include "image/process_image.hpp"
 
+#include <sandlock/sdk/sandbox_process.hpp>
+
 #include <sys/types.h>
 
 #include <filesystem>
@@ -18,12 +20,20 @@ namespace sandlock::checkpoint {
 // Each process and the threads of it that are stopped.
 using StoppedProcesses = std::map<pid_t, std::vector<pid_t>>;
 
-// Stops every thread of `pids` (as this process sees them) and of the children they started
-// before they were stopped, and leaves them stopped, traced by this thread: the first step of
-// a checkpoint, after which the caller may save what else must match (a branch snapshot). A
-// process gone before it could be stopped is left out; one that cannot be traced fails (Error
-// naming it, and nothing stays stopped).
-StoppedProcesses stop_processes(std::vector<pid_t> pids);
+// Which processes are the sandbox's: those of its PID namespace but its init and spawner.
+struct SandboxIdentity {
+    sdk::PidNamespaceId pid_namespace;
+    pid_t init = 0;
+    pid_t spawner = 0;
+};
+
+// Stops every thread of `pids` (as this process sees them) and of every other process of the
+// sandbox, those started meanwhile included, and leaves them stopped, traced by this thread:
+// the first step of a checkpoint, after which the caller may save what else must match (a
+// branch snapshot). A process gone before it could be stopped is left out; one that cannot be
+// traced, or whose pid turns out not to be the sandbox's, fails (Error naming it, and nothing
+// stays stopped).
+StoppedProcesses stop_processes(std::vector<pid_t> pids, const SandboxIdentity& sandbox);
 
 // The second step, on the same thread: captures the stopped processes (page files written into
 // `directory`) and lets every thread go on as it was, whether this succeeds or not.

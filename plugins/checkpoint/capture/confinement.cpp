@@ -2,6 +2,7 @@
 
 #include "capture/proc_files.hpp"
 
+#include <initializer_list>
 #include <optional>
 
 namespace sandlock::checkpoint {
@@ -24,10 +25,16 @@ std::string confinement_refusal(pid_t pid, pid_t spawner, bool nested) {
     const auto base = read_proc_file(proc_path(spawner, "status"));
     if (!ours || !base) return "its confinement could not be compared with its sandbox's";
     const std::string mine = "\n" + *ours, sandbox = "\n" + *base;
-    if (status_line(mine, "Seccomp_filters") != status_line(sandbox, "Seccomp_filters"))
+    const auto differs = [&](std::initializer_list<const char*> fields) {
+        for (const char* field : fields)
+            if (status_line(mine, field) != status_line(sandbox, field)) return true;
+        return false;
+    };
+    if (differs({"Seccomp_filters", "NoNewPrivs"}))
         return "it installed seccomp filters of its own, which a restore cannot re-apply";
-    if (status_line(mine, "Uid") != status_line(sandbox, "Uid") || status_line(mine, "Gid") != status_line(sandbox, "Gid"))
-        return "it runs as another user or group than its sandbox started it as";
+    if (differs({"Uid", "Gid", "Groups"})) return "it runs as another user or group than its sandbox started it as";
+    if (differs({"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}))
+        return "its capabilities differ from its sandbox's, which a restore would give back";
     return "";
 }
 

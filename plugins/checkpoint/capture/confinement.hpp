@@ -11,8 +11,10 @@
 namespace sandlock::checkpoint {
 
 // Why `pid` cannot be restored with the confinement it had ("" when it can): compared with
-// the sandbox's spawner (/proc/PID/status: seccomp filters, user and group ids). `nested`: the
-// sandbox ran nested sandboxes, whose processes' Landlock rules /proc does not show.
+// the sandbox's spawner (/proc/PID/status: seccomp filters, no_new_privs, user and group ids,
+// capabilities). `nested`: the sandbox ran nested sandboxes, whose processes' Landlock rules
+// /proc does not show. A Landlock domain a process added itself is not seen either (the README
+// says so): it comes back without it.
 std::string confinement_refusal(pid_t pid, pid_t spawner, bool nested);
 
 }  // namespace sandlock::checkpoint

@@ -31,8 +31,10 @@ VmaKind kind_of(const std::string& name) {
 }  // namespace
 
 std::vector<Vma> read_memory_map(pid_t pid) {
-    auto text = read_proc_file(proc_path(pid, "maps"));
+    constexpr std::size_t kMaxMap = 16u << 20;  // some 150,000 mappings: past what the kernel allows
+    auto text = read_proc_file(proc_path(pid, "maps"), kMaxMap);
     if (!text) throw sdk::Error("checkpoint: cannot read the memory map of process " + std::to_string(pid));
+    if (text->size() >= kMaxMap) throw sdk::Error("checkpoint: process " + std::to_string(pid) + " has a memory map over 16 MiB");
     std::vector<Vma> vmas;
     std::istringstream lines(*text);
     std::string line;

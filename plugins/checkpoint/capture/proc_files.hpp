@@ -11,9 +11,9 @@
 
 namespace sandlock::checkpoint {
 
-// Whole: a memory map may be long.
-inline std::optional<std::string> read_proc_file(const std::string& path) {
-    return sdk::read_small_file(path, std::string().max_size());
+// At most `limit` bytes: what a process shows there is its to make long (its command line).
+inline std::optional<std::string> read_proc_file(const std::string& path, std::size_t limit = 64 * 1024) {
+    return sdk::read_small_file(path, limit);
 }
 std::optional<std::string> read_proc_link(const std::string& path);
 std::string proc_path(pid_t pid, const std::string& entry);

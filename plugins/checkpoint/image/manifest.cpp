@@ -211,6 +211,7 @@ json::object process_json(const ProcessImage& p) {
             {"argv", std::move(argv)},
             {"cwd", p.cwd},
             {"umask", p.umask},
+            {"dumpable", p.dumpable},
             {"mm", json::object{{"start_code", m.start_code}, {"end_code", m.end_code}, {"start_data", m.start_data},
                                 {"end_data", m.end_data}, {"start_brk", m.start_brk}, {"brk", m.brk},
                                 {"start_stack", m.start_stack}, {"arg_start", m.arg_start}, {"arg_end", m.arg_end},
@@ -237,6 +238,7 @@ ProcessImage process_from(const Fields& f) {
     }
     p.cwd = f.text("cwd");
     p.umask = static_cast<std::uint32_t>(f.u64("umask") & 0777);
+    p.dumpable = f.boolean("dumpable");
     const Fields m(f.at("mm"), f.path("mm"));
     p.mm = {m.u64("start_code"), m.u64("end_code"), m.u64("start_data"), m.u64("end_data"), m.u64("start_brk"),
             m.u64("brk"),        m.u64("start_stack"), m.u64("arg_start"), m.u64("arg_end"), m.u64("env_start"),

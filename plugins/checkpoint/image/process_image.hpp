@@ -75,6 +75,7 @@ struct ProcessImage {
     std::vector<std::string> argv;
     std::string cwd;
     std::uint32_t umask = 022;
+    bool dumpable = true;  // prctl(PR_GET_DUMPABLE): one that made itself undumpable stays so
     MmLayout mm;
     std::vector<SignalAction> signal_actions;
     std::vector<ThreadImage> threads;

@@ -194,10 +194,20 @@ long Tracee::run_call(std::uintptr_t instruction, long nr, std::initializer_list
     std::size_t i = 0;
     for (std::uint64_t arg : args) *slots[i++] = arg;
     set_registers(call);
-    if (trace(PTRACE_SYSCALL, tid_, nullptr, nullptr) != 0) fail(tid_, "PTRACE_SYSCALL");
-    wait_syscall_stop("PTRACE_SYSCALL (entry)");
-    if (trace(PTRACE_SYSCALL, tid_, nullptr, nullptr) != 0) fail(tid_, "PTRACE_SYSCALL");
-    wait_syscall_stop("PTRACE_SYSCALL (exit)", cloned);
+    try {
+        if (trace(PTRACE_SYSCALL, tid_, nullptr, nullptr) != 0) fail(tid_, "PTRACE_SYSCALL");
+        wait_syscall_stop("PTRACE_SYSCALL (entry)");
+        if (trace(PTRACE_SYSCALL, tid_, nullptr, nullptr) != 0) fail(tid_, "PTRACE_SYSCALL");
+        wait_syscall_stop("PTRACE_SYSCALL (exit)", cloned);
+    } catch (...) {
+        // Never left with the call's registers and every signal blocked (if it stopped at all).
+        try {
+            set_registers(saved);
+            set_signal_mask(saved_mask);
+        } catch (...) {
+        }
+        throw;
+    }
     const long result = static_cast<long>(registers().rax);
     set_registers(saved);
     set_signal_mask(saved_mask);

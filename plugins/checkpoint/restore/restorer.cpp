@@ -390,6 +390,8 @@ void restore_process(pid_t pid, const ProcessImage& image, const fs::path& direc
             recreate_thread_state(rebuild, others.back(), image.threads[i]);
         }
         recreate_thread_state(rebuild, tracee, image.threads.front());
+        // Last of what it writes: undumpable, nothing may read its memory any more, us included.
+        if (!image.dumpable) rebuild.call(SYS_prctl, {PR_SET_DUMPABLE, 0, 0, 0, 0}, "prctl(PR_SET_DUMPABLE)");
         rebuild.call(SYS_munmap, {rebuild.base(), rebuild.size()}, "munmap of the work area");
         for (std::size_t i = 0; i < image.threads.size(); ++i) {
             const ThreadImage& t = image.threads[i];

@@ -129,11 +129,13 @@ void CheckpointStore::discard(const fs::path& staging) const {
 
 void CheckpointStore::refuse_writable_by(const std::vector<std::string>& writable) const {
     const fs::path store = fs::weakly_canonical(root_);
+    const auto within = [](const fs::path& inner, const fs::path& outer) {
+        return std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end()).first == outer.end();
+    };
     for (const std::string& path : writable) {
         const fs::path w = fs::weakly_canonical(path);
-        const auto [end, _] = std::mismatch(w.begin(), w.end(), store.begin(), store.end());
-        if (end == w.end())
-            fail(root_, "lies in the sandbox's writable path " + path +
+        if (within(store, w) || within(w, store))
+            fail(root_, "overlaps the sandbox's writable path " + path +
                             ": the sandbox could rewrite its checkpoint, policy included (set XDG_DATA_HOME elsewhere)");
     }
 }
