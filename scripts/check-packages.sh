@@ -46,7 +46,7 @@ apt-get install --simulate "${packages[@]}" >"$work/apt.log" 2>&1 ||
 if apt-get install --simulate "${packages[1]}" >"$work/apt-alone.log" 2>&1; then
   fail "$(basename "${packages[1]}") installs without a host providing $abi"
 fi
-echo "   all seven install together; a layer alone is refused for $abi"
+echo "   all ${#packages[@]} install together; a layer alone is refused for $abi"
 
 echo "== unpack into $work/root"
 for deb in "${packages[@]}"; do dpkg-deb -x "$deb" "$work/root"; done
