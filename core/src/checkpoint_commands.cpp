@@ -89,8 +89,8 @@ Checkpoint CheckpointAccess::take(Session& session, const std::optional<std::str
             try {
                 for (const auto& [plugin, saved] : session.control_held(R"({"command":"snapshot"})", {"branchfs"})) {
                     if (saved.empty()) continue;
-                    const json::value answer = json::parse(saved);
-                    const json::value* branch = answer.as_object().if_contains("branch");
+                    const json::value described = json::parse(saved);
+                    const json::value* branch = described.as_object().if_contains("branch");
                     if (branch != nullptr && branch->is_string()) dump["branch"] = *branch;
                 }
             } catch (...) {
