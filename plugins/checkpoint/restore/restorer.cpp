@@ -57,7 +57,7 @@ bool fd_restorable(const FdEntry& e) {
 class Rebuild {
 public:
     Rebuild(Tracee& tracee, const ProcessImage& image, const std::vector<Vma>& now)
-        : tracee_(tracee), image_(image), memory_(tracee.tid()) {
+        : tracee_(tracee), memory_(tracee.tid()) {
         for (const Vma& v : now)
             if (special(v) && v.kind != VmaKind::Vsyscall) specials_now_.push_back(v);
         std::uint64_t park = 0;
@@ -119,7 +119,6 @@ public:
 
 private:
     Tracee& tracee_;
-    const ProcessImage& image_;
     ProcMemory memory_;
     std::vector<Vma> specials_now_;
     std::uint64_t base_ = 0, size_ = 0;
