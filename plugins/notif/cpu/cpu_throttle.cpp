@@ -69,6 +69,7 @@ void CpuThrottle::paused(bool frozen) noexcept {
     if (!frozen && stopped_) {
         processes_.signal_all(SIGCONT);
         stopped_ = false;
+        held_samples_ = 0;
         throttled_.store(false, std::memory_order_relaxed);
     }
 }
@@ -111,6 +112,7 @@ void CpuThrottle::run() noexcept {
     auto resume = [&] {  // signal_mutex_ held
         processes_.signal_all(SIGCONT);
         stopped_ = false;
+        held_samples_ = 0;
         throttled_.store(false, std::memory_order_relaxed);
     };
     auto last = std::chrono::steady_clock::now();
@@ -130,7 +132,7 @@ void CpuThrottle::run() noexcept {
             // have the kernel send it SIGCONT (a timer, F_SETSIG, a parent-death signal) and then
             // continue the others. Then max_cpu no longer holds, and the sandbox must not go on.
             stopped_use_[stopped_samples_++ % stopped_use_.size()] =
-                stopped_ && !paused_ ? used : CpuBudget::Duration::zero();
+                stopped_ && !paused_ && held_samples_ >= 2 ? used : CpuBudget::Duration::zero();
             CpuBudget::Duration used_while_stopped{};
             for (const auto& sample : stopped_use_) used_while_stopped += sample;
             escaped_ = used_while_stopped > kStoppedSlack;
@@ -149,10 +151,12 @@ void CpuThrottle::run() noexcept {
             } else if (stopped_) {
                 resume();
             }
+            held_samples_ = stopped_ && !paused_ ? held_samples_ + 1 : 0;
         } catch (const std::exception&) {
             // Out of memory in the supervisor: resume the sandbox and try again next sample.
             std::lock_guard hold(signal_mutex_);
             if (!paused_) resume();
+            held_samples_ = 0;
         }
         lock.lock();
     }

@@ -74,6 +74,11 @@ private:
     std::mutex signal_mutex_;
     bool paused_ = false;               // under signal_mutex_
     bool stopped_ = false;              // under signal_mutex_: the throttle sent SIGSTOP last
+    // Under signal_mutex_: how many samples in a row ended with the sandbox held stopped. Only
+    // an interval that began with it stopped a whole sample already shows CPU an honest
+    // sandbox cannot have used: the first one still holds the run up to the stop (the signal
+    // takes a moment, and /proc counts whole ticks of every process).
+    std::uint32_t held_samples_ = 0;
     std::atomic<bool> throttled_{false};  // the throttle holds the sandbox stopped (status)
     std::thread thread_;
 };
