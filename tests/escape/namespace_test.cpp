@@ -3,6 +3,8 @@
 #include "feature_check.hpp"
 #include "sandbox_test.hpp"
 
+#include <sandlock/sdk/small_file.hpp>
+
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -48,8 +50,8 @@ std::vector<pid_t> host_pids_running(const std::vector<std::string>& commands) {
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
         const std::string name = entry.path().filename();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream cmdline(entry.path() / "cmdline");
-        std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+        // Read with read(2): an ifstream throws when the process exits meanwhile (ESRCH).
+        std::string args = sdk::read_small_file((entry.path() / "cmdline").string()).value_or("");
         std::replace(args.begin(), args.end(), '\0', ' ');
         if (!args.empty() && args.back() == ' ') args.pop_back();
         if (std::find(commands.begin(), commands.end(), args) != commands.end()) pids.push_back(std::stoi(name));
