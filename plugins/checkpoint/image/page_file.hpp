@@ -40,7 +40,6 @@ public:
     PageFileReader& operator=(const PageFileReader&) = delete;
 
     void read(std::uint64_t offset, void* out, std::size_t size) const;
-    int fd() const { return fd_; }
 
 private:
     std::filesystem::path path_;
