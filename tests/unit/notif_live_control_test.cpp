@@ -57,6 +57,20 @@ boost::json::object status_of(const BuiltinModule& module) {
     return out;
 }
 
+// mmap is routed under two conditions (private, droppable): its handler must still run once
+// per call, or each call would be judged, and charged, twice.
+TEST(NotifMemoryLimit, EachSupervisedSyscallHasOneHandler) {
+    Modules m;
+    Policy policy;
+    policy.max_memory = 512 * MiB;
+    auto memory = m.configure<MemoryLimit>(policy);
+    std::vector<int> syscalls;
+    for (const auto& entry : m.table.entries()) syscalls.push_back(entry.syscall_nr);
+    EXPECT_EQ(std::count(syscalls.begin(), syscalls.end(), SYS_mmap), 1);
+    std::sort(syscalls.begin(), syscalls.end());
+    EXPECT_EQ(std::adjacent_find(syscalls.begin(), syscalls.end()), syscalls.end());
+}
+
 TEST(NotifLiveUpdate, ALimitTheSandboxStartedWithoutCannotBeSet) {
     Modules m;
     const Policy none;

@@ -39,7 +39,11 @@ public:
     // The rule the handlers added from now on enforce (BuiltinModule::rule()), for the counters.
     void set_rule(std::string_view rule) { rule_ = rule; }
 
+    // A handler added again for the same syscall (a module routing one syscall under several
+    // conditions) is kept once: twice, it would judge the same call twice.
     void add(int syscall_nr, sdk::NotifHandlerFn fn, void* user, Runs runs = Runs::Inline) {
+        for (const sdk::NotifHandlerEntry& entry : entries_)
+            if (entry.syscall_nr == syscall_nr && entry.fn == fn && entry.user == user) return;
         entries_.push_back({syscall_nr, fn, user, sdk::str("notif")});
         rules_.push_back(rule_);
         if (runs == Runs::MayWait) waiting_syscalls_.push_back(syscall_nr);
