@@ -151,6 +151,24 @@ TEST(NotifMemory, BrkGrowthIsCountedAndRefusedTheWayBrkFails) {
     EXPECT_EQ(r.stdout_text, "200M refused\n1M grown\n") << r.stderr_text;
 }
 
+TEST(NotifMemory, BrkInSmallStepsStopsAtTheLimitBesideADecoyHeap) {
+    // Each step is judged against the heap's end as the kernel names it: an anonymous mapping
+    // below it, where the search starts, named like it where the kernel can name mappings
+    // (CONFIG_ANON_VMA_NAME), must not be taken for it.
+    Result r = memory_python(memory_policy(64),
+                             "libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_char_p]\n"
+                             "d = libc.mmap(0x100000, 0x10000, 3, 0x22 | 0x100000, -1, 0)\n"  // MAP_FIXED_NOREPLACE
+                             "libc.prctl(0x53564d41, 0, d or 0, 0x10000, b'heap')\n"  // PR_SET_VMA_ANON_NAME
+                             "cur = raw(12, 0)\n"
+                             "grown = 0\n"
+                             "for i in range(1, 201):\n"
+                             "    if raw(12, cur + i * MiB) < cur + i * MiB: break\n"
+                             "    grown = i\n"
+                             "raw(12, cur)\n"
+                             "print('decoy', outcome(d), 'stopped under 64M', 0 < grown < 64)\n");
+    EXPECT_EQ(r.stdout_text, "decoy ok stopped under 64M True\n") << r.stderr_text;
+}
+
 TEST(NotifMemory, TheLimitCoversEveryProcessAndAKilledOneGivesItsShareBack) {
     Result r = memory_python(memory_policy(96),
                              "r, w = os.pipe()\n"

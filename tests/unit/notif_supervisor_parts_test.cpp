@@ -218,6 +218,15 @@ TEST(NotifProcFiles, ParsesStatmStatusChildrenAndMaps) {
               0x555555700000u);
 }
 
+TEST(NotifProcFiles, ReadsTheHeapEndOfALiveProcess) {
+    constexpr std::intptr_t kGrowth = 1 << 20;
+    ASSERT_NE(::sbrk(kGrowth), reinterpret_cast<void*>(-1));
+    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    const auto brk_now = reinterpret_cast<std::uint64_t>(::sbrk(0));
+    EXPECT_EQ(proc::read_heap_end(::getpid()), (brk_now + page - 1) / page * page);
+    ::sbrk(-kGrowth);
+}
+
 TEST(NotifProcFiles, ReadsTheLiveProcessItRunsIn) {
     auto stat = proc::read_stat(::getpid());
     ASSERT_TRUE(stat);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -179,28 +180,105 @@ std::optional<OwnIds> read_own_ids(pid_t tid) {
     return OwnIds{static_cast<pid_t>(*own_tid), static_cast<pid_t>(*own_tgid)};
 }
 
-std::optional<std::uint64_t> read_heap_end(pid_t pid) {
-    // [heap] comes right after the executable's own mappings, within the first lines of maps.
-    // The kernel formats only about as many lines as a read asks for (each file-backed one costs
-    // a path walk), so the reads are small.
-    int fd = ::open(pid_path(pid, "maps").c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::nullopt;
+namespace {
+
+// PROCMAP_QUERY (Linux 6.11, <linux/fs.h>): one mapping of an open /proc/PID/maps, found by
+// address, without the text. Declared here: the build's kernel headers may predate it.
+struct ProcmapQuery {
+    std::uint64_t size;
+    std::uint64_t query_flags;
+    std::uint64_t query_addr;
+    std::uint64_t vma_start;
+    std::uint64_t vma_end;
+    std::uint64_t vma_flags;
+    std::uint64_t vma_page_size;
+    std::uint64_t vma_offset;
+    std::uint64_t inode;
+    std::uint32_t dev_major;
+    std::uint32_t dev_minor;
+    std::uint32_t vma_name_size;
+    std::uint32_t build_id_size;
+    std::uint64_t vma_name_addr;
+    std::uint64_t build_id_addr;
+};
+constexpr unsigned long kProcmapQuery = _IOWR('f', 17, ProcmapQuery);
+constexpr std::uint64_t kCoveringOrNextMapping = 0x10;
+// [heap] follows the executable's few mappings; a process without a heap yet is not searched further.
+constexpr int kMappingsBeforeHeap = 32;
+
+enum class HeapSearch { Found, NotFound, Unsupported };
+
+// The first mapping the kernel itself names [heap] (an anonymous one: a file or a named
+// mapping cannot be), scanning up from address 0 and stopping once past the executable's
+// image (a mapping of another file, or [stack]), as the text reader does.
+HeapSearch query_heap_end(int maps_fd, std::uint64_t& heap_end) {
+    std::uint64_t address = 0;
+    std::uint64_t image_inode = 0;
+    for (int i = 0; i < kMappingsBeforeHeap; ++i) {
+        ProcmapQuery query{};
+        query.size = sizeof query;
+        query.query_flags = kCoveringOrNextMapping;
+        query.query_addr = address;
+        if (::ioctl(maps_fd, kProcmapQuery, &query) != 0)
+            return errno == ENOENT ? HeapSearch::NotFound : HeapSearch::Unsupported;
+        if (query.inode != 0) {
+            if (image_inode != 0 && query.inode != image_inode) return HeapSearch::NotFound;
+            image_inode = query.inode;
+        } else {
+            // Only an anonymous mapping's name is asked for: no path to format.
+            char name[8] = {};
+            ProcmapQuery named = query;
+            named.query_flags = kCoveringOrNextMapping;
+            named.query_addr = query.vma_start;
+            named.vma_name_size = sizeof name;
+            named.vma_name_addr = reinterpret_cast<std::uintptr_t>(name);
+            const bool short_name = ::ioctl(maps_fd, kProcmapQuery, &named) == 0;
+            if (!short_name && errno != ENAMETOOLONG) return HeapSearch::Unsupported;
+            const std::string_view found = short_name && named.vma_name_size > 0 ? std::string_view(name, named.vma_name_size - 1) : std::string_view{};
+            if (short_name && named.vma_start == query.vma_start && found == "[heap]") {
+                heap_end = named.vma_end;
+                return HeapSearch::Found;
+            }
+            if (found == "[stack]") return HeapSearch::NotFound;
+        }
+        address = query.vma_end;
+    }
+    return HeapSearch::NotFound;
+}
+
+std::optional<std::uint64_t> text_heap_end(int maps_fd) {
     std::string text;
     char buffer[1024];
-    std::optional<std::uint64_t> heap_end;
     for (;;) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
+        ssize_t n = ::read(maps_fd, buffer, sizeof buffer);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         text.append(buffer, static_cast<std::size_t>(n));
         // Only whole lines are parsed; the heap line sits before the first shared library.
         std::string_view whole(text.data(), text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
-        if ((heap_end = parse_heap_end(whole))) break;
+        if (auto heap_end = parse_heap_end(whole)) return heap_end;
         if (whole.find(".so") != std::string_view::npos || whole.find("[stack]") != std::string_view::npos) break;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> read_heap_end(pid_t pid) {
+    const int fd = ::open(pid_path(pid, "maps").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    // The query asks for a few mappings without formatting any path; older kernels get the
+    // text, which the kernel formats only about as far as a read asks (so the reads are small).
+    std::uint64_t queried_end = 0;
+    std::optional<std::uint64_t> heap_end;
+    switch (query_heap_end(fd, queried_end)) {
+        case HeapSearch::Found: heap_end = queried_end; break;
+        case HeapSearch::NotFound: break;
+        case HeapSearch::Unsupported: heap_end = text_heap_end(fd); break;
     }
     ::close(fd);
     if (heap_end) return heap_end;
-    auto stat = read_stat(pid);  // no [heap] line yet: the heap is empty and ends where it starts
+    auto stat = read_stat(pid);  // no [heap] yet: the heap is empty and ends where it starts
     if (!stat || stat->start_brk == 0) return std::nullopt;
     return stat->start_brk;
 }
