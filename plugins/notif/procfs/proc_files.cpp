@@ -234,7 +234,8 @@ HeapSearch query_heap_end(int maps_fd, std::uint64_t& heap_end) {
             named.vma_name_addr = reinterpret_cast<std::uintptr_t>(name);
             const bool short_name = ::ioctl(maps_fd, kProcmapQuery, &named) == 0;
             if (!short_name && errno != ENAMETOOLONG) return HeapSearch::Unsupported;
-            const std::string_view found = short_name && named.vma_name_size > 0 ? std::string_view(name, named.vma_name_size - 1) : std::string_view{};
+            const std::string_view found =
+                short_name && named.vma_name_size > 0 ? std::string_view(name, named.vma_name_size - 1) : "";
             if (short_name && named.vma_start == query.vma_start && found == "[heap]") {
                 heap_end = named.vma_end;
                 return HeapSearch::Found;
