@@ -517,7 +517,13 @@ void Session::with_processes(const std::function<void(const std::vector<pid_t>&)
 std::optional<std::string> Session::app_state() {
     Fd channel;
     {
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
+        // A command whose start the spawner has not reported yet may be the one with a channel
+        // (and may already run): its report comes within moments.
+        changed_.wait_for(lock, kAppStateTimeout, [&] {
+            return ended_ || std::none_of(processes_.begin(), processes_.end(),
+                                          [](const auto& p) { return p->checkpoint_channel && !p->spawned; });
+        });
         for (auto it = processes_.rbegin(); it != processes_.rend() && !channel; ++it)
             if ((*it)->running && (*it)->checkpoint_channel) channel = Fd(::fcntl((*it)->checkpoint_channel.get(), F_DUPFD_CLOEXEC, 0));
     }
