@@ -2,7 +2,6 @@
 
 #include "fd.hpp"
 
-#include <elf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,16 +43,18 @@ std::string ends_past(std::string_view what, std::uint64_t end, std::uint64_t si
 
 }  // namespace
 
-std::string elf_problem(const std::filesystem::path& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return std::string("cannot open: ") + std::strerror(errno);
+ElfFile::ElfFile(const std::filesystem::path& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+    problem_ = fd_ ? check() : std::string("cannot open: ") + std::strerror(errno);
+}
+
+std::string ElfFile::check() {
     struct stat st {};
-    if (::fstat(fd.get(), &st) < 0) return std::string("cannot stat: ") + std::strerror(errno);
+    if (::fstat(fd_.get(), &st) < 0) return std::string("cannot stat: ") + std::strerror(errno);
     if (!S_ISREG(st.st_mode)) return "not a regular file";
     const auto size = static_cast<std::uint64_t>(st.st_size);
 
     Elf64_Ehdr header{};
-    if (size < sizeof header || !read_at(fd.get(), &header, sizeof header, 0))
+    if (size < sizeof header || !read_at(fd_.get(), &header, sizeof header, 0))
         return "not an ELF shared object (shorter than an ELF header)";
     if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) return "not an ELF file";
     if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_ident[EI_DATA] != ELFDATA2LSB ||
@@ -65,11 +66,11 @@ std::string elf_problem(const std::filesystem::path& path) {
     const std::uint64_t table_end = header.e_phoff + std::uint64_t{header.e_phnum} * sizeof(Elf64_Phdr);
     if (header.e_phoff > size || table_end > size) return ends_past("the program header table", table_end, size);
 
-    std::vector<Elf64_Phdr> segments(header.e_phnum);
-    if (!read_at(fd.get(), segments.data(), segments.size() * sizeof(Elf64_Phdr), header.e_phoff))
+    segments_.resize(header.e_phnum);
+    if (!read_at(fd_.get(), segments_.data(), segments_.size() * sizeof(Elf64_Phdr), header.e_phoff))
         return "cannot read the program headers";
     bool loads = false;
-    for (const Elf64_Phdr& segment : segments) {
+    for (const Elf64_Phdr& segment : segments_) {
         if (segment.p_type != PT_LOAD && segment.p_type != PT_DYNAMIC && segment.p_type != PT_NOTE &&
             segment.p_type != PT_INTERP)
             continue;
@@ -81,18 +82,14 @@ std::string elf_problem(const std::filesystem::path& path) {
     return {};
 }
 
-std::vector<std::string> elf_notes(const std::filesystem::path& path, std::string_view owner, std::uint32_t type) {
+std::vector<std::string> ElfFile::notes(std::string_view owner, std::uint32_t type) const {
     std::vector<std::string> found;
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    Elf64_Ehdr header{};
-    if (!fd || !read_at(fd.get(), &header, sizeof header, 0)) return found;
-    std::vector<Elf64_Phdr> segments(header.e_phnum);
-    if (!read_at(fd.get(), segments.data(), segments.size() * sizeof(Elf64_Phdr), header.e_phoff)) return found;
+    if (!problem_.empty()) return found;
     constexpr std::uint64_t kMostNoteBytes = 1 << 20;  // a manifest is a few hundred bytes
-    for (const Elf64_Phdr& segment : segments) {
+    for (const Elf64_Phdr& segment : segments_) {
         if (segment.p_type != PT_NOTE || segment.p_filesz > kMostNoteBytes) continue;
         std::string bytes(segment.p_filesz, '\0');
-        if (!read_at(fd.get(), bytes.data(), bytes.size(), segment.p_offset)) continue;
+        if (!read_at(fd_.get(), bytes.data(), bytes.size(), segment.p_offset)) continue;
         const std::uint64_t align = segment.p_align == 8 ? 8 : 4;
         auto pad = [&](std::uint64_t n) { return (n + align - 1) & ~(align - 1); };
         for (std::uint64_t at = 0; at + sizeof(Elf64_Nhdr) <= bytes.size();) {

@@ -3,6 +3,10 @@
 // end, and the first touch of that page kills the host with SIGBUS.
 #pragma once
 
+#include "fd.hpp"
+
+#include <elf.h>
+
 #include <filesystem>
 #include <cstdint>
 #include <string>
@@ -11,13 +15,27 @@
 
 namespace sandlock {
 
-// "" when `path` is a shared object of this machine whose headers and loaded segments lie
-// within the file; otherwise the reason, e.g. "truncated: a loaded segment ends at byte 81920
-// but the file has 4096 bytes".
-std::string elf_problem(const std::filesystem::path& path);
+// One shared object, opened once: its headers checked, its notes read from the same open file.
+class ElfFile {
+public:
+    explicit ElfFile(const std::filesystem::path& path);
 
-// The descriptors of the notes owned by `owner` with type `type` in the PT_NOTE segments of a
-// file elf_problem() accepted, read from the file (nothing is mapped or run).
-std::vector<std::string> elf_notes(const std::filesystem::path& path, std::string_view owner, std::uint32_t type);
+    // "" when the file is a shared object of this machine whose headers and loaded segments lie
+    // within the file; otherwise the reason, e.g. "truncated: a loaded segment ends at byte
+    // 81920 but the file has 4096 bytes".
+    const std::string& problem() const { return problem_; }
+    // The descriptors of the notes owned by `owner` with type `type` in the PT_NOTE segments
+    // (nothing is mapped or run); none when problem() is not empty.
+    std::vector<std::string> notes(std::string_view owner, std::uint32_t type) const;
+
+private:
+    std::string check();
+
+    Fd fd_;
+    std::vector<Elf64_Phdr> segments_;
+    std::string problem_;
+};
+
+inline std::string elf_problem(const std::filesystem::path& path) { return ElfFile(path).problem(); }
 
 }  // namespace sandlock

@@ -91,7 +91,7 @@ void plan_user_namespace(const Policy& policy, const PluginSet& plugins, ChildPl
 
 // The mount namespace's side of item "metadata outside the writable trees": which trees stay
 // writable once everything else is remounted read-only (child_mounts.hpp).
-void plan_mounts(const Policy& policy, ChildPlan& plan) {
+void plan_mounts(const Policy& policy, const PolicyReach& reach, ChildPlan& plan) {
     std::vector<std::string> trees;
     bool whole_root = false;
     for (const auto& entry : policy.fs_writable) {
@@ -105,8 +105,8 @@ void plan_mounts(const Policy& policy, ChildPlan& plan) {
     plan.writable_trees = CStringArray(std::move(trees));
     // What the sandbox cannot reach needs no fresh proc, masks or read-only settings: Landlock
     // already refuses all of it (and each mount costs start-up time).
-    plan.set_up_proc = reaches(policy, "/proc");
-    plan.set_up_sys = reaches(policy, "/sys");
+    plan.set_up_proc = reach.reaches("/proc");
+    plan.set_up_sys = reach.reaches("/sys");
 }
 
 // Said once per process: what a sandbox without its own namespaces does not guarantee.
@@ -155,7 +155,7 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
     plan.drop_capabilities = !policy.privileged;
     plan.pid_namespace = !namespaces_unavailable.load();
     if (!plan.pid_namespace) warn_without_namespaces(EPERM);
-    if (plan.pid_namespace) plan_mounts(policy, plan);
+    if (plan.pid_namespace) plan_mounts(policy, run->reach(), plan);
     if (plan.pid_namespace && spec.function == nullptr && !spec.spawner) {
         plan.main_stack.reset(new char[kMainStackSize]);
         plan.main_stack_size = kMainStackSize;
@@ -206,7 +206,7 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
             warn_without_namespaces(fork_error);
         }
     }
-    if (!plan.pid_namespace && lists_under(policy, "/proc")) {
+    if (!plan.pid_namespace && run->reach().lists_under("/proc")) {
         ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
         throw PolicyError("fs_readable: /proc is granted, but this system refuses the PID namespace that hides "
                           "other processes and the kernel's secrets under it (" + errno_text(fork_error) +

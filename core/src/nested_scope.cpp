@@ -58,7 +58,7 @@ NestedScope::NestedScope(std::shared_ptr<Session> session, std::shared_ptr<const
 
     SandboxOptions nested_options;
     nested_options.plugin_path = options.plugin_path;
-    plugins_ = std::make_unique<PluginSet>(layered, nested_options, /*nested=*/true);
+    plugins_ = std::make_unique<PluginSet>(layered, PolicyReach(layered), nested_options, /*nested=*/true);
     const auto layered_set = fields_set(layered);
     for (const auto& plugin : plugins_->plugins()) {
         if (!owns_any(*plugin, layered_set)) continue;  // nothing of its own to add: the parent's rules hold

@@ -10,6 +10,7 @@
 #include <boost/dll/runtime_symbol_info.hpp>
 
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <cerrno>
@@ -84,11 +85,14 @@ std::shared_ptr<const PluginLibrary> load_uncached(const fs::path& path) {
 
 std::shared_ptr<const PluginLibrary> load_plugin_library(const fs::path& path) {
     static std::mutex mutex;
-    static auto* cache = new std::map<fs::path, std::shared_ptr<const PluginLibrary>>();  // never destroyed:
+    // By file (device and inode: one stat, where resolving the path walks every component).
+    using FileId = std::pair<dev_t, ino_t>;
+    static auto* cache = new std::map<FileId, std::shared_ptr<const PluginLibrary>>();  // never destroyed:
     // plugin code may still run from static destructors of other objects at exit.
-    std::error_code ec;
-    fs::path key = fs::canonical(path, ec);
-    if (ec) key = path;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        throw PluginError("plugin " + path.string() + ": cannot load: " + std::strerror(errno));
+    const FileId key{st.st_dev, st.st_ino};
     std::lock_guard lock(mutex);
     if (auto it = cache->find(key); it != cache->end()) return it->second;
     auto loaded = load_uncached(path);  // a refused file is not cached: it may be fixed and retried

@@ -47,8 +47,9 @@ PluginManifest read_plugin_manifest(const std::filesystem::path& path) {
     auto refuse = [&](const std::string& why) {
         return PluginError("plugin " + file + ": " + why + "; reinstall or rebuild it against this SDK");
     };
-    if (std::string problem = elf_problem(path); !problem.empty()) throw refuse("cannot load: " + problem);
-    const auto notes = elf_notes(path, sdk::kManifestNoteOwner, sdk::kManifestNoteType);
+    const ElfFile elf(path);
+    if (!elf.problem().empty()) throw refuse("cannot load: " + elf.problem());
+    const auto notes = elf.notes(sdk::kManifestNoteOwner, sdk::kManifestNoteType);
     if (notes.empty()) throw refuse("not a sandlock plugin (no manifest note " + std::string(sdk::kManifestSection) + ")");
     if (notes.size() > 1) throw refuse("it carries " + std::to_string(notes.size()) + " manifest notes");
     PluginManifest m;

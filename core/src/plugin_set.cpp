@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <map>
+#include <optional>
 #include <utility>
 
 namespace sandlock {
@@ -42,14 +44,14 @@ fs::path find_plugin(std::string_view name, const std::vector<fs::path>& search_
 
 // Whether the policy makes /proc readable (directly, through "/", or through a symlink: Landlock
 // follows it, so the path is judged where it leads).
-bool exposes_proc(const Policy& policy) { return lists_under(policy, "/proc"); }
+bool exposes_proc(const PolicyReach& reach) { return reach.lists_under("/proc"); }
 
 // Why the policy needs the notif layer beyond the fields it owns, or nullptr. A readable /proc:
 // the core's namespaces hold its secrets and foreign pids, notif serves the mount tables
 // without the host's mounts. net_bind: Landlock holds bind(2) only, and listen() on an unbound
 // socket takes a port without it; notif refuses that.
-const char* needs_notif(const Policy& policy) {
-    if (exposes_proc(policy))
+const char* needs_notif(const Policy& policy, const PolicyReach& reach) {
+    if (exposes_proc(reach))
         return "a readable /proc (fs_readable or fs_writable holds / or /proc) needs plugin 'notif' too";
     if (!policy.net_bind.empty())
         return "net_bind needs plugin 'notif' too (listen() on an unbound socket takes a port without bind())";
@@ -63,18 +65,19 @@ bool contains(const std::vector<std::string>& names, std::string_view name) {
 // Explicit choice, else the owners of every field set. seccomp is always in: the default
 // /dev/tty grant and chroot rely on its denials (TIOCSTI, chroot(2)), so no list drops it. An
 // owner that is not installed is left out here so the field check names the field that needs it.
-std::vector<std::string> chosen_names(const Policy& policy, const SandboxOptions& options,
-                                      const std::vector<fs::path>& search_path, const FieldOwners& owners) {
+std::vector<std::string> chosen_names(const Policy& policy, const PolicyReach& reach, const SandboxOptions& options,
+                                      const std::vector<fs::path>& search_path,
+                                      const std::function<const FieldOwners&()>& owners) {
     std::vector<std::string> names{"seccomp"};
     const std::vector<std::string>& explicit_names = !options.plugins.empty() ? options.plugins : policy.plugins;
     for (const auto& name : explicit_names)
         if (!contains(names, name)) names.push_back(name);
     if (!explicit_names.empty()) return names;
     for (std::string_view field : fields_set(policy)) {
-        auto owner = owners.find(std::string(field));
-        if (owner != owners.end() && !contains(names, owner->second)) names.push_back(owner->second);
+        auto owner = owners().find(std::string(field));
+        if (owner != owners().end() && !contains(names, owner->second)) names.push_back(owner->second);
     }
-    if (needs_notif(policy) && !contains(names, "notif") && !find_plugin("notif", search_path).empty())
+    if (needs_notif(policy, reach) && !contains(names, "notif") && !find_plugin("notif", search_path).empty())
         names.emplace_back("notif");
     return names;
 }
@@ -127,11 +130,17 @@ std::string run_plugin_command(std::string_view plugin, const std::string& reque
     return loaded.command(request_json);
 }
 
-PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options, bool nested) {
+PluginSet::PluginSet(const Policy& policy, const PolicyReach& reach, const SandboxOptions& options, bool nested) {
     check_policy_text(policy);  // library callers too: a NUL would cut a path short in a plugin
     const std::vector<fs::path> search_path = plugin_search_path(options.plugin_path);
-    const FieldOwners owners = field_owners(search_path);
-    const std::vector<std::string> names = chosen_names(policy, options, search_path, owners);
+    // Every plugin's manifest is read only when needed: to choose the plugins, or to name the
+    // one a field needs (an explicit list loads just its own).
+    std::optional<FieldOwners> owners_found;
+    const std::function<const FieldOwners&()> owners = [&]() -> const FieldOwners& {
+        if (!owners_found) owners_found = field_owners(search_path);
+        return *owners_found;
+    };
+    const std::vector<std::string> names = chosen_names(policy, reach, options, search_path, owners);
 
     for (const auto& name : names) {
         if (std::any_of(plugins_.begin(), plugins_.end(), [&](const auto& p) { return p->name() == name; }))
@@ -157,15 +166,15 @@ PluginSet::PluginSet(const Policy& policy, const SandboxOptions& options, bool n
             return contains(p->owned_fields(), field);
         });
         if (owned || core_field(field)) continue;
-        auto owner = owners.find(std::string(field));
-        if (owner == owners.end())
+        auto owner = owners().find(std::string(field));
+        if (owner == owners().end())
             throw PolicyError(std::string(field) + ": no installed plugin enforces it (searched: " +
                               join(search_path, ", ") + "); install the layer that owns it");
         throw PolicyError(std::string(field) + " needs plugin '" + owner->second +
                           "', which is not enabled; add it: --plugins=" + join(names, ",") + "," + owner->second);
     }
-    if (!nested && needs_notif(policy) && !contains(names, "notif"))
-        throw PolicyError(std::string(needs_notif(policy)) + "; add it: --plugins=" +
+    if (const char* why = needs_notif(policy, reach); !nested && why != nullptr && !contains(names, "notif"))
+        throw PolicyError(std::string(why) + "; add it: --plugins=" +
                           join(names, ",") + ",notif");
     for (const auto& entry : policy.plugin_options) {
         const std::string& name = entry.first;  // a named variable: clang 14 cannot capture a binding

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "plugin_host.hpp"
+#include "policy_reach.hpp"
 
 #include <sandlock/policy.hpp>
 #include <sandlock/sandbox.hpp>
@@ -27,8 +28,9 @@ public:
     // field set, seccomp always), loads them, refuses a set field whose owner is not enabled,
     // then configures and prepares each. Throws PolicyError, PluginError or ConfinementError.
     // `nested`: the plugins of a nested sandbox (nested_scope.hpp), whose supervised rules the
-    // parent's supervisor serves: a readable /proc needs no notif layer of its own.
-    PluginSet(const Policy& policy, const SandboxOptions& options, bool nested = false);
+    // parent's supervisor serves: a readable /proc needs no notif layer of its own. `reach`:
+    // the policy's paths, resolved.
+    PluginSet(const Policy& policy, const PolicyReach& reach, const SandboxOptions& options, bool nested = false);
 
     const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return plugins_; }
     bool routes_notifications() const { return host_.routes_notifications(); }

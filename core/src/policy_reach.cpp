@@ -21,37 +21,45 @@ bool at_or_below(std::string_view inner, std::string_view outer) {
     return inner == outer || outer == "/" || (inner.starts_with(outer) && inner[outer.size()] == '/');
 }
 
-// As written, and where its symlinks lead (Landlock follows them).
-template <class Test>
-bool either_form(const std::string& entry, Test test) {
-    std::error_code ec;
-    const fs::path resolved = fs::weakly_canonical(entry, ec);
-    return test(fs::path(entry)) || (!ec && test(resolved));
-}
-
 }  // namespace
 
 bool restricts_filesystem(const Policy& policy) {
     return !policy.fs_readable.empty() || !policy.fs_writable.empty() || !policy.fs_denied.empty();
 }
 
-bool lists_under(const Policy& policy, std::string_view dir) {
-    // Listed: the entry is at or above `dir` (it covers it) or below it (part of it is granted).
-    auto listed = [&](const std::string& entry) {
-        return either_form(entry, [&](const fs::path& path) {
-            const std::string p = normal_form(path);
-            return at_or_below(dir, p) || at_or_below(p, dir);
-        });
-    };
-    // Denied: the entry takes all of `dir` away (a denial below it leaves the rest reachable).
-    auto denied = [&](const std::string& entry) {
-        return either_form(entry, [&](const fs::path& path) { return at_or_below(dir, normal_form(path)); });
-    };
-    const bool granted = std::any_of(policy.fs_readable.begin(), policy.fs_readable.end(), listed) ||
-                         std::any_of(policy.fs_writable.begin(), policy.fs_writable.end(), listed);
-    return granted && std::none_of(policy.fs_denied.begin(), policy.fs_denied.end(), denied);
+PolicyReach::PolicyReach(const Policy& policy)
+    : restricts_(restricts_filesystem(policy)), granted_(resolve(policy.fs_readable)), denied_(resolve(policy.fs_denied)) {
+    std::vector<Entry> writable = resolve(policy.fs_writable);
+    granted_.insert(granted_.end(), writable.begin(), writable.end());
 }
 
-bool reaches(const Policy& policy, std::string_view dir) { return !restricts_filesystem(policy) || lists_under(policy, dir); }
+std::vector<PolicyReach::Entry> PolicyReach::resolve(const std::vector<std::string>& entries) {
+    std::vector<Entry> out;
+    out.reserve(entries.size());
+    for (const std::string& entry : entries) {
+        std::error_code ec;
+        const fs::path resolved = fs::weakly_canonical(entry, ec);
+        out.push_back({normal_form(entry), ec ? std::string() : normal_form(resolved)});
+    }
+    return out;
+}
+
+bool PolicyReach::lists_under(std::string_view dir) const {
+    // Either form counts: as written, and where its symlinks lead.
+    auto either = [](const Entry& entry, auto test) {
+        return test(entry.written) || (!entry.resolved.empty() && test(entry.resolved));
+    };
+    // Listed: the entry is at or above `dir` (it covers it) or below it (part of it is granted).
+    auto listed = [&](const Entry& entry) {
+        return either(entry, [&](std::string_view p) { return at_or_below(dir, p) || at_or_below(p, dir); });
+    };
+    // Denied: the entry takes all of `dir` away (a denial below it leaves the rest reachable).
+    auto denied = [&](const Entry& entry) {
+        return either(entry, [&](std::string_view p) { return at_or_below(dir, p); });
+    };
+    return std::any_of(granted_.begin(), granted_.end(), listed) && std::none_of(denied_.begin(), denied_.end(), denied);
+}
+
+bool PolicyReach::reaches(std::string_view dir) const { return !restricts_ || lists_under(dir); }
 
 }  // namespace sandlock

@@ -37,7 +37,7 @@ std::string errno_text(int error) { return std::strerror(error); }
 }  // namespace
 
 RunningSandbox::RunningSandbox(Policy policy, const SandboxOptions& options, LaunchSpec spec)
-    : policy_(std::move(policy)), spec_(std::move(spec)), plugins_(policy_, options) {}
+    : policy_(std::move(policy)), spec_(std::move(spec)), reach_(policy_), plugins_(policy_, reach_, options) {}
 
 RunningSandbox::~RunningSandbox() = default;
 

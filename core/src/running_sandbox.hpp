@@ -7,6 +7,7 @@
 #include "child_report.hpp"
 #include "fd.hpp"
 #include "plugin_set.hpp"
+#include "policy_reach.hpp"
 #include "process_tree.hpp"
 #include "sandbox_cgroup.hpp"
 
@@ -67,6 +68,7 @@ public:
     RunningSandbox& operator=(const RunningSandbox&) = delete;
 
     PluginSet& plugins() { return plugins_; }
+    const PolicyReach& reach() const { return reach_; }
     LaunchSpec& spec() { return spec_; }
     RunFds& fds() { return fds_; }
     ProcessTree& tree() { return tree_; }
@@ -131,6 +133,7 @@ private:
 
     Policy policy_;
     LaunchSpec spec_;
+    PolicyReach reach_;  // before plugins_, which it is given to
     PluginSet plugins_;
     RunFds fds_;
     std::unique_ptr<SandboxCgroup> cgroup_;  // removed after the tree is gone (declared before it)
