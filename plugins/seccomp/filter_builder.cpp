@@ -139,13 +139,8 @@ scmp_arg_cmp comparison_of(const sdk::NotifyCondition& c) {
     return SCMP_CMP(c.arg, SCMP_CMP_MASKED_EQ, c.mask, c.value);
 }
 
-void add_plan_rules(const Context& ctx, const SyscallPlan& plan) {
-    for (const auto& [nr, action] : plan.exceptions) {
-        if (action == plan.default_action()) continue;  // libseccomp refuses redundant rules
-        check(seccomp_rule_add(ctx.get(), to_libseccomp(action), nr, 0),
-              "adding the rule for " + syscall_name(nr));
-    }
-    // Conditional routing: the syscall's default action otherwise (allow; never an exception).
+// Conditional routing: the syscall's default action otherwise (allow; never an exception).
+void add_conditional_routing(const Context& ctx, const SyscallPlan& plan) {
     for (const auto& [nr, rules] : plan.notify_when) {
         for (const sdk::NotifyRule& rule : rules) {
             scmp_arg_cmp comparisons[SANDLOCK_NOTIFY_MAX_CONDITIONS];
@@ -154,6 +149,15 @@ void add_plan_rules(const Context& ctx, const SyscallPlan& plan) {
                   "adding the conditional notification of " + syscall_name(nr));
         }
     }
+}
+
+void add_plan_rules(const Context& ctx, const SyscallPlan& plan) {
+    for (const auto& [nr, action] : plan.exceptions) {
+        if (action == plan.default_action()) continue;  // libseccomp refuses redundant rules
+        check(seccomp_rule_add(ctx.get(), to_libseccomp(action), nr, 0),
+              "adding the rule for " + syscall_name(nr));
+    }
+    add_conditional_routing(ctx, plan);
 }
 
 // Binary-tree layout: shorter paths through the program, but it costs libseccomp more time to
@@ -175,6 +179,15 @@ Program build_syscall_program(const SyscallPlan& plan, bool optimize) {
     Context ctx = new_context(to_libseccomp(plan.default_action()));
     set_optimize(ctx, optimize);
     add_plan_rules(ctx, plan);
+    return export_program(ctx);
+}
+
+Program build_routing_program(const SyscallPlan& plan) {
+    Context ctx = new_context(SCMP_ACT_ALLOW);
+    for (const auto& [nr, action] : plan.exceptions)
+        if (action == Action::Notify)
+            check(seccomp_rule_add(ctx.get(), SCMP_ACT_NOTIFY, nr, 0), "adding the notification of " + syscall_name(nr));
+    add_conditional_routing(ctx, plan);
     return export_program(ctx);
 }
 

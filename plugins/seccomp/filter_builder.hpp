@@ -24,6 +24,13 @@ using Program = std::vector<sock_filter>;
 Program build_argument_program(const NetworkGuards& net = {});
 Program build_syscall_program(const SyscallPlan& plan, bool optimize = false);
 
+// Only the plan's routing (its Notify actions and conditional notifications), everything else
+// allowed: stacked last on the programs of the same plan without its routing (a baked default
+// deny list), it routes exactly what the one program of the routed plan would, since the
+// stricter verdict of the others wins. Compiling the few routing rules at start is cheaper
+// than compiling the whole plan again.
+Program build_routing_program(const SyscallPlan& plan);
+
 // The programs for `plan`, in install order; the last one carries any Notify action (and so
 // the listener). When the plan leaves clone and ioctl alone (a deny list that does not route
 // clone), one program holds both the argument rules and the plan: half the kernel's work at

@@ -56,6 +56,9 @@ public:
         if (!enabled_) return;
         const auto requested = host().notify_requests();
         const auto conditional = host().notify_rules();
+        // The default policy's programs were compiled at build time; routing adds a small
+        // program of its own after them (build_routing_program) rather than a new compile.
+        std::vector<Program> baked = baked::programs_for(plan_);
         if (!requested.empty() || !conditional.empty()) {
             if (int err = probe_user_notification()) {
                 unavailable("seccomp user notification is not available on this kernel", err,
@@ -67,9 +70,13 @@ public:
                 wants_listener_ = true;
             }
         }
-        programs_ = baked::programs_for(plan_);
-        const bool baked = !programs_.empty();
-        if (!baked) programs_ = build_programs(plan_);
+        const bool is_baked = !baked.empty();
+        if (is_baked) {
+            programs_ = std::move(baked);
+            if (wants_listener_) programs_.push_back(build_routing_program(plan_));
+        } else {
+            programs_ = build_programs(plan_);
+        }
         std::size_t instructions = 0;
         for (const Program& program : programs_) {
             if (program.size() > BPF_MAXINSNS)
@@ -80,7 +87,7 @@ public:
         for (Program& program : programs_) fprogs_.push_back(fprog_of(program));
         host().debug(std::string(plan_.allowlist ? "allowlist" : "deny list") + ", " +
                      std::to_string(plan_.exceptions.size()) + " rules, " + std::to_string(programs_.size()) +
-                     (baked ? " baked" : "") + " programs, " + std::to_string(instructions) +
+                     (is_baked ? " (baked" + std::string(wants_listener_ ? ", one routing)" : ")") : "") + " programs, " + std::to_string(instructions) +
                      " BPF instructions" + (wants_listener_ ? ", with a listener" : ""));
     }
 

@@ -153,10 +153,13 @@ const sdk::NotifyRule kMemoryRules[] = {
 // Runs `calls` in a child filtered by `plan` with its listener, a thread of the child answering
 // every notification with CONTINUE; returns the bit set of the calls (by index) that were
 // notified.
+// `split`: the plan's routing as a program of its own (build_routing_program), installed with
+// the listener after the plan's programs without it, as the plugin does over baked programs.
 template <class Calls>
-int notified_calls(const SyscallPlan& plan, Calls calls) {
+int notified_calls(const SyscallPlan& plan, Calls calls, const SyscallPlan* split = nullptr) {
     Program arguments = build_argument_program();
-    Program syscalls = build_syscall_program(plan);
+    Program syscalls = build_syscall_program(split != nullptr ? *split : plan);
+    Program routing = split != nullptr ? build_routing_program(plan) : Program{};
     // The bits the child's answering thread sets, shared with this process.
     void* shared = ::mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shared == MAP_FAILED) return -1;
@@ -180,7 +183,8 @@ int notified_calls(const SyscallPlan& plan, Calls calls) {
         });
         answering.detach();
         if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install_filter(fprog(arguments)) != 0) ::_exit(255);
-        const int fd = install_filter_with_listener(fprog(syscalls));
+        if (split != nullptr && install_filter(fprog(syscalls)) != 0) ::_exit(253);
+        const int fd = install_filter_with_listener(fprog(split != nullptr ? routing : syscalls));
         if (fd < 0) ::_exit(254);
         listener = fd;
         calls(current);
@@ -216,6 +220,32 @@ TEST(SeccompProgram, ConditionalNotificationsRouteExactlyTheCallsThatMeetThem) {
         current = 11, map(PROT_READ, 0x08);                                  // no
     });
     EXPECT_EQ(notified, (1 << 1) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 10));
+}
+
+TEST(SeccompProgram, ARoutingProgramOverTheUnroutedPlanRoutesTheSameCalls) {
+    const SyscallPlan unrouted = plan_syscalls(Policy{});
+    SyscallPlan plan = unrouted;
+    const int always[] = {SYS_getppid, SYS_ptrace};  // ptrace is denied: it stays denied
+    route_to_listener(plan, always, kMemoryRules);
+    int ptrace_errno = -1;
+    const int notified = notified_calls(
+        plan,
+        [&](std::atomic<int>& current) {
+            auto map = [](unsigned long prot, unsigned long flags) {
+                ::syscall(SYS_mmap, 0, 4096, prot, flags | MAP_ANONYMOUS, -1, 0);
+            };
+            current = 0, map(PROT_READ, MAP_PRIVATE);                    // no
+            current = 1, map(PROT_READ | PROT_WRITE, MAP_PRIVATE);       // yes
+            current = 2, map(PROT_READ | PROT_WRITE, MAP_SHARED);        // no
+            current = 3, ::syscall(SYS_brk, 0);                          // no
+            current = 4, ::syscall(SYS_brk, 1ul << 32);                  // yes
+            current = 5, ::syscall(SYS_getppid);                         // yes: always
+            current = 6, ::syscall(SYS_getpid);                          // no
+            current = 7, ptrace_errno = ptrace_attach();                 // no: denied
+            if (ptrace_errno != EPERM) ::_exit(10);
+        },
+        &unrouted);
+    EXPECT_EQ(notified, (1 << 1) | (1 << 4) | (1 << 5));
 }
 
 TEST(SeccompProgram, ConditionsYieldToAnUnconditionalRequestAnAllowlistAndADenial) {
