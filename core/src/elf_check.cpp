@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -47,14 +48,25 @@ ElfFile::ElfFile(const std::filesystem::path& path) : fd_(::open(path.c_str(), O
     problem_ = fd_ ? check() : std::string("cannot open: ") + std::strerror(errno);
 }
 
+bool ElfFile::read(void* out, std::size_t size, std::uint64_t offset) const {
+    if (offset <= head_.size() && size <= head_.size() - offset) {
+        std::memcpy(out, head_.data() + offset, size);
+        return true;
+    }
+    return read_at(fd_.get(), out, size, offset);
+}
+
 std::string ElfFile::check() {
     struct stat st {};
     if (::fstat(fd_.get(), &st) < 0) return std::string("cannot stat: ") + std::strerror(errno);
     if (!S_ISREG(st.st_mode)) return "not a regular file";
     const auto size = static_cast<std::uint64_t>(st.st_size);
+    constexpr std::uint64_t kHead = 4096;
+    head_.resize(std::min(size, kHead));
+    if (!read_at(fd_.get(), head_.data(), head_.size(), 0)) head_.clear();
 
     Elf64_Ehdr header{};
-    if (size < sizeof header || !read_at(fd_.get(), &header, sizeof header, 0))
+    if (size < sizeof header || !read(&header, sizeof header, 0))
         return "not an ELF shared object (shorter than an ELF header)";
     if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) return "not an ELF file";
     if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_ident[EI_DATA] != ELFDATA2LSB ||
@@ -67,7 +79,7 @@ std::string ElfFile::check() {
     if (header.e_phoff > size || table_end > size) return ends_past("the program header table", table_end, size);
 
     segments_.resize(header.e_phnum);
-    if (!read_at(fd_.get(), segments_.data(), segments_.size() * sizeof(Elf64_Phdr), header.e_phoff))
+    if (!read(segments_.data(), segments_.size() * sizeof(Elf64_Phdr), header.e_phoff))
         return "cannot read the program headers";
     bool loads = false;
     for (const Elf64_Phdr& segment : segments_) {
@@ -89,7 +101,7 @@ std::vector<std::string> ElfFile::notes(std::string_view owner, std::uint32_t ty
     for (const Elf64_Phdr& segment : segments_) {
         if (segment.p_type != PT_NOTE || segment.p_filesz > kMostNoteBytes) continue;
         std::string bytes(segment.p_filesz, '\0');
-        if (!read_at(fd_.get(), bytes.data(), bytes.size(), segment.p_offset)) continue;
+        if (!read(bytes.data(), bytes.size(), segment.p_offset)) continue;
         const std::uint64_t align = segment.p_align == 8 ? 8 : 4;
         auto pad = [&](std::uint64_t n) { return (n + align - 1) & ~(align - 1); };
         for (std::uint64_t at = 0; at + sizeof(Elf64_Nhdr) <= bytes.size();) {
