@@ -24,6 +24,22 @@ SandboxOptions notif_options() {
     return options;
 }
 
+// One thread moved the heap with prctl(PR_SET_MM_MAP) while another's brk was judged: judged
+// where the heap ended a moment before, the kernel then grew it by 256 MiB over a free hole,
+// uncharged, under -m 64M (the attack won within 1 to 106 tries). PR_SET_MM is refused now.
+TEST(EscapeMemory, TheHeapCannotBeMovedWhileABrkIsJudged) {
+    Result r = run(memory_policy(64), {(bin_dir() / "brk_race").string(), "256", "20000"}, notif_options());
+    EXPECT_EQ(r.stdout_text, "set_mm EPERM, grew 0 after 20000 tries\n") << r.stderr_text << r.error;
+}
+
+TEST(EscapeMemory, WithoutALimitTheHeapMoverWorks) {
+    // The attack itself works where nothing judges brk: the heap grows over the hole at once.
+    Policy p = system_policy();
+    p.fs_readable.push_back(bin_dir().string());
+    Result r = run(p, {(bin_dir() / "brk_race").string(), "256", "20000"}, notif_options());
+    EXPECT_EQ(r.stdout_text.rfind("set_mm ok, grew 1 after ", 0), 0u) << r.stdout_text << r.stderr_text << r.error;
+}
+
 // Raising RLIMIT_STACK and re-exec'ing let the stack grow to 1 GiB under -m 64M: the stack
 // limit is now capped (hard) so that what grows between two measurements stays small.
 TEST(EscapeMemory, TheStackCannotBeRaisedPastTheLimit) {

@@ -377,6 +377,43 @@ TEST_F(CheckpointTest, RestoredCounterCountsOnWithItsMemoryAndFileOffset) {
     sb.close();
 }
 
+// max_memory refuses prctl(PR_SET_MM) to the program (a heap it moves would escape brk's
+// judging), but not to the restore, which sets the process's memory layout with it.
+TEST_F(CheckpointTest, ARestoreUnderAMemoryLimitSetsTheLayoutTheProgramMayNot) {
+    Policy limited = policy_;
+    limited.max_memory = 256u << 20;
+    {
+        Sandbox sb(limited);
+        sb.exec({counter(), log_.string()});
+        wait_for_count(5);
+        sb.checkpoint().save("limited");
+        sb.close();
+    }
+    Checkpoint cp = Checkpoint::load("limited");
+    ASSERT_EQ(cp.policy().max_memory, limited.max_memory);
+    Sandbox sb(cp.policy());
+    Process& restored = sb.restore(cp);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_TRUE(restored.running()) << "the restored counter died";
+    restored.kill();
+    const Result result = restored.wait(20s);
+    const std::vector<long> counted = numbers_in(result.stdout_text);
+    ASSERT_GE(counted.size(), 2u) << result.stdout_text << result.stderr_text;
+    EXPECT_GE(counted.front(), 5) << "it started over instead of going on";
+    EXPECT_EQ(result.stderr_text, "") << "its memory check failed";
+    sb.close();
+
+    // The program itself is refused.
+    Sandbox fresh(limited);
+    const Result own = fresh.run({kPython, "-c",
+                                  "import ctypes, errno\n"
+                                  "libc = ctypes.CDLL(None, use_errno=True)\n"
+                                  "size = ctypes.c_uint(0)\n"
+                                  "rc = libc.prctl(35, 15, ctypes.byref(size), 0, 0)\n"  // PR_SET_MM_MAP_SIZE
+                                  "print(rc, errno.errorcode.get(ctypes.get_errno()))\n"});
+    EXPECT_EQ(own.stdout_text, "-1 EPERM\n") << own.stderr_text << own.error;
+}
+
 TEST_F(CheckpointTest, TwoRestoresOfOneCheckpointRunSideBySide) {
     {
         Sandbox sb(policy_);

@@ -4,7 +4,9 @@
 #include "procfs/proc_files.hpp"
 
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -33,6 +35,8 @@ constexpr sdk::NotifyCondition kWritable{2, SANDLOCK_NOTIFY_MASKED_EQ, PROT_WRIT
 constexpr sdk::NotifyCondition kPrivate{3, SANDLOCK_NOTIFY_MASKED_EQ, MAP_TYPE, MAP_PRIVATE};     // flags
 constexpr sdk::NotifyCondition kDroppable{3, SANDLOCK_NOTIFY_MASKED_EQ, MAP_TYPE, memory::kMapDroppable};
 constexpr sdk::NotifyCondition kNotZero{0, SANDLOCK_NOTIFY_NOT_ZERO, 0, 0};                       // brk(0) asks
+// prctl(PR_SET_MM, ...): the kernel reads the option as an int, so only the low half counts.
+constexpr sdk::NotifyCondition kSetMm{0, SANDLOCK_NOTIFY_MASKED_EQ, 0xffffffffu, PR_SET_MM};
 struct ConditionalCall {
     int syscall_nr;
     std::initializer_list<sdk::NotifyCondition> conditions;
@@ -44,6 +48,15 @@ const ConditionalCall kSupervisedWhenCostly[] = {
     {SYS_pkey_mprotect, {kWritable}},
     {SYS_brk, {kNotZero}},
 };
+
+// Whether a thread of sandlock itself traces thread `tid` (TracerPid names the tracing thread):
+// its checkpoint restore, which holds the process stopped and makes its calls for it (nothing
+// of the program runs meanwhile).
+bool traced_by_sandlock(pid_t tid) {
+    auto status = proc::read_small_file("/proc/" + std::to_string(tid) + "/status");
+    const auto tracer = status ? proc::parse_status_number(*status, "TracerPid") : std::nullopt;
+    return tracer && *tracer > 0 && ::access(("/proc/self/task/" + std::to_string(*tracer)).c_str(), F_OK) == 0;
+}
 
 // A stack limit of "unlimited" becomes this before it is pinned: the usual default.
 constexpr rlim_t kDefaultStack = 8u << 20;
@@ -94,6 +107,19 @@ void MemoryLimit::configure(const ModuleSetup& setup) {
         setup.table.add(call.syscall_nr, sdk::handler_fn<&MemoryLimit::on_call>(), this);
         setup.host.request_notify_when(call.syscall_nr, call.conditions);
     }
+    setup.table.add(SYS_prctl, sdk::handler_fn<&MemoryLimit::on_set_mm>(), this);
+    setup.host.request_notify_when(SYS_prctl, {kSetMm});
+}
+
+sdk::NotifVerdict MemoryLimit::on_set_mm(sdk::NotifContext& call) {
+    // PR_SET_MM moves the heap's bounds without a brk: one thread could move the break between
+    // the judging of another thread's brk and the kernel's running it, which would then grow the
+    // heap from where it no longer ended, uncharged. (Without CAP_SYS_RESOURCE, which the sandbox
+    // lacks, only PR_SET_MM_MAP and its size query work at all.)
+    if (traced_by_sandlock(call.pid())) return sdk::Verdict::next();
+    host_->debug("max_memory: refused prctl(PR_SET_MM) of pid " + std::to_string(call.pid()) +
+                 " (it would move the heap the limit judges brk against)");
+    return sdk::Verdict::error(EPERM);
 }
 
 void MemoryLimit::check_update(const Policy& policy) const {

@@ -14,6 +14,11 @@
 // than added up call by call: memory given back (munmap, a shrinking mremap or brk, exec, exit)
 // leaves the account by itself, so nothing drifts however much the program churns.
 //
+// prctl(PR_SET_MM) is refused (EPERM): it moves the heap's bounds, and a thread moving them
+// while another thread's brk is judged would have the kernel grow the heap from elsewhere than
+// where it was judged. sandlock's own checkpoint restore, which traces the process it rebuilds
+// and runs nothing of it meanwhile, may still use it.
+//
 // Two kinds of memory come without a call to judge, and are bounded instead:
 // - The main stack grows by page faults. Its limit is pinned (soft = hard = the caller's soft
 //   limit, 8 MiB when unlimited, at most max_memory) so the program cannot raise it and
@@ -77,6 +82,8 @@ private:
     std::vector<ScopeMemory*> accounts_of(const ScopeList& scopes);
 
     sdk::NotifVerdict on_call(sdk::NotifContext& call);
+    // prctl(PR_SET_MM): refused, but for sandlock's own restore.
+    sdk::NotifVerdict on_set_mm(sdk::NotifContext& call);
     std::uint64_t cost_of(const sdk::NotifContext& call, pid_t process) const;
     // The verdict on a call of thread `tid` of `process`, with the account up to date.
     sdk::NotifVerdict judge(const sdk::NotifContext& call, pid_t tid, pid_t process, const std::vector<ScopeMemory*>& scoped);
