@@ -69,6 +69,10 @@ TEST(NotifMemoryLimit, EachSupervisedSyscallHasOneHandler) {
     EXPECT_EQ(std::count(syscalls.begin(), syscalls.end(), SYS_mmap), 1);
     std::sort(syscalls.begin(), syscalls.end());
     EXPECT_EQ(std::adjacent_find(syscalls.begin(), syscalls.end()), syscalls.end());
+    // The same handler added again another way is a mistake, refused.
+    const sdk::NotifHandlerEntry& mmap_entry = *std::find_if(m.table.entries().begin(), m.table.entries().end(),
+                                                              [](const auto& e) { return e.syscall_nr == SYS_mmap; });
+    EXPECT_THROW(m.table.add(SYS_mmap, mmap_entry.fn, mmap_entry.user, HandlerTable::Runs::MayWait), sdk::Error);
 }
 
 TEST(NotifLiveUpdate, ALimitTheSandboxStartedWithoutCannotBeSet) {

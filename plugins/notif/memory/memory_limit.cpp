@@ -300,7 +300,8 @@ sdk::NotifVerdict MemoryLimit::refusal(const sdk::NotifContext& call, pid_t proc
     // is below what it asked for. An errno would read as a huge break, and the heap as grown.
     if (call.syscall() == SYS_brk) {
         brk_refused_.fetch_add(1, std::memory_order_relaxed);
-        return sdk::Verdict::value(static_cast<std::int64_t>(proc::read_heap_end(process).value_or(0)));
+        const auto heap_end = proc::read_heap_end(process, proc::HeapSearchDepth::Thorough);
+        return sdk::Verdict::value(static_cast<std::int64_t>(heap_end.value_or(0)));
     }
     return sdk::Verdict::error(ENOMEM);
 }

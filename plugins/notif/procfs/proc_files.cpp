@@ -209,12 +209,13 @@ constexpr int kMappingsBeforeHeap = 32;
 enum class HeapSearch { Found, NotFound, Unsupported };
 
 // The first mapping the kernel itself names [heap] (an anonymous one: a file or a named
-// mapping cannot be), scanning up from address 0 and stopping once past the executable's
-// image (a mapping of another file, or [stack]), as the text reader does.
-HeapSearch query_heap_end(int maps_fd, std::uint64_t& heap_end) {
+// mapping cannot be), scanning up from address 0 and, in the usual search, stopping once past
+// the executable's image (a mapping of another file, or [stack]), as the text reader does.
+HeapSearch query_heap_end(int maps_fd, HeapSearchDepth depth, std::uint64_t& heap_end) {
+    const bool thorough = depth == HeapSearchDepth::Thorough;
     std::uint64_t address = 0;
     std::uint64_t image_inode = 0;
-    for (int i = 0; i < kMappingsBeforeHeap; ++i) {
+    for (int i = 0; thorough || i < kMappingsBeforeHeap; ++i) {
         ProcmapQuery query{};
         query.size = sizeof query;
         query.query_flags = kCoveringOrNextMapping;
@@ -222,7 +223,7 @@ HeapSearch query_heap_end(int maps_fd, std::uint64_t& heap_end) {
         if (::ioctl(maps_fd, kProcmapQuery, &query) != 0)
             return errno == ENOENT ? HeapSearch::NotFound : HeapSearch::Unsupported;
         if (query.inode != 0) {
-            if (image_inode != 0 && query.inode != image_inode) return HeapSearch::NotFound;
+            if (!thorough && image_inode != 0 && query.inode != image_inode) return HeapSearch::NotFound;
             image_inode = query.inode;
         } else {
             // Only an anonymous mapping's name is asked for: no path to format.
@@ -236,18 +237,18 @@ HeapSearch query_heap_end(int maps_fd, std::uint64_t& heap_end) {
             if (!short_name && errno != ENAMETOOLONG) return HeapSearch::Unsupported;
             const std::string_view found =
                 short_name && named.vma_name_size > 0 ? std::string_view(name, named.vma_name_size - 1) : "";
-            if (short_name && named.vma_start == query.vma_start && found == "[heap]") {
+            if (short_name && named.vma_start == query.vma_start && named.inode == 0 && found == "[heap]") {
                 heap_end = named.vma_end;
                 return HeapSearch::Found;
             }
-            if (found == "[stack]") return HeapSearch::NotFound;
+            if (!thorough && found == "[stack]") return HeapSearch::NotFound;
         }
         address = query.vma_end;
     }
     return HeapSearch::NotFound;
 }
 
-std::optional<std::uint64_t> text_heap_end(int maps_fd) {
+std::optional<std::uint64_t> text_heap_end(int maps_fd, HeapSearchDepth depth) {
     std::string text;
     char buffer[1024];
     for (;;) {
@@ -258,24 +259,26 @@ std::optional<std::uint64_t> text_heap_end(int maps_fd) {
         // Only whole lines are parsed; the heap line sits before the first shared library.
         std::string_view whole(text.data(), text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
         if (auto heap_end = parse_heap_end(whole)) return heap_end;
-        if (whole.find(".so") != std::string_view::npos || whole.find("[stack]") != std::string_view::npos) break;
+        if (depth == HeapSearchDepth::Usual &&
+            (whole.find(".so") != std::string_view::npos || whole.find("[stack]") != std::string_view::npos))
+            break;
     }
     return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<std::uint64_t> read_heap_end(pid_t pid) {
+std::optional<std::uint64_t> read_heap_end(pid_t pid, HeapSearchDepth depth) {
     const int fd = ::open(pid_path(pid, "maps").c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return std::nullopt;
     // The query asks for a few mappings without formatting any path; older kernels get the
     // text, which the kernel formats only about as far as a read asks (so the reads are small).
     std::uint64_t queried_end = 0;
     std::optional<std::uint64_t> heap_end;
-    switch (query_heap_end(fd, queried_end)) {
+    switch (query_heap_end(fd, depth, queried_end)) {
         case HeapSearch::Found: heap_end = queried_end; break;
         case HeapSearch::NotFound: break;
-        case HeapSearch::Unsupported: heap_end = text_heap_end(fd); break;
+        case HeapSearch::Unsupported: heap_end = text_heap_end(fd, depth); break;
     }
     ::close(fd);
     if (heap_end) return heap_end;

@@ -51,8 +51,12 @@ struct OwnIds {
     pid_t tgid = 0;
 };
 std::optional<OwnIds> read_own_ids(pid_t tid);
-// The current end of the heap: the end of [heap], or start_brk when the heap is empty.
-std::optional<std::uint64_t> read_heap_end(pid_t pid);
+// The current end of the heap: the end of [heap], or start_brk when the heap is empty. The
+// usual search gives up a few mappings past the executable's (start_brk then, an end too low,
+// which only overcharges); a thorough one looks through every mapping, for the break a refused
+// brk must report exactly (libc takes it as its new break).
+enum class HeapSearchDepth { Usual, Thorough };
+std::optional<std::uint64_t> read_heap_end(pid_t pid, HeapSearchDepth depth = HeapSearchDepth::Usual);
 // The children of each thread of `pid`: (thread id, its children) pairs.
 std::vector<std::pair<pid_t, std::vector<pid_t>>> read_children_by_thread(pid_t pid);
 

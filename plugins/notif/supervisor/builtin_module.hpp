@@ -13,8 +13,10 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -40,10 +42,19 @@ public:
     void set_rule(std::string_view rule) { rule_ = rule; }
 
     // A handler added again for the same syscall (a module routing one syscall under several
-    // conditions) is kept once: twice, it would judge the same call twice.
+    // conditions) is kept once: twice, it would judge the same call twice. Added again another
+    // way (another rule, another Runs) is a module's mistake, refused.
     void add(int syscall_nr, sdk::NotifHandlerFn fn, void* user, Runs runs = Runs::Inline) {
-        for (const sdk::NotifHandlerEntry& entry : entries_)
-            if (entry.syscall_nr == syscall_nr && entry.fn == fn && entry.user == user) return;
+        for (std::size_t i = 0; i < entries_.size(); ++i) {
+            const sdk::NotifHandlerEntry& entry = entries_[i];
+            if (entry.syscall_nr != syscall_nr || entry.fn != fn || entry.user != user) continue;
+            const bool waits = std::find(waiting_syscalls_.begin(), waiting_syscalls_.end(), syscall_nr) !=
+                               waiting_syscalls_.end();
+            if (rules_[i] != rule_ || waits != (runs == Runs::MayWait))
+                throw sdk::Error("notif: a handler of syscall " + std::to_string(syscall_nr) +
+                                 " was added twice, under another rule or another thread");
+            return;
+        }
         entries_.push_back({syscall_nr, fn, user, sdk::str("notif")});
         rules_.push_back(rule_);
         if (runs == Runs::MayWait) waiting_syscalls_.push_back(syscall_nr);
