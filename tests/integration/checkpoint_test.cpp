@@ -68,6 +68,28 @@ protected:
         ASSERT_GE(numbers_in(read_file(log_)).size(), count) << "the counter did not count";
     }
 
+    // A counter run under `policy` until it counted `count`, checkpointed and saved as `name`.
+    void save_counter(const Policy& policy, const std::string& name, std::size_t count) {
+        Sandbox sb(policy);
+        sb.exec({counter(), log_.string()});
+        wait_for_count(count);
+        sb.checkpoint().save(name);
+        sb.close();
+    }
+
+    // Checkpoint `name` restored into a sandbox of its policy, let run a moment, then killed.
+    Result run_restored(const std::string& name) {
+        Checkpoint cp = Checkpoint::load(name);
+        Sandbox sb(cp.policy());
+        Process& restored = sb.restore(cp);
+        std::this_thread::sleep_for(300ms);
+        EXPECT_TRUE(restored.running()) << "the restored counter died";
+        restored.kill();
+        Result result = restored.wait(20s);
+        sb.close();
+        return result;
+    }
+
     TempDir data_, work_;
     Policy policy_;
     fs::path log_;
@@ -341,24 +363,12 @@ TEST_F(CheckpointTest, CheckpointRefusedWhilePausedOrWithNothingRunning) {
 }
 
 TEST_F(CheckpointTest, RestoredCounterCountsOnWithItsMemoryAndFileOffset) {
-    {
-        Sandbox sb(policy_);
-        sb.exec({counter(), log_.string()});
-        wait_for_count(10);
-        sb.checkpoint().save("counter");
-        sb.close();
-    }
+    save_counter(policy_, "counter", 10);
     const std::vector<long> before = numbers_in(read_file(log_));
     ASSERT_FALSE(before.empty());
     fs::resize_file(log_, 0);  // what the restored counter writes lands at its saved offset
 
-    Checkpoint cp = Checkpoint::load("counter");
-    Sandbox sb(cp.policy());
-    Process& restored = sb.restore(cp);
-    std::this_thread::sleep_for(300ms);
-    EXPECT_TRUE(restored.running()) << "the restored counter died";
-    restored.kill();
-    const Result result = restored.wait(20s);
+    const Result result = run_restored("counter");
     const std::vector<long> counted = numbers_in(result.stdout_text);
     ASSERT_GE(counted.size(), 3u) << result.stdout_text << result.stderr_text;
     const long first = counted.front();
@@ -374,7 +384,6 @@ TEST_F(CheckpointTest, RestoredCounterCountsOnWithItsMemoryAndFileOffset) {
     ASSERT_GT(log.size(), expected_prefix.size());
     EXPECT_EQ(log.substr(0, expected_prefix.size()), std::string(expected_prefix.size(), '\0'));
     EXPECT_EQ(numbers_in(log.substr(expected_prefix.size())).front(), first);
-    sb.close();
 }
 
 // max_memory refuses prctl(PR_SET_MM) to the program (a heap it moves would escape brk's
@@ -382,26 +391,13 @@ TEST_F(CheckpointTest, RestoredCounterCountsOnWithItsMemoryAndFileOffset) {
 TEST_F(CheckpointTest, ARestoreUnderAMemoryLimitSetsTheLayoutTheProgramMayNot) {
     Policy limited = policy_;
     limited.max_memory = 256u << 20;
-    {
-        Sandbox sb(limited);
-        sb.exec({counter(), log_.string()});
-        wait_for_count(5);
-        sb.checkpoint().save("limited");
-        sb.close();
-    }
-    Checkpoint cp = Checkpoint::load("limited");
-    ASSERT_EQ(cp.policy().max_memory, limited.max_memory);
-    Sandbox sb(cp.policy());
-    Process& restored = sb.restore(cp);
-    std::this_thread::sleep_for(300ms);
-    EXPECT_TRUE(restored.running()) << "the restored counter died";
-    restored.kill();
-    const Result result = restored.wait(20s);
+    save_counter(limited, "limited", 5);
+    ASSERT_EQ(Checkpoint::load("limited").policy().max_memory, limited.max_memory);
+    const Result result = run_restored("limited");
     const std::vector<long> counted = numbers_in(result.stdout_text);
     ASSERT_GE(counted.size(), 2u) << result.stdout_text << result.stderr_text;
     EXPECT_GE(counted.front(), 5) << "it started over instead of going on";
     EXPECT_EQ(result.stderr_text, "") << "its memory check failed";
-    sb.close();
 
     // The program itself is refused.
     Sandbox fresh(limited);
@@ -415,13 +411,7 @@ TEST_F(CheckpointTest, ARestoreUnderAMemoryLimitSetsTheLayoutTheProgramMayNot) {
 }
 
 TEST_F(CheckpointTest, TwoRestoresOfOneCheckpointRunSideBySide) {
-    {
-        Sandbox sb(policy_);
-        sb.exec({counter(), log_.string()});
-        wait_for_count(5);
-        sb.checkpoint().save("fork-me");
-        sb.close();
-    }
+    save_counter(policy_, "fork-me", 5);
     Checkpoint cp = Checkpoint::load("fork-me");
     Sandbox a(cp.policy()), b(cp.policy());
     Process& first = a.restore(cp);
