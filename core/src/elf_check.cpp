@@ -49,7 +49,7 @@ ElfFile::ElfFile(const std::filesystem::path& path) : fd_(::open(path.c_str(), O
 }
 
 bool ElfFile::read(void* out, std::size_t size, std::uint64_t offset) const {
-    if (offset <= head_.size() && size <= head_.size() - offset) {
+    if (offset <= head_size_ && size <= head_size_ - offset) {
         std::memcpy(out, head_.data() + offset, size);
         return true;
     }
@@ -61,9 +61,8 @@ std::string ElfFile::check() {
     if (::fstat(fd_.get(), &st) < 0) return std::string("cannot stat: ") + std::strerror(errno);
     if (!S_ISREG(st.st_mode)) return "not a regular file";
     const auto size = static_cast<std::uint64_t>(st.st_size);
-    constexpr std::uint64_t kHead = 4096;
-    head_.resize(std::min(size, kHead));
-    if (!read_at(fd_.get(), head_.data(), head_.size(), 0)) head_.clear();
+    head_size_ = static_cast<std::size_t>(std::min<std::uint64_t>(size, head_.size()));
+    if (!read_at(fd_.get(), head_.data(), head_size_, 0)) head_size_ = 0;
 
     Elf64_Ehdr header{};
     if (size < sizeof header || !read(&header, sizeof header, 0))

@@ -7,6 +7,7 @@
 
 #include <elf.h>
 
+#include <array>
 #include <filesystem>
 #include <cstdint>
 #include <string>
@@ -30,12 +31,13 @@ public:
 
 private:
     std::string check();
-    // `size` bytes at `offset`, from the file's first page when they lie in it (the headers and
-    // a plugin's notes do: one read instead of three).
+    // `size` bytes at `offset`, from the file's first bytes when they lie in them (the headers
+    // and a plugin's notes do: one read instead of three).
     bool read(void* out, std::size_t size, std::uint64_t offset) const;
 
     Fd fd_;
-    std::vector<char> head_;
+    std::array<char, 1024> head_;  // on the stack: a start touches no new heap page for it
+    std::size_t head_size_ = 0;
     std::vector<Elf64_Phdr> segments_;
     std::string problem_;
 };
