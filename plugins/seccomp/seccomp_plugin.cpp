@@ -70,10 +70,14 @@ public:
                 wants_listener_ = true;
             }
         }
-        const bool is_baked = !baked.empty();
-        if (is_baked) {
+        const char* origin = "";
+        if (!baked.empty()) {
             programs_ = std::move(baked);
-            if (wants_listener_) programs_.push_back(build_routing_program(plan_));
+            origin = " baked";
+            if (wants_listener_) {
+                programs_.push_back(build_routing_program(plan_));
+                origin = " baked and routing";
+            }
         } else {
             programs_ = build_programs(plan_);
         }
@@ -87,7 +91,7 @@ public:
         for (Program& program : programs_) fprogs_.push_back(fprog_of(program));
         host().debug(std::string(plan_.allowlist ? "allowlist" : "deny list") + ", " +
                      std::to_string(plan_.exceptions.size()) + " rules, " + std::to_string(programs_.size()) +
-                     (is_baked ? " (baked" + std::string(wants_listener_ ? ", one routing)" : ")") : "") + " programs, " + std::to_string(instructions) +
+                     origin + " programs, " + std::to_string(instructions) +
                      " BPF instructions" + (wants_listener_ ? ", with a listener" : ""));
     }
 
