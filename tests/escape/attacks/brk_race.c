@@ -22,6 +22,7 @@
 static struct prctl_mm_map base;
 static uint64_t low, high;
 static volatile int started, stop;
+static volatile unsigned long moves; /* pairs of moves made */
 static volatile int set_mm_error;
 
 static void set_heap(uint64_t at) {
@@ -37,6 +38,7 @@ static void* mover(void* arg) {
     while (!stop) {
         set_heap(high);
         set_heap(low);
+        ++moves;
     }
     return NULL;
 }
@@ -68,6 +70,13 @@ int main(int argc, char** argv) {
     long made = 0;
     unsigned char resident;
     while (made < tries && !grew) {
+        /* The mover must run during the tries, not sit descheduled on a loaded machine while
+         * 20,000 unjudged brk calls pass in a few milliseconds: every 16 tries wait for a move. */
+        if (made % 16 == 0) {
+            const unsigned long seen = moves;
+            while (moves == seen) {
+            }
+        }
         syscall(SYS_brk, high);
         ++made;
         grew = mincore((void*)low, 4096, &resident) == 0;  /* mapped: the heap grew from the hole */
