@@ -114,6 +114,7 @@ Session::Session(const Policy& policy, const SandboxOptions& options)
     try {
         run_->finish_setup();
     } catch (...) {
+        run_->abort();  // kills and reaps what started, and runs the on_exit hooks, as launch() does
         run_.reset();
         throw;
     }

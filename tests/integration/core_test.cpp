@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <atomic>
@@ -42,6 +43,17 @@ TEST(Core, KilledBySignalIs128PlusN) {
     Result r = run(system_policy(), {"/bin/sh", "-c", "kill -TERM $$"});
     EXPECT_EQ(r.term_signal, SIGTERM);
     EXPECT_EQ(r.exit_code, 128 + SIGTERM);
+}
+
+// A host that ignores SIGCHLD (a daemon, `trap '' CHLD`): an init that kept ignoring it would
+// have its children reaped unseen and never learn the command's status (it then reported 0).
+TEST(Core, AHostIgnoringSigchldStillGetsTheStatus) {
+    struct sigaction ignore {}, old {};
+    ignore.sa_handler = SIG_IGN;
+    ASSERT_EQ(::sigaction(SIGCHLD, &ignore, &old), 0);
+    Result r = run(system_policy(), {"/bin/sh", "-c", "sleep 0.1 & wait; exit 4"});
+    ::sigaction(SIGCHLD, &old, nullptr);
+    EXPECT_EQ(r.exit_code, 4) << r.stderr_text << r.error;
 }
 
 TEST(Core, PathLookupUsesTheChildsEnvironment) {

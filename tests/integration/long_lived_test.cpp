@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -51,6 +52,24 @@ TEST(LongLived, ExecAndWaitCaptureOutput) {
     EXPECT_EQ(r.stderr_text, "err\n");
     EXPECT_FALSE(echo.running());
     EXPECT_EQ(echo.wait().exit_code, 3);
+}
+
+// A hook that fails once the sandbox exists: the start fails, and the sandbox's init and
+// spawner are killed and reaped rather than left running or as zombies of the caller.
+TEST(LongLived, AFailingAfterForkHookLeavesNothingBehind) {
+    SandboxOptions options;
+    options.plugins = {"landlock", "seccomp", "fails_after_fork"};
+    options.plugin_path = {test_plugin_dir()};
+    Sandbox sb(system_policy(), options);
+    try {
+        sb.exec({"/bin/true"});
+        ADD_FAILURE() << "the sandbox started";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("cannot start on purpose"), std::string::npos) << e.what();
+    }
+    siginfo_t info{};
+    EXPECT_EQ(::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT), -1) << "a child is left: " << info.si_pid;
+    EXPECT_EQ(errno, ECHILD);
 }
 
 TEST(LongLived, SeveralExecsRunInOneSandbox) {
