@@ -131,8 +131,5 @@ endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/cmake/debian/libsandlock-dev.lintian-overrides
   DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/lintian/overrides RENAME libsandlock-dev COMPONENT dev
   EXCLUDE_FROM_ALL)
-install(FILES ${PROJECT_SOURCE_DIR}/cmake/debian/sandlock.lintian-overrides
-  DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/lintian/overrides RENAME sandlock COMPONENT cli
-  EXCLUDE_FROM_ALL)
 
 include(CPack)

@@ -1,5 +1,5 @@
 # Installation, in components the Debian packages are cut along (cmake/SandlockDeb.cmake):
-#   cli              bin/sandlock, LIBDIR/sandlock/sandlock-init        -> package sandlock
+#   cli              bin/sandlock                                       -> package sandlock
 #   plugin_NAME      LIBDIR/sandlock/plugins/NAME.so                    -> sandlock-plugin-NAME
 #   dev              headers, libsandlock.a, CMake config, pkg-config   -> libsandlock-dev
 # LIBDIR is lib under /usr/local and lib/<multiarch> under /usr (GNUInstallDirs); bin/sandlock
@@ -12,7 +12,6 @@ set(SANDLOCK_CMAKE_DIR ${SANDLOCK_INSTALL_LIBDIR}/cmake/sandlock)
 set(SANDLOCK_PKGCONFIG_DIR ${SANDLOCK_INSTALL_LIBDIR}/pkgconfig)
 
 install(TARGETS sandlock RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT cli)
-install(TARGETS sandlock-init RUNTIME DESTINATION ${SANDLOCK_INSTALL_LIBDIR}/sandlock COMPONENT cli)
 foreach(plugin landlock seccomp notif branchfs checkpoint)
   install(TARGETS ${plugin} LIBRARY DESTINATION ${SANDLOCK_INSTALL_PLUGIN_SUBDIR} COMPONENT plugin_${plugin})
 endforeach()

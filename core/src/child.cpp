@@ -4,7 +4,7 @@
 #include "child_plan.hpp"
 #include "child_report.hpp"
 #include "exec_attempt.hpp"
-#include "init_loop.hpp"
+#include "init_record.hpp"
 #include "spawner.hpp"
 
 #include <sandlock/sdk/abi.hpp>
@@ -167,17 +167,8 @@ void hand_over_listener(const ChildPlan& plan, sdk::ChildContext& ctx) noexcept 
     ctx.listener_fd = -1;
 }
 
-// Closes every fd from `first` up but those in `keep` (-1 entries are ignored); 0 or errno.
-int close_fds_except(unsigned first, int (&keep)[3]) noexcept {
-    std::sort(std::begin(keep), std::end(keep));
-    unsigned next = first;
-    for (int fd : keep) {
-        if (fd < static_cast<int>(next)) continue;
-        if (static_cast<unsigned>(fd) > next && ::syscall(SYS_close_range, next, static_cast<unsigned>(fd) - 1, 0) < 0)
-            return errno;
-        next = static_cast<unsigned>(fd) + 1;
-    }
-    return ::syscall(SYS_close_range, next, ~0u, 0) < 0 ? errno : 0;
+void close_range_checked(const ChildPlan& plan, unsigned first, unsigned last) noexcept {
+    if (first <= last && ::syscall(SYS_close_range, first, last, 0) < 0) fail(plan, Stage::CloseFds, kCoreIndex, errno);
 }
 
 void stage_close_fds(const ChildPlan& plan) noexcept {
@@ -185,7 +176,14 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
     // Keep the setup channel (close-on-exec, it tells the parent we reached exec), the result
     // pipe of call() and the spawner's socket; close everything else from 3 up.
     int keep[3] = {plan.channel_fd, plan.result_fd, plan.spawn_fd};
-    if (int rc = close_fds_except(3, keep); rc != 0) fail(plan, Stage::CloseFds, kCoreIndex, rc);
+    std::sort(std::begin(keep), std::end(keep));
+    unsigned next = 3;
+    for (int fd : keep) {
+        if (fd < static_cast<int>(next)) continue;
+        close_range_checked(plan, next, static_cast<unsigned>(fd) - 1);
+        next = static_cast<unsigned>(fd) + 1;
+    }
+    close_range_checked(plan, next, ~0u);
 }
 
 [[noreturn]] void stage_exec(const ChildPlan& plan) noexcept {
@@ -266,38 +264,40 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
 
 int main_entry(void* plan) { run_main(*static_cast<const ChildPlan*>(plan)); }
 
-// Decimal text of a non-negative number, without allocating.
-void format_decimal(long value, char (&out)[24]) noexcept {
-    char digits[24];
-    int n = 0;
-    do {
-        digits[n++] = static_cast<char>('0' + value % 10);
-        value /= 10;
-    } while (value > 0 && n < 23);
-    for (int i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
-    out[n] = '\0';
+// SIGTERM from sandlock (or from the sandbox itself, which may only end itself): every other
+// process of the namespace gets SIGKILL. kill(-1) from a PID namespace's init reaches exactly
+// the namespace, and a process being forked by a killed parent is never created.
+void end_namespace(int) { ::kill(-1, SIGKILL); }
+
+int init_status_fd = -1;  // the init's status pipe, for its signal handlers
+
+void write_init_record(int fd, InitRecordKind kind, int value) noexcept {
+    const InitRecord record{kind, value};
+    while (::write(fd, &record, sizeof record) < 0 && errno == EINTR) {
+    }
 }
 
-// The init that shares sandlock's memory (launcher.cpp) becomes `sandlock-init` (init_loop.hpp)
-// once the main process has exec'd, which also lets the suspended sandlock go on. Only the
-// status pipe goes along (the setup channel, close-on-exec, stays for a failure report). If
-// the exec fails, the init dies and with it the sandbox.
-[[noreturn]] void exec_init_program(const ChildPlan& plan, pid_t main) noexcept {
-    int keep[3] = {plan.init_program_fd, plan.status_fd, plan.channel_fd};
-    int rc = close_fds_except(0, keep);
-    if (rc == 0 && ::fcntl(plan.status_fd, F_SETFD, 0) != 0) rc = errno;  // kept across the exec
-    if (rc == 0) {
-        char status_text[24], main_text[24];
-        format_decimal(plan.status_fd, status_text);
-        format_decimal(main, main_text);
-        char name[] = "sandlock-init";
-        char* argv[] = {name, status_text, main_text, nullptr};
-        char* envp[] = {nullptr};
-        ::syscall(SYS_execveat, plan.init_program_fd, "", argv, envp, AT_EMPTY_PATH);
-        rc = errno;
+// SIGUSR1 / SIGUSR2 from sandlock: stop / continue every other process of the namespace at
+// once (kill(-1) from an init reaches exactly the namespace, and a fork under way is restarted
+// rather than leaving an unstopped child), then say so. Only sandlock, outside the namespace,
+// is obeyed (its pid reads as 0 here): a process of the sandbox cannot order a pause or a
+// resume. (This is the fallback: where the sandbox has a cgroup of its own, sandlock freezes it.)
+void pause_or_resume(int sig, siginfo_t* info, void*) {
+    if (info->si_pid != 0 || info->si_code != SI_USER) return;
+    const int saved = errno;
+    const bool pause = sig == SIGUSR1;
+    ::kill(-1, pause ? SIGSTOP : SIGCONT);
+    write_init_record(init_status_fd, pause ? InitRecordKind::Paused : InitRecordKind::Resumed, 0);
+    errno = saved;
+}
+
+// Kills what is left and reaps it all, so the CPU time of every process reaches sandlock's
+// RUSAGE_CHILDREN (the kernel's own clean-up when an init dies reaps without accounting).
+void reap_everything() noexcept {
+    for (;;) {
+        ::kill(-1, SIGKILL);
+        if (::wait4(-1, nullptr, __WALL, nullptr) < 0 && errno == ECHILD) return;
     }
-    send_report(plan, ReportKind::InitExecFailed, Stage::Exec, kCoreIndex, rc);
-    ::_exit(125);
 }
 
 // pid 1 of the sandbox. It holds capabilities only inside the sandbox's user namespace, is
@@ -317,15 +317,17 @@ void format_decimal(long value, char (&out)[24]) noexcept {
     for (int sig = 1; sig < NSIG; ++sig)
         if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);  // libc's own refuse: fine
     // Before the main process exists, so no request to end can be lost (the main process has
-    // its own copy of the handlers and resets this one). An init sharing sandlock's memory
-    // leaves its handlers to the program it execs and holds these signals until then.
-    sigset_t held;
-    sigemptyset(&held);
-    if (plan.init_program_fd >= 0) {
-        for (int sig : {SIGTERM, SIGUSR1, SIGUSR2}) sigaddset(&held, sig);
-    } else {
-        install_init_handlers(plan.status_fd);
-    }
+    // its own copy of the handlers and resets this one).
+    struct sigaction end {};
+    end.sa_handler = end_namespace;
+    ::sigaction(SIGTERM, &end, nullptr);
+    init_status_fd = plan.status_fd;
+    struct sigaction control {};
+    control.sa_sigaction = pause_or_resume;
+    control.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&control.sa_mask);  // one at a time
+    ::sigaction(SIGUSR1, &control, nullptr);
+    ::sigaction(SIGUSR2, &control, nullptr);
 
     // Its PID namespace, for sandlock: an unprivileged sandlock may not look at a non-dumpable init.
     struct stat own_namespace {};
@@ -333,7 +335,9 @@ void format_decimal(long value, char (&out)[24]) noexcept {
         write_init_record(plan.status_fd, InitRecordKind::PidNamespace, static_cast<int>(own_namespace.st_ino));
     stage_process_group(plan);  // with SIGTTOU still blocked
     // sandlock's own mask (it may block SIGTERM to read it from a signalfd) is not the init's.
-    ::sigprocmask(SIG_SETMASK, &held, nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     write_id_maps(plan);
     if (int rc = set_up_mounts(plan); rc != 0) fail(plan, Stage::Filesystem, kCoreIndex, rc);
 
@@ -349,15 +353,11 @@ void format_decimal(long value, char (&out)[24]) noexcept {
         if (main == 0) run_main(plan);
     } else {
         // Suspended here until the main process has exec'd (or died): like posix_spawn, no
-        // copy of this address space is made. Sharing sandlock's own, the init makes it
-        // non-dumpable meanwhile (sandlock restores it): once the command runs, nothing of the
-        // sandbox may read or trace that memory through pid 1 before the init has exec'd.
-        if (plan.init_program_fd >= 0) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        // copy of this address space is made.
         char* stack_top = plan.main_stack.get() + plan.main_stack_size;
         main = ::clone(main_entry, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ChildPlan*>(&plan));
     }
     if (main < 0) fail(plan, Stage::Exec, kCoreIndex, errno);
-    if (plan.init_program_fd >= 0) exec_init_program(plan, main);
     // From here on the init needs only the status pipe: every other fd sandlock had (its
     // stdio, other runs' pipes, a library host's files) goes, so nothing is held open for them.
     // The main process has its own table by now (a vfork-style clone returns once it exec'd).
@@ -365,7 +365,17 @@ void format_decimal(long value, char (&out)[24]) noexcept {
     if (keep > 0) ::syscall(SYS_close_range, 0u, keep - 1, 0u);
     ::syscall(SYS_close_range, keep + 1, ~0u, 0u);
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // the sandbox may not read or trace its init
-    serve_until_main_ends(plan.status_fd, main);
+
+    for (;;) {
+        int status = 0;
+        const pid_t pid = ::wait4(-1, &status, __WALL, nullptr);
+        if (pid < 0 && errno == EINTR) continue;
+        if (pid < 0) ::_exit(125);
+        if (pid != main) continue;  // an orphan, reaped
+        reap_everything();
+        write_init_record(plan.status_fd, InitRecordKind::MainStatus, status);
+        ::_exit(0);
+    }
 }
 
 // call(): a helper forked by sandlock (so its heap is consistent) clones the init as its
@@ -380,8 +390,6 @@ void format_decimal(long value, char (&out)[24]) noexcept {
 }
 
 }  // namespace
-
-int init_entry(void* plan) { run_init(*static_cast<const ChildPlan*>(plan)); }
 
 void run_child(const ChildPlan& plan) noexcept {
     if (plan.pid_namespace && plan.function != nullptr) run_init_helper(plan);

@@ -74,12 +74,6 @@ struct ChildPlan {
     CStringArray writable_trees;       // resolved fs_writable paths, bound read-write
     std::unique_ptr<char[]> main_stack;  // left untouched until the main process runs on it
     std::size_t main_stack_size = 0;
-    // A one-shot command's init may start in sandlock's own memory, like the main process, on
-    // init_stack (launcher.cpp); it then execs the `sandlock-init` program (init_program_fd,
-    // opened close-on-exec) once the main process has exec'd. -1: the init is a forked copy.
-    int init_program_fd = -1;
-    std::unique_ptr<char[]> init_stack;
-    std::size_t init_stack_size = 0;
     bool drop_capabilities = true;     // everything but `privileged` runs without any
     const char* chroot_dir = nullptr;  // stage 4
     bool close_fds = true;              // stage 7
@@ -97,7 +91,5 @@ std::vector<std::string> exec_candidates(const std::string& command, const std::
 
 // Runs the child stages 1-9; never returns.
 [[noreturn]] void run_child(const ChildPlan& plan) noexcept;
-// The same for an init started in sandlock's memory (clone(2)'s entry point; `plan` is the ChildPlan).
-int init_entry(void* plan);
 
 }  // namespace sandlock

@@ -11,8 +11,6 @@ enum class ReportKind : std::uint32_t {
     Listener = 2,     // value = the seccomp listener fd number in the child; parent acks
     PluginFd = 4,     // plugin = index; the fd itself rides along (SCM_RIGHTS)
     Spawner = 5,      // a long-lived sandbox's spawner is ready (its pid rides in the credentials)
-    InitExecFailed = 6,  // value = errno: an init sharing sandlock's memory could not exec
-                         // sandlock-init (it exits, ending the sandbox)
     ExecFailed = 3,   // value = errno of the last exec attempt; plugin = for ENOENT, the index of
                       // an exec candidate that exists (its interpreter is missing), else -1
 };

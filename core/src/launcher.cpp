@@ -4,7 +4,6 @@
 #include "child_report.hpp"
 #include "exec_diagnosis.hpp"
 #include "fd.hpp"
-#include "init_program.hpp"
 #include "kernel.hpp"
 #include "logging.hpp"
 #include "plugin_set.hpp"
@@ -18,7 +17,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/signalfd.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -124,22 +122,6 @@ void warn_without_namespaces(int error) {
 
 std::atomic<bool> namespaces_unavailable{false};
 
-// A one-shot command's init can start in sandlock's memory, like the main process after it
-// (no copy of sandlock to make, fault in and tear down), and exec `sandlock-init` once the
-// main process has exec'd: sandlock is suspended meanwhile (CLONE_VFORK). Not where sandlock
-// must answer the child before it execs (a seccomp listener to hand over), nor for call() or a
-// long-lived sandbox's spawner, which need a copy of their own.
-Fd plan_init_in_our_memory(const LaunchSpec& spec, const PluginSet& plugins, ChildPlan& plan) {
-    if (!plan.pid_namespace || spec.function != nullptr || spec.spawner || plugins.routes_notifications()) return {};
-    const std::string program = init_program_path();
-    Fd fd(program.empty() ? -1 : ::open(program.c_str(), O_PATH | O_CLOEXEC));
-    if (!fd) return {};
-    plan.init_program_fd = fd.get();
-    plan.init_stack_size = kMainStackSize / 4;
-    plan.init_stack.reset(new char[plan.init_stack_size]);
-    return fd;
-}
-
 void check_chroot(const Policy& policy) {
     if (!policy.chroot) return;
     struct stat st {};
@@ -179,7 +161,6 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
         plan.main_stack_size = kMainStackSize;
     }
     plan.landlock_abi = landlock_abi();
-    const Fd init_program = plan_init_in_our_memory(spec, plugins, plan);
     plan.parent_pid = ::getpid();
     for (const auto& plugin : plugins.plugins()) plan.plugins.push_back(plugin.get());
 
@@ -215,18 +196,10 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
     if (plan.pid_namespace) {
         // call() forks a helper first (its function needs the heap fork(2) leaves consistent).
         int cgroup_fd = run->cgroup() != nullptr ? run->cgroup()->dir_fd() : -1;
-        if (plan.init_program_fd >= 0) {
-            const int dumpable = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-            pid = tree.clone_namespaced_sharing_memory(init_entry, plan.init_stack.get() + plan.init_stack_size, &plan);
-            fork_error = errno;
-            if (dumpable == 1) ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);  // the init cleared it in our memory
-        } else {
-            pid = spec.function != nullptr ? tree.fork_namespaced(fds.status_read.get(), spec.fork_hooks)
-                                           : tree.clone_namespaced(cgroup_fd);
-            if (pid > 0 && cgroup_fd < 0) run->drop_cgroup();
-            if (pid == 0) run_child(plan);
-            fork_error = errno;
-        }
+        pid = spec.function != nullptr ? tree.fork_namespaced(fds.status_read.get(), spec.fork_hooks) : tree.clone_namespaced(cgroup_fd);
+        if (pid > 0 && cgroup_fd < 0) run->drop_cgroup();
+        if (pid == 0) run_child(plan);
+        fork_error = errno;
         if (pid < 0 && namespaces_refused(fork_error)) {
             namespaces_unavailable = true;
             plan.pid_namespace = false;

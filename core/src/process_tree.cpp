@@ -89,18 +89,6 @@ pid_t ProcessTree::clone_namespaced(int& cgroup_fd) {
     return static_cast<pid_t>(pid);
 }
 
-pid_t ProcessTree::clone_namespaced_sharing_memory(int (*entry)(void*), char* stack_top, void* arg) {
-    std::lock_guard lock(registry_mutex);
-    constexpr int kFlags = CLONE_VM | CLONE_VFORK | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | SIGCHLD;
-    const pid_t pid = ::clone(entry, stack_top, kFlags, arg);
-    if (pid > 0) {
-        main_ = pid;
-        namespaced_ = true;
-        running_mains.insert(main_);
-    }
-    return pid;
-}
-
 namespace {
 
 // A caller's ForkHooks (sandbox.hpp) around one fork(2): `before` now, `in_parent` when the

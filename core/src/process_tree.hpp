@@ -35,10 +35,6 @@ public:
     // cgroup directory fd, the child starts in that cgroup (clone3 CLONE_INTO_CGROUP); where
     // the kernel refuses that, `cgroup_fd` is set to -1 and the child starts where we are.
     pid_t clone_namespaced(int& cgroup_fd);
-    // The same, but the child shares this process's memory and runs `entry(arg)` on the stack
-    // ending at `stack_top`; this thread is suspended until the child has exec'd or died
-    // (CLONE_VFORK). Returns the child's pid, or -1 with errno.
-    pid_t clone_namespaced_sharing_memory(int (*entry)(void*), char* stack_top, void* arg);
     // The same for call(), whose function needs the heap glibc's fork(2) leaves consistent:
     // returns 0 in a forked helper (which clones the init as its sibling, see child.cpp, and
     // writes the init's pid or -errno to `report`); here the init's pid, or -1 with errno.

@@ -1,7 +1,6 @@
 #include "running_sandbox.hpp"
 
 #include "exec_diagnosis.hpp"
-#include "init_program.hpp"
 #include "init_record.hpp"
 #include "kernel.hpp"
 
@@ -23,12 +22,6 @@
 
 namespace sandlock {
 namespace {
-
-// "SIGSEGV", or "signal N" for one without a name.
-std::string signal_name(int sig) {
-    const char* abbrev = ::sigabbrev_np(sig);
-    return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
-}
 
 using Clock = std::chrono::steady_clock;
 
@@ -205,7 +198,6 @@ bool RunningSandbox::read_channel() {
             break;
         case ReportKind::Spawner: spawner_pid_ = sender; break;
         case ReportKind::StageFailed:
-        case ReportKind::InitExecFailed:
         case ReportKind::ExecFailed: failure_ = report; break;
     }
     return true;
@@ -340,10 +332,7 @@ int RunningSandbox::end_tree() {
     reaped_ = true;
     // A namespaced run: the init relayed the main process's status before it exited.
     if (!relayed_status_) await_init_record(static_cast<int>(InitRecordKind::MainStatus), 0);
-    if (relayed_status_)
-        status_ = *relayed_status_;
-    else if (tree_.namespaced() && !(WIFSIGNALED(status_) && WTERMSIG(status_) == SIGKILL))
-        init_end_ = status_;  // not our doing: what we send it else is SIGTERM, which it handles
+    if (relayed_status_) status_ = *relayed_status_;
     restore_terminal();
     return status_;
 }
@@ -395,11 +384,6 @@ void RunningSandbox::report_failures() {
     // An aborted run fails whatever its command did: part of the policy stopped holding.
     if (std::string reason = plugins_.abort_reason(); !reason.empty())
         throw ConfinementError("the sandbox was killed: " + reason);
-    if (init_end_ && !failure_)
-        throw ConfinementError("the sandbox's init " +
-                               (WIFSIGNALED(*init_end_) ? "died of " + signal_name(WTERMSIG(*init_end_))
-                                                        : "exited with " + std::to_string(WEXITSTATUS(*init_end_))) +
-                               " before it relayed the command's status, which ended the sandbox");
     if (!failure_) {
         // The command ran, but what a layer does at its end (a branch commit) did not.
         if (!exit_failure_.empty()) {
@@ -420,9 +404,6 @@ void RunningSandbox::report_failures() {
                                                       : "cannot run " + command + ": " + errno_text(f.value);
         return;
     }
-    if (f.kind == ReportKind::InitExecFailed)
-        throw ConfinementError("the sandbox's init could not run " + init_program_path() + " (" + errno_text(f.value) +
-                               "), so the sandbox was ended; reinstall sandlock");
     std::string where = f.plugin < 0 ? std::string("core")
                                      : "plugin " + std::string(plugins_.plugins().at(f.plugin)->name());
     const char* stage = f.stage <= sdk::kLastStage ? kStageNames[f.stage] : "?";

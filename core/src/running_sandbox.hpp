@@ -148,7 +148,6 @@ private:
     std::string function_bytes_;
     LaunchOutcome outcome_;
     std::optional<int> relayed_status_;  // the init's MainStatus record, once read
-    std::optional<int> init_end_;         // the init's own wait status, when it ended without relaying one
     int status_ = 0;
     bool reaped_ = false;
     bool on_exit_done_ = false;

@@ -9,16 +9,13 @@
 
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <atomic>
 #include <thread>
 
@@ -57,83 +54,6 @@ TEST(Core, AHostIgnoringSigchldStillGetsTheStatus) {
     Result r = run(system_policy(), {"/bin/sh", "-c", "sleep 0.1 & wait; exit 4"});
     ::sigaction(SIGCHLD, &old, nullptr);
     EXPECT_EQ(r.exit_code, 4) << r.stderr_text << r.error;
-}
-
-// This process's first child named (/proc/PID/comm) `name`, waited for while `running`; or 0.
-pid_t child_named(const std::string& name, const std::atomic<bool>& running) {
-    while (running) {
-        DIR* tasks = ::opendir("/proc/self/task");
-        while (dirent* entry = tasks != nullptr ? ::readdir(tasks) : nullptr) {
-            if (entry->d_name[0] == '.') continue;
-            std::istringstream children(read_proc_file(std::string("/proc/self/task/") + entry->d_name + "/children"));
-            for (pid_t child; children >> child;)
-                if (read_proc_file("/proc/" + std::to_string(child) + "/comm") == name + "\n") {
-                    ::closedir(tasks);
-                    return child;
-                }
-        }
-        if (tasks != nullptr) ::closedir(tasks);
-        std::this_thread::sleep_for(10ms);
-    }
-    return 0;
-}
-
-// A one-shot command's init starts in our memory and becomes the small sandlock-init program
-// once the command runs; it made our memory non-dumpable meanwhile, and that is undone.
-TEST(Core, AOneShotRunsInitIsTheSandlockInitProgram) {
-    ASSERT_EQ(::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
-    std::atomic<bool> running{true};
-    std::thread runner([&] {
-        Result r = run(system_policy(), {"/bin/sleep", "1"});
-        EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
-        running = false;
-    });
-    EXPECT_GT(child_named("sandlock-init", running), 0);
-    runner.join();
-    EXPECT_EQ(::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
-}
-
-// A sandlock-init beside the plugin directory this process looks in first (SANDLOCK_PLUGIN_PATH).
-class InitProgramStandIn {
-public:
-    explicit InitProgramStandIn(const std::string& program) {
-        std::filesystem::create_directory(dir_ / "plugins");
-        std::filesystem::copy_file(program, dir_ / "sandlock-init");
-        ::setenv("SANDLOCK_PLUGIN_PATH", (dir_ / "plugins").c_str(), 1);
-    }
-    ~InitProgramStandIn() { ::unsetenv("SANDLOCK_PLUGIN_PATH"); }
-    std::string path() const { return dir_ / "sandlock-init"; }
-
-private:
-    TempDir dir_;
-};
-
-std::string run_error(const std::vector<std::string>& argv) {
-    try {
-        Result r = run(system_policy(), argv);
-        return "no error; exit " + std::to_string(r.exit_code);
-    } catch (const ConfinementError& e) {
-        return e.what();
-    }
-}
-
-// An init that ends without relaying the command's status (here false(1) in sandlock-init's
-// place) ends the sandbox, and the run says so rather than pass its end off as the command's.
-TEST(Core, AnInitThatEndsEarlyIsReportedNotTakenForTheCommand) {
-    InitProgramStandIn stand_in("/bin/false");
-    EXPECT_EQ(run_error({"/bin/sleep", "30"}),
-              "the sandbox's init exited with 1 before it relayed the command's status, which ended the sandbox");
-}
-
-// The init execs its program through an fd it holds; a script cannot be run that way (its
-// interpreter would need the fd's path, gone with close-on-exec).
-TEST(Core, AnInitProgramThatCannotBeExecutedIsReported) {
-    TempDir scripts;
-    std::ofstream(scripts / "script") << "#!/bin/sh\nexit 0\n";
-    std::filesystem::permissions(scripts / "script", std::filesystem::perms::owner_all);
-    InitProgramStandIn stand_in(scripts / "script");
-    EXPECT_EQ(run_error({"/bin/true"}), "the sandbox's init could not run " + stand_in.path() +
-                                            " (No such file or directory), so the sandbox was ended; reinstall sandlock");
 }
 
 TEST(Core, PathLookupUsesTheChildsEnvironment) {
