@@ -204,6 +204,7 @@ std::function<int()> add_run_command(CLI::App& run_app, const GlobalOptions& glo
                 // Also with -i: Ctrl-C reaches the foreground (the command), but SIGTERM/SIGHUP
                 // sent to sandlock must still end the whole tree.
                 SandboxOptions options{global.plugins, global.plugin_path, block_termination_signals(), {}, {}};
+                options.process_runs_one_sandbox = true;
                 if (flags->name) return run_named(*flags, *command, std::move(policy), std::move(options), timeout);
                 if (flags->checkpoint_channel)
                     throw PolicyError("--checkpoint-channel: only with --name (a checkpoint reaches a named sandbox)");

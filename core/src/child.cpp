@@ -5,6 +5,7 @@
 #include "child_report.hpp"
 #include "exec_attempt.hpp"
 #include "init_record.hpp"
+#include "raw_syscall.hpp"
 #include "spawner.hpp"
 
 #include <sandlock/sdk/abi.hpp>
@@ -14,6 +15,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -264,81 +266,112 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
 
 int main_entry(void* plan) { run_main(*static_cast<const ChildPlan*>(plan)); }
 
-// SIGTERM from sandlock (or from the sandbox itself, which may only end itself): every other
-// process of the namespace gets SIGKILL. kill(-1) from a PID namespace's init reaches exactly
-// the namespace, and a process being forked by a killed parent is never created.
-void end_namespace(int) { ::kill(-1, SIGKILL); }
-
-int init_status_fd = -1;  // the init's status pipe, for its signal handlers
-
 void write_init_record(int fd, InitRecordKind kind, int value) noexcept {
     const InitRecord record{kind, value};
-    while (::write(fd, &record, sizeof record) < 0 && errno == EINTR) {
+    while (raw::call(SYS_write, fd, reinterpret_cast<long>(&record), sizeof record) == -EINTR) {
     }
 }
 
-// SIGUSR1 / SIGUSR2 from sandlock: stop / continue every other process of the namespace at
-// once (kill(-1) from an init reaches exactly the namespace, and a fork under way is restarted
-// rather than leaving an unstopped child), then say so. Only sandlock, outside the namespace,
-// is obeyed (its pid reads as 0 here): a process of the sandbox cannot order a pause or a
-// resume. (This is the fallback: where the sandbox has a cgroup of its own, sandlock freezes it.)
-void pause_or_resume(int sig, siginfo_t* info, void*) {
-    if (info->si_pid != 0 || info->si_code != SI_USER) return;
-    const int saved = errno;
-    const bool pause = sig == SIGUSR1;
-    ::kill(-1, pause ? SIGSTOP : SIGCONT);
-    write_init_record(init_status_fd, pause ? InitRecordKind::Paused : InitRecordKind::Resumed, 0);
-    errno = saved;
+[[noreturn]] void init_exit(int code) noexcept {
+    for (;;) raw::call(SYS_exit_group, code);
 }
 
 // Kills what is left and reaps it all, so the CPU time of every process reaches sandlock's
 // RUSAGE_CHILDREN (the kernel's own clean-up when an init dies reaps without accounting).
+// kill(-1) from a PID namespace's init reaches exactly the namespace, and a process being
+// forked by a killed parent is never created.
 void reap_everything() noexcept {
     for (;;) {
-        ::kill(-1, SIGKILL);
-        if (::wait4(-1, nullptr, __WALL, nullptr) < 0 && errno == ECHILD) return;
+        raw::call(SYS_kill, -1, SIGKILL);
+        if (raw::call(SYS_wait4, -1, 0, __WALL, 0) == -ECHILD) return;
     }
+}
+
+// The init once its main process runs: raw system calls on its own stack only, since it may be
+// sharing sandlock's memory (launcher.cpp). Signals arrive blocked, on `signal_fd`:
+// - SIGCHLD: reap; when the main process ended, kill and reap the rest, relay its status, exit;
+// - SIGTERM, from sandlock or from the sandbox itself (which may only end itself): end it all;
+// - SIGUSR1 / SIGUSR2 from sandlock: stop / continue every other process of the namespace at
+//   once (a fork under way is restarted rather than leaving an unstopped child), then say so.
+//   Only sandlock, outside the namespace, is obeyed (its pid reads as 0 here): a process of the
+//   sandbox cannot order a pause or a resume. (The fallback for a sandbox without a cgroup.)
+[[noreturn]] void init_loop(int status_fd, int signal_fd, pid_t main) noexcept {
+    for (;;) {
+        signalfd_siginfo info{};
+        const long n = raw::call(SYS_read, signal_fd, reinterpret_cast<long>(&info), sizeof info);
+        if (n == -EINTR) continue;
+        if (n != static_cast<long>(sizeof info)) init_exit(125);
+        const int sig = static_cast<int>(info.ssi_signo);
+        if (sig == SIGTERM) raw::call(SYS_kill, -1, SIGKILL);
+        if ((sig == SIGUSR1 || sig == SIGUSR2) && info.ssi_pid == 0 && info.ssi_code == SI_USER) {
+            const bool pause = sig == SIGUSR1;
+            raw::call(SYS_kill, -1, pause ? SIGSTOP : SIGCONT);
+            write_init_record(status_fd, pause ? InitRecordKind::Paused : InitRecordKind::Resumed, 0);
+        }
+        // Whatever woke us: SIGCHLDs of several exits arrive as one.
+        for (;;) {
+            int status = 0;
+            const long pid = raw::call(SYS_wait4, -1, reinterpret_cast<long>(&status), WNOHANG | __WALL, 0);
+            if (pid == -EINTR) continue;
+            if (pid == 0) break;
+            if (pid < 0) init_exit(125);
+            if (pid != main) continue;  // an orphan, reaped
+            reap_everything();
+            write_init_record(status_fd, InitRecordKind::MainStatus, status);
+            init_exit(0);
+        }
+    }
+}
+
+// Closes every fd but `a` and `b`.
+void close_all_but(int a, int b) noexcept {
+    const unsigned low = static_cast<unsigned>(a < b ? a : b);
+    const unsigned high = static_cast<unsigned>(a < b ? b : a);
+    if (low > 0) raw::call(SYS_close_range, 0, low - 1, 0);
+    if (high > low + 1) raw::call(SYS_close_range, low + 1, high - 1, 0);
+    raw::call(SYS_close_range, high + 1, ~0u, 0);
 }
 
 // pid 1 of the sandbox. It holds capabilities only inside the sandbox's user namespace, is
 // neither landlocked nor filtered, and runs nothing but this: the mounts, the main process,
 // then reaping until the main process ends. It then kills and reaps the rest, relays the main
 // process's status and exits; if it dies any other way, the kernel kills the rest.
+// It may run in sandlock's own memory: `plan` is read only until the main process has exec'd
+// (sandlock waits in the kernel until then), and nothing of sandlock is written.
 [[noreturn]] void run_init(const ChildPlan& plan) noexcept {
+    // Every signal stays blocked (the launching thread blocked them around the clone, but for
+    // call()'s helper): what the init obeys it reads from a signalfd. The handlers are
+    // sandlock's (or a library host's: Python's SIGINT handler writes to its event loop's
+    // wakeup fd), not the init's; with default ones a namespace's init ignores what the
+    // sandbox sends, and the main process starts from them.
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     pollfd parent{plan.parent_pidfd, POLLIN, 0};
     if (::poll(&parent, 1, 0) != 0) ::_exit(125);  // sandlock died before PDEATHSIG was set
     ::close(plan.parent_pidfd);
-    // sandlock's handlers (or a library host's: Python's SIGINT handler writes to its event
-    // loop's wakeup fd) are not the init's: a process of the sandbox could signal pid 1 and
-    // run them. Default handlers in a namespace's init ignore what the sandbox sends.
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig)
         if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);  // libc's own refuse: fine
-    // Before the main process exists, so no request to end can be lost (the main process has
-    // its own copy of the handlers and resets this one).
-    struct sigaction end {};
-    end.sa_handler = end_namespace;
-    ::sigaction(SIGTERM, &end, nullptr);
-    init_status_fd = plan.status_fd;
-    struct sigaction control {};
-    control.sa_sigaction = pause_or_resume;
-    control.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigfillset(&control.sa_mask);  // one at a time
-    ::sigaction(SIGUSR1, &control, nullptr);
-    ::sigaction(SIGUSR2, &control, nullptr);
+    sigset_t obeyed;
+    sigemptyset(&obeyed);
+    for (int sig : {SIGCHLD, SIGTERM, SIGUSR1, SIGUSR2}) sigaddset(&obeyed, sig);
+    const int signal_fd = ::signalfd(-1, &obeyed, SFD_CLOEXEC);
+    if (signal_fd < 0) fail(plan, Stage::ProcessGroup, kCoreIndex, errno);
+    const int status_fd = plan.status_fd;
 
     // Its PID namespace, for sandlock: an unprivileged sandlock may not look at a non-dumpable init.
     struct stat own_namespace {};
     if (::stat("/proc/self/ns/pid", &own_namespace) == 0)
-        write_init_record(plan.status_fd, InitRecordKind::PidNamespace, static_cast<int>(own_namespace.st_ino));
-    stage_process_group(plan);  // with SIGTTOU still blocked
-    // sandlock's own mask (it may block SIGTERM to read it from a signalfd) is not the init's.
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    write_id_maps(plan);
+        write_init_record(status_fd, InitRecordKind::PidNamespace, static_cast<int>(own_namespace.st_ino));
+    stage_process_group(plan);  // with SIGTTOU blocked
+    write_id_maps(plan);  // while the memory is dumpable: /proc/self/uid_map is root's after
+    // The sandbox may not read or trace its init. Done before the main process exists, the
+    // program it execs never meets a dumpable init (and, sharing sandlock's memory, sandlock).
+    if (plan.seal_before_main && raw::call(SYS_prctl, PR_SET_DUMPABLE, 0) != 0)
+        fail(plan, Stage::ProcessGroup, kCoreIndex, EPERM);
     if (int rc = set_up_mounts(plan); rc != 0) fail(plan, Stage::Filesystem, kCoreIndex, rc);
 
     pid_t main = -1;
@@ -354,28 +387,17 @@ void reap_everything() noexcept {
     } else {
         // Suspended here until the main process has exec'd (or died): like posix_spawn, no
         // copy of this address space is made.
-        char* stack_top = plan.main_stack.get() + plan.main_stack_size;
-        main = ::clone(main_entry, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ChildPlan*>(&plan));
+        main = ::clone(main_entry, plan.main_stack->top(), CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ChildPlan*>(&plan));
     }
     if (main < 0) fail(plan, Stage::Exec, kCoreIndex, errno);
-    // From here on the init needs only the status pipe: every other fd sandlock had (its
-    // stdio, other runs' pipes, a library host's files) goes, so nothing is held open for them.
-    // The main process has its own table by now (a vfork-style clone returns once it exec'd).
-    const unsigned keep = static_cast<unsigned>(plan.status_fd);
-    if (keep > 0) ::syscall(SYS_close_range, 0u, keep - 1, 0u);
-    ::syscall(SYS_close_range, keep + 1, ~0u, 0u);
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // the sandbox may not read or trace its init
-
-    for (;;) {
-        int status = 0;
-        const pid_t pid = ::wait4(-1, &status, __WALL, nullptr);
-        if (pid < 0 && errno == EINTR) continue;
-        if (pid < 0) ::_exit(125);
-        if (pid != main) continue;  // an orphan, reaped
-        reap_everything();
-        write_init_record(plan.status_fd, InitRecordKind::MainStatus, status);
-        ::_exit(0);
-    }
+    // From here on: raw calls, no `plan`. The init needs only the status pipe and its signals:
+    // every other fd sandlock had (its stdio, other runs' pipes, a library host's files) goes,
+    // so nothing is held open for them. The main process has its own table by now (a
+    // vfork-style clone returns once it exec'd).
+    close_all_but(status_fd, signal_fd);
+    if (raw::call(SYS_prctl, PR_SET_DUMPABLE, 0) != 0) init_exit(125);  // if not yet: after the listener
+    write_init_record(status_fd, InitRecordKind::MainStarted, 0);
+    init_loop(status_fd, signal_fd, main);
 }
 
 // call(): a helper forked by sandlock (so its heap is consistent) clones the init as its
@@ -390,6 +412,8 @@ void reap_everything() noexcept {
 }
 
 }  // namespace
+
+int child_entry(void* plan) noexcept { run_child(*static_cast<const ChildPlan*>(plan)); }
 
 void run_child(const ChildPlan& plan) noexcept {
     if (plan.pid_namespace && plan.function != nullptr) run_init_helper(plan);

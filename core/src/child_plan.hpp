@@ -2,6 +2,7 @@
 // only read it: no allocation, locks, logging or exceptions happen after fork.
 #pragma once
 
+#include "guarded_stack.hpp"
 #include "plugin_host.hpp"
 
 #include <sandlock/policy.hpp>
@@ -65,6 +66,7 @@ struct ChildPlan {
     // init (pid 1), sets up the mounts, starts the main process on main_stack (sharing its
     // memory until exec, like posix_spawn), reaps orphans and writes the main process's wait
     // status to status_fd. When it dies, even because sandlock did, the kernel kills the tree.
+    // The init itself is a copy of sandlock, or runs in sandlock's own memory (launcher.cpp).
     bool pid_namespace = false;
     int parent_pidfd = -1;             // sandlock's pidfd: the init checks it is still alive
     int status_fd = -1;
@@ -72,8 +74,11 @@ struct ChildPlan {
     bool set_up_proc = true;           // a fresh /proc, its masks, /proc/sys read-only
     bool set_up_sys = true;            // the masks under /sys, /sys read-only
     CStringArray writable_trees;       // resolved fs_writable paths, bound read-write
-    std::unique_ptr<char[]> main_stack;  // left untouched until the main process runs on it
-    std::size_t main_stack_size = 0;
+    // Whether the init's memory (a copy of sandlock's, or sandlock's own) is made non-dumpable
+    // before the main process exists rather than once it has exec'd: always, unless sandlock
+    // must take a listener from it (pidfd_getfd), or it is a function's or spawner's copy.
+    bool seal_before_main = false;
+    std::unique_ptr<GuardedStack> main_stack;  // untouched until the main process runs on it
     bool drop_capabilities = true;     // everything but `privileged` runs without any
     const char* chroot_dir = nullptr;  // stage 4
     bool close_fds = true;              // stage 7
@@ -91,5 +96,7 @@ std::vector<std::string> exec_candidates(const std::string& command, const std::
 
 // Runs the child stages 1-9; never returns.
 [[noreturn]] void run_child(const ChildPlan& plan) noexcept;
+// The same as a clone(2) entry point: `plan` is a const ChildPlan*.
+int child_entry(void* plan) noexcept;
 
 }  // namespace sandlock

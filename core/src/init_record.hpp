@@ -12,6 +12,7 @@ enum class InitRecordKind : std::int32_t {
     Paused = 3,      // every process of the sandbox was sent SIGSTOP (value 0)
     Resumed = 4,     // ... SIGCONT
     PidNamespace = 5,  // value = the inode number of the sandbox's PID namespace (as uint32), first
+    MainStarted = 6,   // the main process has exec'd or died, and the init no longer reads the plan
 };
 
 struct InitRecord {

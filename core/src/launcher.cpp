@@ -9,6 +9,7 @@
 #include "plugin_set.hpp"
 #include "policy_reach.hpp"
 #include "process_tree.hpp"
+#include "raw_syscall.hpp"
 #include "spawn_protocol.hpp"
 
 #include <sandlock/errors.hpp>
@@ -17,6 +18,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/signalfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -41,6 +43,7 @@ namespace {
 std::string errno_text(int error) { return std::strerror(error); }
 
 constexpr std::size_t kMainStackSize = 1u << 20;
+constexpr std::size_t kInitStackSize = 128u << 10;  // an init in our memory: its mounts and clone
 
 void open_fds(const LaunchSpec& spec, RunFds& fds) {
     std::tie(fds.channel_parent, fds.channel_child) = socket_pair(SOCK_SEQPACKET);
@@ -122,6 +125,21 @@ void warn_without_namespaces(int error) {
 
 std::atomic<bool> namespaces_unavailable{false};
 
+// An init in our memory (SandboxOptions::process_runs_one_sandbox): for the one run of a
+// process that is dumpable, since the init must write its id maps before it seals the memory,
+// for good. What keeps the sandbox out of that memory then: a non-dumpable process may be read
+// or traced only with CAP_SYS_PTRACE over its memory's user namespace, ours, which no process
+// of the sandbox has (even `privileged` holds its capabilities in the sandbox's own namespace).
+// Not where sandlock takes a listener from the main process (pidfd_getfd needs the same access),
+// and not for root: a non-dumpable process's /proc files belong to root, which the sandbox's
+// uid then is, and some of them act on every process of the memory (oom_score_adj, clear_refs,
+// coredump_filter), which would then be ours.
+bool may_lend_our_memory(const LaunchSpec& spec) {
+    static std::atomic<bool> lent{false};
+    return spec.init_in_our_memory && raw::kAvailable && ::geteuid() != 0 && ::prctl(PR_GET_DUMPABLE) == 1 &&
+           !lent.exchange(true);
+}
+
 void check_chroot(const Policy& policy) {
     if (!policy.chroot) return;
     struct stat st {};
@@ -157,8 +175,7 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
     if (!plan.pid_namespace) warn_without_namespaces(EPERM);
     if (plan.pid_namespace) plan_mounts(policy, run->reach(), plan);
     if (plan.pid_namespace && spec.function == nullptr && !spec.spawner) {
-        plan.main_stack.reset(new char[kMainStackSize]);
-        plan.main_stack_size = kMainStackSize;
+        plan.main_stack = std::make_unique<GuardedStack>(kMainStackSize);
     }
     plan.landlock_abi = landlock_abi();
     plan.parent_pid = ::getpid();
@@ -186,18 +203,35 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
     plan.terminal_fd = spec.took_terminal ? 0 : -1;
 
     ProcessTree& tree = run->tree();
-    // The child takes the terminal with SIGTTOU blocked (it inherits this mask, then resets it).
-    sigset_t block_ttou, old_mask;
-    sigemptyset(&block_ttou);
-    sigaddset(&block_ttou, SIGTTOU);
-    ::pthread_sigmask(SIG_BLOCK, &block_ttou, &old_mask);
+    plan.seal_before_main = spec.function == nullptr && !spec.spawner && !plugins.routes_notifications();
+    const bool init_in_our_memory = plan.pid_namespace && plan.seal_before_main && may_lend_our_memory(spec);
+    char* init_stack_top = init_in_our_memory ? run->allocate_init_stack(kInitStackSize) : nullptr;
+    // The child starts with every signal blocked (it inherits this mask): no handler of ours
+    // runs in it, and it takes the terminal with SIGTTOU blocked. The init keeps them blocked
+    // (it reads what it obeys from a signalfd); the main process resets them. call()'s fork
+    // hooks (the caller's code) run with SIGTTOU blocked only, as before.
+    sigset_t blocked, old_mask;
+    sigfillset(&blocked);
+    if (spec.function != nullptr) {
+        sigemptyset(&blocked);
+        sigaddset(&blocked, SIGTTOU);
+    }
+    ::pthread_sigmask(SIG_BLOCK, &blocked, &old_mask);
     pid_t pid = -1;
     int fork_error = 0;
-    if (plan.pid_namespace) {
+    if (init_in_our_memory) {
+        pid = tree.clone_namespaced_in_our_memory(child_entry, init_stack_top, &plan);
+        if (pid > 0) {
+            fds.status_write.reset();  // its end of file is how the init's death shows
+            run->await_main_started_in_our_memory(pid);
+        }
+    } else if (plan.pid_namespace) {
         // call() forks a helper first (its function needs the heap fork(2) leaves consistent).
         int cgroup_fd = run->cgroup() != nullptr ? run->cgroup()->dir_fd() : -1;
         pid = spec.function != nullptr ? tree.fork_namespaced(fds.status_read.get(), spec.fork_hooks) : tree.clone_namespaced(cgroup_fd);
         if (pid > 0 && cgroup_fd < 0) run->drop_cgroup();
+    }
+    if (plan.pid_namespace) {
         if (pid == 0) run_child(plan);
         fork_error = errno;
         if (pid < 0 && namespaces_refused(fork_error)) {

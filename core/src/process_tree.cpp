@@ -30,6 +30,8 @@ namespace {
 // leave to the others. Held across fork so a new main child is never seen unregistered.
 std::mutex registry_mutex;
 
+constexpr unsigned long kNamespaces = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS;
+
 // How long an init asked to end may take to kill and reap the sandbox before it is killed.
 constexpr int kGracefulEndMs = 5000;
 std::set<pid_t> running_mains;
@@ -70,7 +72,6 @@ pid_t ProcessTree::clone_namespaced(int& cgroup_fd) {
     std::lock_guard lock(registry_mutex);
     // The raw system call, like fork(2) but into new namespaces. The child runs only the
     // prepared child stages (no allocation), so fork's atfork handlers are not needed.
-    constexpr unsigned long kNamespaces = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS;
     long pid = -1;
     if (cgroup_fd >= 0) {
         clone_args args{};
@@ -81,12 +82,28 @@ pid_t ProcessTree::clone_namespaced(int& cgroup_fd) {
         if (pid < 0) cgroup_fd = -1;  // refused (an old kernel, no permission): without it
     }
     if (cgroup_fd < 0) pid = ::syscall(SYS_clone, kNamespaces | SIGCHLD, nullptr, nullptr, nullptr, 0);
-    if (pid > 0) {
-        main_ = static_cast<pid_t>(pid);
-        namespaced_ = true;
-        running_mains.insert(main_);
-    }
+    if (pid > 0) register_namespaced(static_cast<pid_t>(pid));
     return static_cast<pid_t>(pid);
+}
+
+pid_t ProcessTree::clone_namespaced_in_our_memory(int (*entry)(void*) noexcept, char* stack_top, void* arg) {
+    std::lock_guard lock(registry_mutex);
+    const pid_t pid = ::clone(entry, stack_top, kNamespaces | CLONE_VM | SIGCHLD, arg);
+    try {
+        if (pid > 0) register_namespaced(pid);
+    } catch (...) {  // out of memory: the init must not outlive the stack and plan it runs on
+        ::kill(pid, SIGKILL);
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        throw;
+    }
+    return pid;
+}
+
+void ProcessTree::register_namespaced(pid_t init) {
+    main_ = init;
+    namespaced_ = true;
+    running_mains.insert(main_);
 }
 
 namespace {
@@ -125,17 +142,16 @@ pid_t ProcessTree::fork_namespaced(int report, const ForkHooks* hooks) {
     if (helper <= 0) return helper;
     while (::waitpid(helper, nullptr, 0) < 0 && errno == EINTR) {
     }
-    // The helper's report; the init's first record may come before it (it is kept).
+    // The helper's report; the init's records may come before it (they are kept).
     pid_t init = -ECHILD;  // the helper died before reporting
     for (;;) {
         InitRecord record{};
         if (::read(report, &record, sizeof record) != sizeof record) break;
-        if (record.kind == InitRecordKind::PidNamespace) {
-            pid_namespace_ = static_cast<std::uint32_t>(record.value);
-            continue;
+        if (record.kind == InitRecordKind::InitPid) {
+            init = record.value;
+            break;
         }
-        if (record.kind == InitRecordKind::InitPid) init = record.value;
-        break;
+        init_records_.push_back(record);
     }
     if (init < 0) {
         errno = -init;

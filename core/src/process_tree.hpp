@@ -14,10 +14,13 @@
 // leaves such descendants running.
 #pragma once
 
+#include "init_record.hpp"
+
 #include <sys/types.h>
 
 #include <cstdint>
 #include <set>
+#include <vector>
 
 namespace sandlock {
 
@@ -35,6 +38,9 @@ public:
     // cgroup directory fd, the child starts in that cgroup (clone3 CLONE_INTO_CGROUP); where
     // the kernel refuses that, `cgroup_fd` is set to -1 and the child starts where we are.
     pid_t clone_namespaced(int& cgroup_fd);
+    // The same, but the child runs `entry(arg)` on `stack_top` in this process's memory
+    // (CLONE_VM) instead of a copy of it: no page tables are copied, and its exit frees none.
+    pid_t clone_namespaced_in_our_memory(int (*entry)(void*) noexcept, char* stack_top, void* arg);
     // The same for call(), whose function needs the heap glibc's fork(2) leaves consistent:
     // returns 0 in a forked helper (which clones the init as its sibling, see child.cpp, and
     // writes the init's pid or -errno to `report`); here the init's pid, or -1 with errno.
@@ -44,8 +50,8 @@ public:
     // current children, which kill_all() never touches (they are not the sandbox's).
     pid_t fork_main(const ForkHooks* hooks = nullptr);
     bool namespaced() const { return namespaced_; }
-    // The init's PidNamespace record, when fork_namespaced() read it before the helper's (else 0).
-    std::uint64_t pid_namespace_read() const { return pid_namespace_; }
+    // The init's records that fork_namespaced() read before the helper's report.
+    const std::vector<InitRecord>& init_records_read() const { return init_records_; }
 
     // Kills every process of the sandbox whose first process is `main`; `main` itself is
     // left unreaped for the caller (while it is a zombie its pid, and group id, stay taken).
@@ -54,10 +60,12 @@ public:
     void kill_all(pid_t main, bool setup_over);
 
 private:
+    void register_namespaced(pid_t init);  // with registry_mutex held
+
     std::set<pid_t> foreign_children_;
     pid_t main_ = 0;
     bool namespaced_ = false;
-    std::uint64_t pid_namespace_ = 0;
+    std::vector<InitRecord> init_records_;
 };
 
 // Whether an errno from clone_namespaced() means "no namespaces here" (rather than, say, out of memory).

@@ -3,6 +3,7 @@
 #include "exec_diagnosis.hpp"
 #include "init_record.hpp"
 #include "kernel.hpp"
+#include "raw_syscall.hpp"
 
 #include <sandlock/errors.hpp>
 
@@ -37,12 +38,76 @@ std::string errno_text(int error) { return std::strerror(error); }
 }  // namespace
 
 RunningSandbox::RunningSandbox(Policy policy, const SandboxOptions& options, LaunchSpec spec)
-    : policy_(std::move(policy)), spec_(std::move(spec)), reach_(policy_), plugins_(policy_, reach_, options) {}
+    : policy_(std::move(policy)),
+      spec_(std::move(spec)),
+      reach_(policy_),
+      plugins_(policy_, reach_, options),
+      deadline_(spec_.timeout ? Clock::now() + *spec_.timeout : Clock::time_point::max()) {}
 
-RunningSandbox::~RunningSandbox() = default;
+RunningSandbox::~RunningSandbox() {
+    // Its stack must not be freed under a live init: end it first (its death ends the sandbox).
+    if (init_in_our_memory_ > 0 && !reaped_) {
+        ::kill(init_in_our_memory_, SIGKILL);
+        while (::waitpid(init_in_our_memory_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    }
+}
+
+char* RunningSandbox::allocate_init_stack(std::size_t size) {
+    init_stack_ = std::make_unique<GuardedStack>(size);
+    return init_stack_->top();
+}
+
+// Raw calls only: the init shares this thread's errno (and the main process, on its way to
+// exec, too), and both branch on it. Nothing of the child waits for us meanwhile (no listener
+// is handed over). A timeout or a cancelling signal ends the init, and with it the sandbox;
+// wait() then reports it. Returns once the init no longer reads the launcher's ChildPlan: it
+// said so, or it is a zombie, which it becomes only once its namespace is empty (its pidfd
+// says when; the pipe's end of file comes before, or never if a forked host thread kept a copy).
+void RunningSandbox::await_main_started_in_our_memory(pid_t init) noexcept {
+    init_in_our_memory_ = init;
+    const long pidfd = raw::call(SYS_pidfd_open, init, 0);
+    bool ending = false;
+    for (;;) {
+        pollfd polled[3] = {{static_cast<int>(pidfd), POLLIN, 0}, {fds_.status_read.get(), POLLIN, 0},
+                            {spec_.cancel_fd, POLLIN, 0}};
+        const long watched = !ending && spec_.cancel_fd >= 0 ? 3 : 2;
+        timespec left{};
+        timespec* timeout = nullptr;
+        if (!ending && deadline_ != Clock::time_point::max()) {
+            const auto ns = std::max<long long>(
+                0, std::chrono::duration_cast<std::chrono::nanoseconds>(deadline_ - Clock::now()).count());
+            left = {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+            timeout = &left;
+        }
+        const long ready = raw::call(SYS_ppoll, reinterpret_cast<long>(polled), watched, reinterpret_cast<long>(timeout), 0, 0);
+        if (ready == -EINTR) continue;
+        if (!ending && (ready <= 0 || (watched == 3 && polled[2].revents != 0))) {
+            raw::call(SYS_kill, init, SIGKILL);
+            ending = true;
+            continue;
+        }
+        if (ready <= 0 || polled[0].revents != 0) break;  // no pidfd (an old kernel), or a zombie
+        InitRecord record{};
+        const long n = raw::call(SYS_read, fds_.status_read.get(), reinterpret_cast<long>(&record), sizeof record);
+        if (n == static_cast<long>(sizeof record)) {
+            note_init_record(record);
+            if (record.kind == InitRecordKind::MainStarted) break;
+        } else if (n != -EAGAIN && n != -EINTR) {
+            break;  // end of file: the init is exiting
+        }
+    }
+    if (pidfd >= 0) raw::call(SYS_close, pidfd);
+    if (main_started_) return;
+    // Zombie only once its namespace is empty: the main process no longer runs on the plan.
+    siginfo_t info{};
+    while (raw::call(SYS_waitid, P_PID, init, reinterpret_cast<long>(&info), WEXITED | WNOWAIT, 0) == -EINTR) {
+    }
+}
 
 void RunningSandbox::started(pid_t pid) {
     pid_ = pid;
+    for (const InitRecord& record : tree_.init_records_read()) note_init_record(record);
     pidfd_ = Fd(pidfd_open(pid_));
     if (!pidfd_) throw ConfinementError("pidfd_open failed: " + errno_text(errno) + " (sandlock needs Linux 5.3+)");
     // Without a listener to wait for, the after_fork hooks run at once (a spawner's, once it
@@ -51,7 +116,6 @@ void RunningSandbox::started(pid_t pid) {
 }
 
 LaunchOutcome RunningSandbox::wait() {
-    const auto deadline = spec_.timeout ? Clock::now() + *spec_.timeout : Clock::time_point::max();
     bool exited = false;
     while (!exited) {
         std::vector<pollfd> polled;
@@ -62,20 +126,22 @@ LaunchOutcome RunningSandbox::wait() {
         watch(fds_.stdout_read);
         watch(fds_.stderr_read);
         watch(fds_.result_read);
-        polled.push_back({pidfd_.get(), POLLIN, 0});
+        // A cancelling signal before the exit it may have caused (an init ended while in our
+        // memory, for one: await_main_started_in_our_memory).
         if (spec_.cancel_fd >= 0) polled.push_back({spec_.cancel_fd, POLLIN, 0});
+        polled.push_back({pidfd_.get(), POLLIN, 0});
         polled.push_back({plugins_.abort_fd(), POLLIN, 0});
 
         int wait_ms = -1;
         if (spec_.timeout) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
             wait_ms = static_cast<int>(std::clamp<long long>(left, 0, 60'000));
         }
         int ready = ::poll(polled.data(), polled.size(), wait_ms);
         if (ready < 0 && errno == EINTR) continue;
         if (ready < 0) throw ConfinementError("poll failed: " + errno_text(errno));
         // Checked after every wake-up: a child that never stops writing must still time out.
-        if (Clock::now() >= deadline) {
+        if (Clock::now() >= deadline_) {
             end_tree();
             outcome_.result.timed_out = true;
             outcome_.result.exit_code = 124;
@@ -141,7 +207,6 @@ void RunningSandbox::finish_setup() {
 
 std::uint64_t RunningSandbox::sandbox_pid_namespace() {
     if (!tree_.namespaced()) return 0;
-    if (pid_namespace_ == 0) pid_namespace_ = tree_.pid_namespace_read();
     // The init's first record, written before anything else it does.
     if (pid_namespace_ == 0) await_init_record(static_cast<int>(InitRecordKind::PidNamespace), kInitAnswerMs);
     return pid_namespace_;
@@ -247,14 +312,19 @@ int RunningSandbox::read_cancel_signal() {
     return n == static_cast<ssize_t>(sizeof info) ? static_cast<int>(info.ssi_signo) : SIGTERM;
 }
 
+void RunningSandbox::note_init_record(const InitRecord& record) {
+    if (record.kind == InitRecordKind::MainStatus) relayed_status_ = record.value;
+    if (record.kind == InitRecordKind::PidNamespace) pid_namespace_ = static_cast<std::uint32_t>(record.value);
+    if (record.kind == InitRecordKind::MainStarted) main_started_ = true;
+}
+
 bool RunningSandbox::await_init_record(int kind, int wait_ms) {
     const auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
     while (fds_.status_read) {
         InitRecord record{};
         const ssize_t n = ::read(fds_.status_read.get(), &record, sizeof record);
         if (n == static_cast<ssize_t>(sizeof record)) {
-            if (record.kind == InitRecordKind::MainStatus) relayed_status_ = record.value;
-            if (record.kind == InitRecordKind::PidNamespace) pid_namespace_ = static_cast<std::uint32_t>(record.value);
+            note_init_record(record);
             if (static_cast<int>(record.kind) == kind) return true;
             continue;
         }

@@ -6,6 +6,8 @@
 
 #include "child_report.hpp"
 #include "fd.hpp"
+#include "guarded_stack.hpp"
+#include "init_record.hpp"
 #include "plugin_set.hpp"
 #include "policy_reach.hpp"
 #include "process_tree.hpp"
@@ -17,6 +19,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -38,6 +41,7 @@ struct LaunchSpec {
     StdioMode stdio = StdioMode::Capture;
     Timeout timeout;
     int cancel_fd = -1;
+    bool init_in_our_memory = false;  // allowed (SandboxOptions::process_runs_one_sandbox)
     bool took_terminal = false;  // set by launch(): the child was given the terminal
     std::vector<std::string> exec_paths;  // set by launch(): where the child looks for argv[0]
     std::string exec_root;                // set by launch(): the chroot those paths are in, or ""
@@ -74,6 +78,12 @@ public:
     ProcessTree& tree() { return tree_; }
     const Policy& policy() const { return policy_; }
 
+    // A stack for an init that runs in our memory (launcher.cpp), kept until that init was
+    // reaped: its top.
+    char* allocate_init_stack(std::size_t size);
+    // An init in our memory (launcher.cpp), cloned as `init`, with our end of its status pipe
+    // closed: returns once it no longer reads the launcher's ChildPlan.
+    void await_main_started_in_our_memory(pid_t init) noexcept;
     // The child `pid` exists and the child's ends of the descriptors are closed.
     void started(pid_t pid);
     pid_t pid() const { return pid_; }
@@ -130,11 +140,14 @@ private:
     void report_failures();
     // Reads the init's records until one of `kind` arrived (or `wait_ms` passed); false if not.
     bool await_init_record(int kind, int wait_ms);
+    void note_init_record(const InitRecord& record);
 
     Policy policy_;
     LaunchSpec spec_;
     PolicyReach reach_;  // before plugins_, which it is given to
     PluginSet plugins_;
+    // When a timeout ends the run: counted from here, once the plugins are ready.
+    std::chrono::steady_clock::time_point deadline_;
     RunFds fds_;
     std::unique_ptr<SandboxCgroup> cgroup_;  // removed after the tree is gone (declared before it)
     ProcessTree tree_;
@@ -150,6 +163,9 @@ private:
     std::optional<int> relayed_status_;  // the init's MainStatus record, once read
     int status_ = 0;
     bool reaped_ = false;
+    bool main_started_ = false;  // the init said so (InitRecordKind::MainStarted)
+    std::unique_ptr<GuardedStack> init_stack_;  // an init in our memory runs on it until reaped
+    pid_t init_in_our_memory_ = 0;               // that init, once cloned
     bool on_exit_done_ = false;
     bool after_fork_done_ = false;
     bool paused_ = false;

@@ -29,6 +29,7 @@ Result run_command(const Policy& policy, const SandboxOptions& options, const st
     spec.stdio = stdio;
     spec.timeout = timeout;
     spec.cancel_fd = options.cancel_fd;
+    spec.init_in_our_memory = options.process_runs_one_sandbox;
     return launch(policy, options, spec).result;
 }
 

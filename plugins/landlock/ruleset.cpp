@@ -68,7 +68,7 @@ Ruleset Ruleset::build(const RulesetAttr& attr, const std::vector<PathRule>& pat
     return ruleset;
 }
 
-int Ruleset::enforce() noexcept {
+int Ruleset::enforce() const noexcept {
     if (fd_ < 0) return 0;
     int rc = 0;
     for (const PathRule& rule : late_rules_) {
@@ -85,7 +85,6 @@ int Ruleset::enforce() noexcept {
     }
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || restrict_self(fd_) != 0) rc = -errno;
     ::close(fd_);
-    fd_ = -1;
     return rc;
 }
 

@@ -33,9 +33,10 @@ public:
     void add_in_child(std::vector<PathRule> rules) { late_rules_ = std::move(rules); }
 
     // In the child, between fork and exec: sets no_new_privs (required without
-    // CAP_SYS_ADMIN), restricts the calling thread and closes the fd. Async-signal-safe:
-    // no allocation, locks or logging. Returns 0 or -errno; does nothing when empty().
-    int enforce() noexcept;
+    // CAP_SYS_ADMIN), restricts the calling thread and closes the child's copy of the fd.
+    // Async-signal-safe: no allocation, locks or logging; const, since the child may run in
+    // sandlock's own memory. Returns 0 or -errno; does nothing when empty().
+    int enforce() const noexcept;
 
 private:
     explicit Ruleset(int fd) : fd_(fd) {}

@@ -1,6 +1,7 @@
 // Attacks on the sandbox's namespaces: the tree outliving sandlock, kill -1, metadata outside
 // the writable trees, /proc secrets and foreign pids, capabilities of a root caller.
 #include "feature_check.hpp"
+#include "cli_run.hpp"
 #include "sandbox_test.hpp"
 
 #include <sandlock/sdk/small_file.hpp>
@@ -231,6 +232,40 @@ TEST(EscapeNamespace, SignalsToTheInitNeverRunTheHostsHandlers) {
     ::close(wakeup[1]);
     EXPECT_EQ(r.stdout_text, "sent\n") << r.stderr_text << r.error;
     EXPECT_EQ(got, -1) << "the host's handler ran in the sandbox's init";
+}
+
+// A one-shot run of the CLI without notifications by an unprivileged caller starts the
+// sandbox's init in sandlock's own memory (CLONE_VM): what the sandbox could read or write
+// there is sandlock itself. The kernel keeps it out because that
+// memory is non-dumpable: /proc/1's memory, maps, environment and links are refused even to a
+// `privileged` command without a Landlock domain (its capabilities are its namespace's).
+// Without the non-dumpable flag each of them worked (the memory opened, a read at 0 gave EIO).
+// The first case (a readable /proc needs notif), and both for root, check the init that is a copy.
+TEST(EscapeNamespace, TheInitInSandlocksMemoryCannotBeReadOrWritten) {
+    REQUIRE_NAMESPACES();
+    const std::string code =
+        "import errno, os\n"
+        "def probe(fn, *a):\n"
+        "    try:\n"
+        "        fn(*a); print('ok')\n"
+        "    except OSError as e:\n"
+        "        print(errno.errorcode.get(e.errno, str(e.errno)))\n"
+        "def read1(p): open(p, 'rb').read(1)\n"
+        "print(open('/proc/1/comm').read().strip())\n"
+        "probe(lambda p: os.close(os.open(p, os.O_RDONLY)), '/proc/1/mem')\n"
+        "for name in ('maps', 'environ', 'auxv'): probe(read1, '/proc/1/' + name)\n"
+        "probe(os.readlink, '/proc/1/cwd')\n"
+        "probe(read1, '/proc/self/environ')\n";
+    std::vector<std::string> confined = {"run"};
+    confined.insert(confined.end(), test::kSystem.begin(), test::kSystem.end());
+    for (const auto& args : {confined, std::vector<std::string>{"--plugins=seccomp", "run", "--privileged"}}) {
+        std::vector<std::string> command = args;
+        for (const char* word : {"-r", "/proc", "--", test::kPython, "-c"}) command.push_back(word);
+        if (args.size() == 3) command.erase(command.end() - 5, command.end() - 3);  // no filesystem rules
+        command.push_back(code);
+        const test::CliResult r = test::sandlock(command);
+        EXPECT_EQ(r.out, "sandlock\nEACCES\nEACCES\nEACCES\nEACCES\nEACCES\nok\n") << args[0] << "\n" << r.err;
+    }
 }
 
 // Without capabilities a root caller's program is still uid 0, and sysctl and sysfs files check

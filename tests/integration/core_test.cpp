@@ -10,12 +10,16 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <atomic>
 #include <thread>
 
@@ -54,6 +58,91 @@ TEST(Core, AHostIgnoringSigchldStillGetsTheStatus) {
     Result r = run(system_policy(), {"/bin/sh", "-c", "sleep 0.1 & wait; exit 4"});
     ::sigaction(SIGCHLD, &old, nullptr);
     EXPECT_EQ(r.exit_code, 4) << r.stderr_text << r.error;
+}
+
+// SandboxOptions::process_runs_one_sandbox: the first run of an unprivileged process starts its
+// init in the process's memory. Each case runs in a fresh child process, left non-dumpable:
+// statuses, a refused exec, a timeout or a cancelling signal (also before the command has
+// exec'd), a run with notifications (a copy then), and the host's own handlers never run in
+// the init. Without the option the host keeps its dumpable flag.
+int host_pipe_fd = -1;
+void host_usr1_handler(int) {
+    const char byte = 'S';
+    [[maybe_unused]] ssize_t n = ::write(host_pipe_fd, &byte, 1);
+}
+
+// Runs `check` in a forked child; its verdict (an exception is a failure).
+bool in_fresh_process(const std::function<bool()>& check) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+        bool ok = false;
+        try {
+            ok = check();
+        } catch (...) {
+        }
+        ::_exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    return ::waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+TEST(Core, AnInitInTheHostsMemoryRunsLikeACopy) {
+    SANDLOCK_SKIP_UNLESS_AVAILABLE("sandbox namespaces");
+    ASSERT_EQ(::prctl(PR_GET_DUMPABLE), 1);
+    EXPECT_EQ(run(system_policy(), {"/bin/true"}).exit_code, 0);
+    EXPECT_EQ(::prctl(PR_GET_DUMPABLE), 1) << "a run without the option made the host non-dumpable";
+
+    SandboxOptions one;
+    one.process_runs_one_sandbox = true;
+    EXPECT_TRUE(in_fresh_process([&] {
+        Result r = run(system_policy(), {"/bin/sh", "-c", "echo hi; exit 4"}, one);
+        // Not for root (launcher.cpp): its init stays a copy, and the host dumpable.
+        return r.stdout_text == "hi\n" && r.exit_code == 4 && ::prctl(PR_GET_DUMPABLE) == (::geteuid() == 0 ? 1 : 0);
+    })) << "status, output or the dumpable flag";
+    EXPECT_TRUE(in_fresh_process([&] { return run(system_policy(), {"no-such-command-here"}, one).exit_code == 127; }));
+    EXPECT_TRUE(in_fresh_process([&] {
+        Result r = Sandbox(system_policy(), one).run({"/bin/sleep", "5"}, 300ms);
+        return r.timed_out && r.exit_code == 124;
+    })) << "timeout";
+    // Before the command has exec'd (a child stage that takes 3 s), too: the init is ended.
+    EXPECT_TRUE(in_fresh_process([&] {
+        SandboxOptions slow = with_test_plugins({"landlock", "seccomp", "slow_stage"});
+        slow.process_runs_one_sandbox = true;
+        const auto start = std::chrono::steady_clock::now();
+        Result r = Sandbox(system_policy(), slow).run({"/bin/true"}, 300ms);
+        return r.timed_out && r.exit_code == 124 && std::chrono::steady_clock::now() - start < 2500ms;
+    })) << "a timeout during the child's stages";
+    EXPECT_TRUE(in_fresh_process([&] {
+        SandboxOptions slow = with_test_plugins({"landlock", "seccomp", "slow_stage"});
+        slow.process_runs_one_sandbox = true;
+        slow.cancel_fd = ::eventfd(0, EFD_CLOEXEC);
+        std::thread canceller([fd = slow.cancel_fd] {
+            std::this_thread::sleep_for(200ms);
+            ::eventfd_write(fd, 1);
+        });
+        const auto start = std::chrono::steady_clock::now();
+        Result r = Sandbox(system_policy(), slow).run({"/bin/true"});
+        canceller.join();
+        return r.exit_code == 128 + SIGTERM && std::chrono::steady_clock::now() - start < 2500ms;
+    })) << "a cancelling signal during the child's stages";
+    EXPECT_TRUE(in_fresh_process([&] {
+        Policy limited = system_policy();
+        limited.max_memory = 64u << 20;
+        return run(limited, {"/bin/sh", "-c", "exit 5"}, one).exit_code == 5 && ::prctl(PR_GET_DUMPABLE) == 1;
+    })) << "a run with notifications (its init is a copy)";
+    int wakeup[2];
+    ASSERT_EQ(::pipe2(wakeup, O_CLOEXEC | O_NONBLOCK), 0);
+    EXPECT_TRUE(in_fresh_process([&] {
+        host_pipe_fd = wakeup[1];
+        struct sigaction handler {};
+        handler.sa_handler = host_usr1_handler;
+        ::sigaction(SIGUSR1, &handler, nullptr);
+        Result r = python(system_policy(), "import signal\nfor _ in range(100): os.kill(1, signal.SIGUSR1)\nprint('sent')\n", one);
+        char byte = 0;
+        return r.stdout_text == "sent\n" && ::read(wakeup[0], &byte, 1) == -1;
+    })) << "the host's handler ran in the init";
+    ::close(wakeup[0]);
+    ::close(wakeup[1]);
 }
 
 TEST(Core, PathLookupUsesTheChildsEnvironment) {

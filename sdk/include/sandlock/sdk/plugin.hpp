@@ -134,7 +134,10 @@ public:
     // programs, so the child stages only apply them.
     virtual void prepare() {}
     // In the child, for each stage in the manifest's mask. No allocation, locks, logging or
-    // exceptions. Return 0 or -errno; a failure aborts the run with exit 125.
+    // exceptions, no writes to this object or any other memory of sandlock's, and no change of
+    // credentials: the child may run in sandlock's own memory until it execs (close your fds,
+    // don't forget them; a credential change could make that memory dumpable again).
+    // Return 0 or -errno; a failure aborts the run with exit 125.
     virtual int child_stage(Stage /*stage*/, ChildContext& /*ctx*/) noexcept { return 0; }
     // In the parent, once the child exists; ctx.listener_fd is the notify listener or -1.
     virtual void after_fork(const ParentContext& /*ctx*/) {}
