@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/landlock.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -150,6 +151,40 @@ void stage_drop_capabilities(const ChildPlan& plan) noexcept {
     if (::syscall(SYS_capset, &header, none) < 0) fail(plan, Stage::Filesystem, kCoreIndex, errno);
 }
 
+// Where the init is dumpable until the main process has exec'd (sandlock takes a listener from
+// it, or forks a function or a spawner from it), and without namespaces (where sandlock itself
+// is the parent), the main process enters a Landlock domain of the core's own: a process in a
+// domain may not trace, or read the memory, environment or fds of, a process outside it,
+// whatever the dumpable flags and capabilities. Only there: each domain is one of the 16
+// layers Landlock allows. Returns the sandbox's root, opened before any chroot, or -1.
+int open_root_for_core_domain(const ChildPlan& plan) noexcept {
+    const bool needed = !plan.pid_namespace || !plan.seal_before_main;
+    return needed && plan.landlock_abi >= 2 ? ::open("/", O_PATH | O_CLOEXEC) : -1;
+}
+
+// The domain handles only moving files between directories and allows that beneath the root
+// (a chroot's outside too), so it refuses nothing but what any filesystem domain does: mounts,
+// which seccomp's deny list refuses too. (An ABI 1 domain would refuse every such move.) After
+// the layers' own domains, which come first; with no room left (E2BIG) it is left out, and the
+// dumpable flag and the capabilities guard the init alone, as before.
+void stage_core_domain(const ChildPlan& plan, int root) noexcept {
+    if (root < 0) return;
+    landlock_ruleset_attr attr{};
+    attr.handled_access_fs = LANDLOCK_ACCESS_FS_REFER;
+    const int ruleset = static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0));
+    landlock_path_beneath_attr beneath{};
+    beneath.allowed_access = LANDLOCK_ACCESS_FS_REFER;
+    beneath.parent_fd = root;
+    const bool applied = ruleset >= 0 &&
+                         ::syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) == 0 &&
+                         ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+                         ::syscall(SYS_landlock_restrict_self, ruleset, 0) == 0;
+    const int error = errno;
+    ::close(root);
+    if (ruleset >= 0) ::close(ruleset);
+    if (!applied && error != E2BIG) fail(plan, Stage::Landlock, kCoreIndex, error);
+}
+
 void stage_chroot(const ChildPlan& plan) noexcept {
     if (plan.chroot_dir == nullptr) return;
     if (::chroot(plan.chroot_dir) < 0 || ::chdir("/") < 0) fail(plan, Stage::Filesystem, kCoreIndex, errno);
@@ -244,11 +279,13 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
 
     run_plugins(plan, Stage::Rlimits, ctx);
 
+    const int root = open_root_for_core_domain(plan);
     stage_chroot(plan);
     run_plugins(plan, Stage::Filesystem, ctx);
     stage_drop_capabilities(plan);
 
     run_plugins(plan, Stage::Landlock, ctx);
+    stage_core_domain(plan, root);
 
     run_plugins(plan, Stage::Seccomp, ctx);
     hand_over_listener(plan, ctx);

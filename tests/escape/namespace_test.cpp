@@ -268,6 +268,38 @@ TEST(EscapeNamespace, TheInitInSandlocksMemoryCannotBeReadOrWritten) {
     }
 }
 
+// The core's own Landlock domain, in a run with notifications (where the init stays dumpable
+// until sandlock has taken the listener and the command has exec'd): a process of the sandbox
+// cannot trace or read a process outside its domain even when that one is dumpable and has
+// its uid and capabilities. The bystander is forked by a test plugin's child stage before any
+// domain (pid 3: after the init and the main process), no Landlock layer runs, and the command
+// is `privileged`. Without the core's domain the bystander's memory, environment and links
+// opened.
+TEST(EscapeNamespace, NoProcessOutsideTheSandboxsDomainCanBeReadEvenIfDumpable) {
+    REQUIRE_NAMESPACES();
+    SANDLOCK_SKIP_UNLESS_AVAILABLE("landlock file re-parenting (refer)");
+    SandboxOptions options;
+    options.plugins = {"seccomp", "notif", "forks_bystander"};
+    options.plugin_path = {test::test_plugin_dir()};
+    TempDir moves;
+    const std::string code =
+        "def read1(p): open(p, 'rb').read(1)\n"
+        "probe(read1, '/proc/3/stat')\n"
+        "probe(lambda p: os.close(os.open(p, os.O_RDONLY)), '/proc/3/mem')\n"
+        "probe(read1, '/proc/3/environ')\n"
+        "probe(os.readlink, '/proc/3/cwd')\n"
+        // The domain refuses nothing else: a file moves and links between directories.
+        "d = '" + moves.str() + "'\n"
+        "os.mkdir(d + '/a'); os.mkdir(d + '/b'); open(d + '/a/f', 'w').close()\n"
+        "probe(os.rename, d + '/a/f', d + '/b/f')\n"
+        "probe(os.link, d + '/b/f', d + '/a/g')\n";
+    Policy privileged;  // capabilities as the bystander's: the kernel's capability check passes
+    privileged.privileged = true;
+    privileged.max_memory = 256u << 20;  // notifications
+    Result r = test::python(privileged, code, options);
+    EXPECT_EQ(r.stdout_text, "ok\nEACCES\nEACCES\nEACCES\nok\nok\n") << r.stderr_text << r.error;
+}
+
 // Without capabilities a root caller's program is still uid 0, and sysctl and sysfs files check
 // only the uid: kernel.core_pattern would run any program as the host's root. The kernel's
 // settings are read-only in every sandbox, whether the filesystem is restricted or not (before:
