@@ -407,8 +407,8 @@ void close_all_but(int a, int b) noexcept {
     write_id_maps(plan);  // while the memory is dumpable: /proc/self/uid_map is root's after
     // The sandbox may not read or trace its init. Done before the main process exists, the
     // program it execs never meets a dumpable init (and, sharing sandlock's memory, sandlock).
-    if (plan.seal_before_main && raw::call(SYS_prctl, PR_SET_DUMPABLE, 0) != 0)
-        fail(plan, Stage::ProcessGroup, kCoreIndex, EPERM);
+    if (const long rc = plan.seal_before_main ? raw::call(SYS_prctl, PR_SET_DUMPABLE, 0) : 0; rc != 0)
+        fail(plan, Stage::ProcessGroup, kCoreIndex, static_cast<int>(-rc));
     if (int rc = set_up_mounts(plan); rc != 0) fail(plan, Stage::Filesystem, kCoreIndex, rc);
 
     pid_t main = -1;
