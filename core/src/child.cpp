@@ -224,6 +224,10 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
 }
 
 [[noreturn]] void stage_exec(const ChildPlan& plan) noexcept {
+    // The program it execs never meets a dumpable init (which shares this memory): see
+    // ChildPlan::seal_before_exec for what may follow.
+    if (const long rc = plan.seal_before_exec ? raw::call(SYS_prctl, PR_SET_DUMPABLE, 0) : 0; rc != 0)
+        fail(plan, Stage::Exec, kCoreIndex, static_cast<int>(-rc));
     const ExecFailure f = exec_in_turn(plan.exec_paths.data(), plan.exec_paths.size(), plan.argv.data(), plan.envp.data());
     send_report(plan, ReportKind::ExecFailed, Stage::Exec, f.error == ENOENT ? f.candidate : kCoreIndex, f.error);
     ::_exit(f.error == ENOENT ? 127 : 126);
@@ -405,8 +409,9 @@ void close_all_but(int a, int b) noexcept {
         write_init_record(status_fd, InitRecordKind::PidNamespace, static_cast<int>(own_namespace.st_ino));
     stage_process_group(plan);  // with SIGTTOU blocked
     write_id_maps(plan);  // while the memory is dumpable: /proc/self/uid_map is root's after
-    // The sandbox may not read or trace its init. Done before the main process exists, the
-    // program it execs never meets a dumpable init (and, sharing sandlock's memory, sandlock).
+    // The sandbox may not read or trace its init. Done before the main process exists (or by
+    // it right before its exec: ChildPlan::seal_before_exec), the program it execs never meets
+    // a dumpable init (and, sharing sandlock's memory, sandlock).
     if (const long rc = plan.seal_before_main ? raw::call(SYS_prctl, PR_SET_DUMPABLE, 0) : 0; rc != 0)
         fail(plan, Stage::ProcessGroup, kCoreIndex, static_cast<int>(-rc));
     if (int rc = set_up_mounts(plan); rc != 0) fail(plan, Stage::Filesystem, kCoreIndex, rc);
@@ -432,7 +437,7 @@ void close_all_but(int a, int b) noexcept {
     // so nothing is held open for them. The main process has its own table by now (a
     // vfork-style clone returns once it exec'd).
     close_all_but(status_fd, signal_fd);
-    if (raw::call(SYS_prctl, PR_SET_DUMPABLE, 0) != 0) init_exit(125);  // if not yet: after the listener
+    if (raw::call(SYS_prctl, PR_SET_DUMPABLE, 0) != 0) init_exit(125);  // if not yet: after the listener, in a copy
     write_init_record(status_fd, InitRecordKind::MainStarted, 0);
     init_loop(status_fd, signal_fd, main);
 }

@@ -7,6 +7,7 @@
 
 #include <sandlock/policy.hpp>
 
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include <array>
@@ -32,6 +33,12 @@ private:
     std::vector<std::string> strings_;
     std::vector<char*> pointers_;
 };
+
+// What the main process calls once it sealed sandlock's memory (ChildPlan::seal_before_exec):
+// exec each candidate, look at one that failed, report, exit. A supervisor could no longer
+// read that memory (nor its fds), so none of them may be routed to one then.
+inline constexpr int kCallsAfterSealing[] = {SYS_execve, SYS_execveat, SYS_faccessat, SYS_faccessat2,
+                                             SYS_write,  SYS_exit,     SYS_exit_group};
 
 struct ChildPlan {
     // Stage 9: the candidates (PATH lookup as the child will see it) tried in order.
@@ -75,9 +82,13 @@ struct ChildPlan {
     bool set_up_sys = true;            // the masks under /sys, /sys read-only
     CStringArray writable_trees;       // resolved fs_writable paths, bound read-write
     // Whether the init's memory (a copy of sandlock's, or sandlock's own) is made non-dumpable
-    // before the main process exists rather than once it has exec'd: always, unless sandlock
-    // must take a listener from it (pidfd_getfd), or it is a function's or spawner's copy.
+    // before the main process exists rather than later: always, unless sandlock must take a
+    // listener from it (pidfd_getfd), or it is a function's or spawner's copy.
     bool seal_before_main = false;
+    // An init in sandlock's own memory whose main process sandlock takes a listener from: the
+    // main process seals that memory itself, right before its exec (stage_exec). After that it
+    // makes only kCallsAfterSealing, which no plugin may then route (launcher.cpp).
+    bool seal_before_exec = false;
     std::unique_ptr<GuardedStack> main_stack;  // untouched until the main process runs on it
     bool drop_capabilities = true;     // everything but `privileged` runs without any
     const char* chroot_dir = nullptr;  // stage 4

@@ -126,17 +126,21 @@ void warn_without_namespaces(int error) {
 std::atomic<bool> namespaces_unavailable{false};
 
 // An init in our memory (SandboxOptions::process_runs_one_sandbox): for the one run of a
-// process that is dumpable, since the init must write its id maps before it seals the memory,
+// process that is dumpable, since the init must write its id maps before the memory is sealed,
 // for good. What keeps the sandbox out of that memory then: a non-dumpable process may be read
 // or traced only with CAP_SYS_PTRACE over its memory's user namespace, ours, which no process
 // of the sandbox has (even `privileged` holds its capabilities in the sandbox's own namespace).
-// Not where sandlock takes a listener from the main process (pidfd_getfd needs the same access),
-// and not for root: a non-dumpable process's /proc files belong to root, which the sandbox's
-// uid then is, and some of them act on every process of the memory (oom_score_adj, clear_refs,
-// coredump_filter), which would then be ours.
-bool may_lend_our_memory(const LaunchSpec& spec) {
+// The init seals it before the main process exists; where sandlock takes a listener from the
+// main process (pidfd_getfd needs the memory dumpable), the main process seals it right before
+// its exec, which is then only for runs that route none of what it calls after that
+// (kCallsAfterSealing). Only an exec'd command, never a function or a spawner (copies of their
+// own). Not for root: a non-dumpable process's /proc files belong to root, which the sandbox's
+// uid then is, and some of them act on every process of the memory (oom_score_adj,
+// clear_refs, coredump_filter), which would then be ours.
+bool may_lend_our_memory(const LaunchSpec& spec, const PluginSet& plugins) {
     static std::atomic<bool> lent{false};
-    return spec.init_in_our_memory && raw::kAvailable && ::geteuid() != 0 && ::prctl(PR_GET_DUMPABLE) == 1 &&
+    return spec.init_in_our_memory && spec.function == nullptr && !spec.spawner && raw::kAvailable &&
+           !plugins.routes_any_of(kCallsAfterSealing) && ::geteuid() != 0 && ::prctl(PR_GET_DUMPABLE) == 1 &&
            !lent.exchange(true);
 }
 
@@ -204,8 +208,9 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
 
     ProcessTree& tree = run->tree();
     plan.seal_before_main = spec.function == nullptr && !spec.spawner && !plugins.routes_notifications();
-    const bool init_in_our_memory = plan.pid_namespace && plan.seal_before_main && may_lend_our_memory(spec);
-    char* init_stack_top = init_in_our_memory ? run->allocate_init_stack(kInitStackSize) : nullptr;
+    const bool init_in_our_memory = plan.pid_namespace && may_lend_our_memory(spec, plugins);
+    plan.seal_before_exec = init_in_our_memory && !plan.seal_before_main;
+    char* init_stack_top = init_in_our_memory ? run->prepare_init_in_our_memory(kInitStackSize) : nullptr;
     // The child starts with every signal blocked (it inherits this mask): no handler of ours
     // runs in it, and it takes the terminal with SIGTTOU blocked. The init keeps them blocked
     // (it reads what it obeys from a signalfd); the main process resets them. call()'s fork

@@ -242,6 +242,13 @@ HostServices::HostServices()
     if (!state_.abort_event) throw ConfinementError("cannot create an eventfd: " + std::string(std::strerror(errno)));
 }
 
+bool HostServices::routes(int syscall_nr) const {
+    const auto& rules = state_.notify_rules;
+    return std::find(state_.notify_requests.begin(), state_.notify_requests.end(), syscall_nr) !=
+               state_.notify_requests.end() ||
+           std::any_of(rules.begin(), rules.end(), [&](const sdk::NotifyRule& r) { return r.syscall_nr == syscall_nr; });
+}
+
 std::string HostServices::abort_reason() {
     std::lock_guard lock(state_.abort_mutex);
     return state_.abort_reason;

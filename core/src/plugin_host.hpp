@@ -43,6 +43,8 @@ public:
     const std::vector<sdk::NotifyRule>& notify_rules() const { return state_.notify_rules; }
     // Whether any syscall is routed to the listener, always or under conditions.
     bool routes_notifications() const { return !state_.notify_requests.empty() || !state_.notify_rules.empty(); }
+    // Whether `syscall_nr` is routed to the listener, always or under conditions.
+    bool routes(int syscall_nr) const;
     const std::vector<sdk::NotifHandlerEntry>& notif_handlers() const { return state_.handlers; }
     // After this, request_notify and register_notif_handler refuse: the filter is being built.
     void end_configuration() { state_.configuring = false; }

@@ -207,6 +207,10 @@ PluginSet::PluginSet(const Policy& policy, const PolicyReach& reach, const Sandb
     for (const auto& plugin : plugins_) plugin->prepare();
 }
 
+bool PluginSet::routes_any_of(std::span<const int> syscalls) const {
+    return std::any_of(syscalls.begin(), syscalls.end(), [this](int nr) { return host_.routes(nr); });
+}
+
 bool PluginSet::serves_notifications() const { return has_flag(sdk::kPluginServesNotifications); }
 
 bool PluginSet::has_flag(std::uint32_t flag) const {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,8 @@ public:
 
     const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return plugins_; }
     bool routes_notifications() const { return host_.routes_notifications(); }
+    // Whether any of `syscalls` is routed to the listener, always or under conditions.
+    bool routes_any_of(std::span<const int> syscalls) const;
     // Readable once a plugin aborted the run (HostApi::abort_run), and why.
     int abort_fd() const { return host_.abort_fd(); }
     std::string abort_reason() { return host_.abort_reason(); }

@@ -53,25 +53,35 @@ RunningSandbox::~RunningSandbox() {
     }
 }
 
-char* RunningSandbox::allocate_init_stack(std::size_t size) {
-    init_stack_ = std::make_unique<GuardedStack>(size);
+char* RunningSandbox::prepare_init_in_our_memory(std::size_t stack_size) {
+    init_stack_ = std::make_unique<GuardedStack>(stack_size);
+    // At most a handed-over fd per plugin and stage before the listener, and a failure.
+    early_reports_.reserve(plugins_.plugins().size() * std::size(kStageNames) + 1);
     return init_stack_->top();
 }
 
 // Raw calls only: the init shares this thread's errno (and the main process, on its way to
-// exec, too), and both branch on it. Nothing of the child waits for us meanwhile (no listener
-// is handed over). A timeout or a cancelling signal ends the init, and with it the sandbox;
-// wait() then reports it. Returns once the init no longer reads the launcher's ChildPlan: it
-// said so, or it is a zombie, which it becomes only once its namespace is empty (its pidfd
-// says when; the pipe's end of file comes before, or never if a forked host thread kept a copy).
+// exec, too), and both branch on it. A timeout or a cancelling signal ends the init, and with
+// it the sandbox; wait() then reports it. Returns once the init no longer reads the launcher's
+// ChildPlan: it said so, or it is a zombie, which it becomes only once its namespace is empty
+// (its pidfd says when; the pipe's end of file comes before, or never if a forked host thread
+// kept a copy).
+// One exception: the listener hand-off, which runs the plugins' after_fork hooks. The main
+// process then waits in the kernel for our ack and the init for its exec, so neither touches
+// errno or anything else of ours until the ack, after which we are back to raw calls. The
+// reports before it (a plugin's handed-over fd, say) are kept as they come, and handled first.
 void RunningSandbox::await_main_started_in_our_memory(pid_t init) noexcept {
     init_in_our_memory_ = init;
+    pid_ = init;
     const long pidfd = raw::call(SYS_pidfd_open, init, 0);
+    if (pidfd >= 0) pidfd_ = Fd(static_cast<int>(pidfd));
     bool ending = false;
+    bool overflowed = false;
+    bool channel_open = plugins_.routes_notifications();  // the only report we wait for is the listener
     for (;;) {
-        pollfd polled[3] = {{static_cast<int>(pidfd), POLLIN, 0}, {fds_.status_read.get(), POLLIN, 0},
-                            {spec_.cancel_fd, POLLIN, 0}};
-        const long watched = !ending && spec_.cancel_fd >= 0 ? 3 : 2;
+        pollfd polled[4] = {{static_cast<int>(pidfd), POLLIN, 0}, {fds_.status_read.get(), POLLIN, 0},
+                            {ending ? -1 : spec_.cancel_fd, POLLIN, 0},
+                            {channel_open && !ending ? fds_.channel_parent.get() : -1, POLLIN, 0}};
         timespec left{};
         timespec* timeout = nullptr;
         if (!ending && deadline_ != Clock::time_point::max()) {
@@ -80,35 +90,83 @@ void RunningSandbox::await_main_started_in_our_memory(pid_t init) noexcept {
             left = {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
             timeout = &left;
         }
-        const long ready = raw::call(SYS_ppoll, reinterpret_cast<long>(polled), watched, reinterpret_cast<long>(timeout), 0, 0);
+        const long ready = raw::call(SYS_ppoll, reinterpret_cast<long>(polled), 4, reinterpret_cast<long>(timeout), 0, 0);
         if (ready == -EINTR) continue;
-        if (!ending && (ready <= 0 || (watched == 3 && polled[2].revents != 0))) {
+        if (!ending && (ready <= 0 || polled[2].revents != 0)) {
             raw::call(SYS_kill, init, SIGKILL);
             ending = true;
             continue;
         }
         if (ready <= 0 || polled[0].revents != 0) break;  // no pidfd (an old kernel), or a zombie
-        InitRecord record{};
-        const long n = raw::call(SYS_read, fds_.status_read.get(), reinterpret_cast<long>(&record), sizeof record);
-        if (n == static_cast<long>(sizeof record)) {
-            note_init_record(record);
-            if (record.kind == InitRecordKind::MainStarted) break;
-        } else if (n != -EAGAIN && n != -EINTR) {
-            break;  // end of file: the init is exiting
+        if (polled[1].revents != 0) {
+            InitRecord record{};
+            const long n = raw::call(SYS_read, fds_.status_read.get(), reinterpret_cast<long>(&record), sizeof record);
+            if (n == static_cast<long>(sizeof record)) {
+                note_init_record(record);
+                if (record.kind == InitRecordKind::MainStarted) break;
+            } else if (n != -EAGAIN && n != -EINTR) {
+                break;  // end of file: the init is exiting
+            }
+        }
+        if (polled[3].revents == 0) continue;
+        ReceivedReport received{};
+        const long n = receive_report(fds_.channel_parent.get(), MSG_DONTWAIT, received);
+        if (n == -EAGAIN || n == -EINTR) continue;
+        if (n != static_cast<long>(sizeof(ChildReport))) {
+            if (received.fd >= 0) raw::call(SYS_close, received.fd);
+            channel_open = false;  // the main process exec'd or died: wait() reads the rest
+        } else if (received.report.kind != ReportKind::Listener) {
+            if (early_reports_.size() < early_reports_.capacity()) {
+                early_reports_.push_back(received);
+                continue;
+            }
+            if (received.fd >= 0) raw::call(SYS_close, received.fd);
+            raw::call(SYS_kill, init, SIGKILL);  // more than the stages can send
+            ending = overflowed = true;
+        } else {
+            try {
+                handle_early_reports();
+                take_listener(received.report.value, received.sender);
+            } catch (...) {
+                handoff_error_ = std::current_exception();
+                raw::call(SYS_kill, init, SIGKILL);
+                ending = true;
+            }
+            channel_open = false;
         }
     }
-    if (pidfd >= 0) raw::call(SYS_close, pidfd);
     if (main_started_) return;
     // Zombie only once its namespace is empty: the main process no longer runs on the plan.
     siginfo_t info{};
     while (raw::call(SYS_waitid, P_PID, init, reinterpret_cast<long>(&info), WEXITED | WNOWAIT, 0) == -EINTR) {
     }
+    if (overflowed) {
+        for (const ReceivedReport& early : std::exchange(early_reports_, {}))
+            if (early.fd >= 0) ::close(early.fd);
+        handoff_error_ = std::make_exception_ptr(ConfinementError("the sandbox's setup sent more reports than its stages can"));
+    }
+}
+
+// The reports await_main_started_in_our_memory kept, in their order.
+void RunningSandbox::handle_early_reports() {
+    std::vector<ReceivedReport> reports = std::exchange(early_reports_, {});
+    for (auto it = reports.begin(); it != reports.end(); ++it) {
+        try {
+            handle_report(*it);
+        } catch (...) {
+            for (auto rest = it + 1; rest != reports.end(); ++rest)
+                if (rest->fd >= 0) ::close(rest->fd);
+            throw;
+        }
+    }
 }
 
 void RunningSandbox::started(pid_t pid) {
     pid_ = pid;
+    if (handoff_error_) std::rethrow_exception(std::exchange(handoff_error_, nullptr));
     for (const InitRecord& record : tree_.init_records_read()) note_init_record(record);
-    pidfd_ = Fd(pidfd_open(pid_));
+    handle_early_reports();
+    if (!pidfd_) pidfd_ = Fd(pidfd_open(pid_));
     if (!pidfd_) throw ConfinementError("pidfd_open failed: " + errno_text(errno) + " (sandlock needs Linux 5.3+)");
     // Without a listener to wait for, the after_fork hooks run at once (a spawner's, once it
     // said who it is).
@@ -224,48 +282,59 @@ void RunningSandbox::abort() noexcept {
     run_on_exit({-1, SIGKILL, false});
 }
 
-// Reads one record or end-of-file; returns false once the channel is closed.
-bool RunningSandbox::read_channel() {
-    ChildReport report{};
-    iovec iov{&report, sizeof report};
+long RunningSandbox::receive_report(int channel, int flags, ReceivedReport& out) noexcept {
+    out.sender = 0;
+    out.fd = -1;
+    iovec iov{&out.report, sizeof out.report};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int))];
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    ssize_t n = ::recvmsg(fds_.channel_parent.get(), &msg, MSG_CMSG_CLOEXEC);
-    if (n < 0 && errno == EINTR) return true;
-    pid_t sender = 0;
-    Fd passed;
+    const long n = raw::call(SYS_recvmsg, channel, reinterpret_cast<long>(&msg), flags | MSG_CMSG_CLOEXEC);
+    if (n < 0) return n;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
             ucred cred{};
             std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
-            sender = cred.pid;
+            out.sender = cred.pid;
         } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
-            int fd = -1;
-            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-            passed = Fd(fd);
+            std::memcpy(&out.fd, CMSG_DATA(c), sizeof out.fd);
         }
     }
-    if (n != static_cast<ssize_t>(sizeof report)) {
+    return n;
+}
+
+// Reads one record or end-of-file; returns false once the channel is closed.
+bool RunningSandbox::read_channel() {
+    ReceivedReport received{};
+    const long n = receive_report(fds_.channel_parent.get(), 0, received);
+    if (n == -EINTR) return true;
+    if (n != static_cast<long>(sizeof(ChildReport))) {
+        Fd passed(received.fd);
         fds_.channel_parent.reset();  // end-of-file: the child reached exec (or died)
         // Notify was asked for but no listener came (a layer degraded): the hooks still run.
         if (!after_fork_done_ && !failure_) run_after_fork(-1);
         return false;
     }
+    handle_report(received);
+    return true;
+}
+
+void RunningSandbox::handle_report(const ReceivedReport& received) {
+    Fd passed(received.fd);
+    const ChildReport& report = received.report;
     switch (report.kind) {
-        case ReportKind::Listener: take_listener(report.value, sender); break;
+        case ReportKind::Listener: take_listener(report.value, received.sender); break;
         case ReportKind::PluginFd:
             if (passed && report.plugin >= 0 && static_cast<std::size_t>(report.plugin) < plugins_.plugins().size())
                 plugins_.plugins()[report.plugin]->receive_fd(passed.release());
             break;
-        case ReportKind::Spawner: spawner_pid_ = sender; break;
+        case ReportKind::Spawner: spawner_pid_ = received.sender; break;
         case ReportKind::StageFailed:
         case ReportKind::ExecFailed: failure_ = report; break;
     }
-    return true;
 }
 
 // `sender` is blocked until we ack, so its pid cannot be reused in between.

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -78,11 +79,12 @@ public:
     ProcessTree& tree() { return tree_; }
     const Policy& policy() const { return policy_; }
 
-    // A stack for an init that runs in our memory (launcher.cpp), kept until that init was
-    // reaped: its top.
-    char* allocate_init_stack(std::size_t size);
+    // For an init that runs in our memory (launcher.cpp): its stack, kept until that init was
+    // reaped (returns the top), and room for the reports that may come before a listener.
+    char* prepare_init_in_our_memory(std::size_t stack_size);
     // An init in our memory (launcher.cpp), cloned as `init`, with our end of its status pipe
-    // closed: returns once it no longer reads the launcher's ChildPlan.
+    // closed: returns once it no longer reads the launcher's ChildPlan, having taken the
+    // listener on the way if one comes (a failure then is rethrown by started()).
     void await_main_started_in_our_memory(pid_t init) noexcept;
     // The child `pid` exists and the child's ends of the descriptors are closed.
     void started(pid_t pid);
@@ -129,7 +131,18 @@ public:
     void abort() noexcept;
 
 private:
+    // A report from the setup channel and what rode along: its sender (credentials) and an fd
+    // (SCM_RIGHTS, owned; -1 without one).
+    struct ReceivedReport {
+        ChildReport report;
+        pid_t sender;
+        int fd;
+    };
+    // One report, by a raw recvmsg (no errno, no allocation): its size, 0 at end of file, or -errno.
+    static long receive_report(int channel, int flags, ReceivedReport& out) noexcept;
     bool read_channel();
+    void handle_report(const ReceivedReport& received);
+    void handle_early_reports();
     void take_listener(int child_fd, pid_t sender);
     void run_after_fork(int listener_fd);
     int read_cancel_signal();
@@ -166,6 +179,10 @@ private:
     bool main_started_ = false;  // the init said so (InitRecordKind::MainStarted)
     std::unique_ptr<GuardedStack> init_stack_;  // an init in our memory runs on it until reaped
     pid_t init_in_our_memory_ = 0;               // that init, once cloned
+    // Reports that came before the listener while that init read the plan (capacity reserved
+    // beforehand), and what went wrong taking the listener then.
+    std::vector<ReceivedReport> early_reports_;
+    std::exception_ptr handoff_error_;
     bool on_exit_done_ = false;
     bool after_fork_done_ = false;
     bool paused_ = false;

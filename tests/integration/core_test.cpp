@@ -13,11 +13,13 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <atomic>
@@ -63,8 +65,8 @@ TEST(Core, AHostIgnoringSigchldStillGetsTheStatus) {
 // SandboxOptions::process_runs_one_sandbox: the first run of an unprivileged process starts its
 // init in the process's memory. Each case runs in a fresh child process, left non-dumpable:
 // statuses, a refused exec, a timeout or a cancelling signal (also before the command has
-// exec'd), a run with notifications (a copy then), and the host's own handlers never run in
-// the init. Without the option the host keeps its dumpable flag.
+// exec'd), a run with notifications (but not one that routes execve: a copy then), and the
+// host's own handlers never run in the init. Without the option the host keeps its dumpable flag.
 int host_pipe_fd = -1;
 void host_usr1_handler(int) {
     const char byte = 'S';
@@ -125,11 +127,26 @@ TEST(Core, AnInitInTheHostsMemoryRunsLikeACopy) {
         canceller.join();
         return r.exit_code == 128 + SIGTERM && std::chrono::steady_clock::now() - start < 2500ms;
     })) << "a cancelling signal during the child's stages";
+    // With notifications, too: sandlock takes the listener, then the main process seals.
     EXPECT_TRUE(in_fresh_process([&] {
         Policy limited = system_policy();
         limited.max_memory = 64u << 20;
-        return run(limited, {"/bin/sh", "-c", "exit 5"}, one).exit_code == 5 && ::prctl(PR_GET_DUMPABLE) == 1;
-    })) << "a run with notifications (its init is a copy)";
+        limited.fs_readable.push_back("/proc");
+        Result r = run(limited, {"/bin/sh", "-c", "head -c 3 /proc/self/status; exit 5"}, one);
+        return r.stdout_text == "Nam" && r.exit_code == 5 && ::prctl(PR_GET_DUMPABLE) == (::geteuid() == 0 ? 1 : 0);
+    })) << "a run with notifications";
+    // Unless a plugin routes what the main process calls once sealed: its init is then a copy,
+    // and the handler reads the first exec's path (refused here to show that it did).
+    EXPECT_TRUE(in_fresh_process([&] {
+        Policy policy = system_policy();
+        policy.plugin_options["notif_probe"] =
+            R"({"rules": [{"syscall": )" + std::to_string(SYS_execve) + R"(, "action": "expect_string", "expected": "/bin/true"}]})";
+        SandboxOptions routed = with_test_plugins({"landlock", "seccomp", "notif", "notif_probe"});
+        routed.process_runs_one_sandbox = true;
+        Result r = run(policy, {"/bin/true"}, routed);
+        return r.exit_code == 126 && r.error.find(std::strerror(EXDEV)) != std::string::npos &&
+               ::prctl(PR_GET_DUMPABLE) == 1;
+    })) << "a run that routes execve";
     int wakeup[2];
     ASSERT_EQ(::pipe2(wakeup, O_CLOEXEC | O_NONBLOCK), 0);
     EXPECT_TRUE(in_fresh_process([&] {

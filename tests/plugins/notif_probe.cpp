@@ -7,6 +7,7 @@
 //   "bad_verdict"  a raw handler returning a verdict of unknown kind
 // and, to exercise the context helpers:
 //   "expect_path"  resolve (args[0] as dirfd, args[1] as path): EXDEV when it equals "expected"
+//   "expect_string" read the string at args[0]: EXDEV when it equals "expected"
 //   "fd_size"      copy the caller's fd args[0] (get_fd) and answer with its size
 //   "read_u32"     answer with the 4 bytes at address args[0]
 // and the SDK's on-behalf helpers (on_behalf.hpp):
@@ -65,6 +66,8 @@ struct Rule {
             std::string path = call.resolve_path(static_cast<int>(call.arg(0)), call.arg(1));
             return path == expected ? sdk::Verdict::error(EXDEV) : sdk::Verdict::next();
         }
+        if (action == "expect_string")
+            return call.read_string(call.arg(0)) == expected ? sdk::Verdict::error(EXDEV) : sdk::Verdict::next();
         if (action == "fd_size") {
             sdk::OwnedFd fd = call.get_fd(static_cast<int>(call.arg(0)));
             struct stat st {};
@@ -122,7 +125,7 @@ public:
             }
             if (rule.action == "errno") rule.error = static_cast<int>(integer(object, "errno"));
             if (rule.action == "value") rule.value = integer(object, "value");
-            if (rule.action == "expect_path" || rule.action == "open_for") rule.expected = std::string(object.at("expected").as_string());
+            if (rule.action == "expect_path" || rule.action == "expect_string" || rule.action == "open_for") rule.expected = std::string(object.at("expected").as_string());
             if (rule.action == "sleep") rule.sleep_ms = static_cast<int>(integer(object, "sleep_ms"));
             if (rule.action == "bad_verdict") host().register_notif_handler(rule.syscall, &Rule::bad_verdict, &rule);
             else sdk::on_syscall<&Rule::handle>(host(), rule.syscall, &rule);

@@ -1,5 +1,9 @@
-/* A statically linked helper for tests that run in a chroot, where no shared libraries exist:
- *   probe cat FILE    print FILE's bytes */
+/* A statically linked helper for tests that run in a chroot, where no shared libraries exist,
+ * or that must act as soon as a program starts:
+ *   probe cat FILE          print FILE's bytes
+ *   probe write FILE TEXT   write TEXT to FILE at once; print "ok" or the errno's name */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +22,16 @@ int main(int argc, char** argv) {
             if (write(1, buffer, (size_t)n) != n) return 1;
         return 0;
     }
-    fprintf(stderr, "usage: probe cat FILE\n");
+    if (argc == 4 && strcmp(argv[1], "write") == 0) {
+        int fd = open(argv[2], O_WRONLY);
+        size_t length = strlen(argv[3]);
+        if (fd < 0 || write(fd, argv[3], length) != (ssize_t)length) {
+            printf("%s\n", strerrorname_np(errno));
+            return 1;
+        }
+        printf("ok\n");
+        return 0;
+    }
+    fprintf(stderr, "usage: probe cat FILE | probe write FILE TEXT\n");
     return 2;
 }

@@ -42,8 +42,9 @@ struct SandboxOptions {
     // Where checkpoint() keeps its checkpoints (sandlock/checkpoint.hpp); empty: the default store.
     std::string checkpoint_store;
     // For a process that exists to run one sandbox (the CLI): its first one-shot run (run,
-    // run_inherit, run_interactive) without notifications may start the sandbox's init in this
-    // process's memory instead of a copy of it, a faster start. The process is then
+    // run_inherit, run_interactive) may start the sandbox's init in this process's memory
+    // instead of a copy of it, a faster start (not where a plugin routes execve: README,
+    // "The CLI's init shares sandlock's memory"). The process is then
     // non-dumpable for good (no core dump, no ptrace by its own user): that keeps the sandbox
     // out of the shared memory, and an unprivileged process cannot start another sandbox (its
     // init could not map its user ids).
