@@ -38,9 +38,11 @@ using sdk::Stage;
 
 constexpr int kCoreIndex = -1;
 
+// Raw: the listener's report is the moment sandlock starts running its own code beside this
+// process, in the same memory if the init shares sandlock's (hand_over_listener).
 void send_report(const ChildPlan& plan, ReportKind kind, Stage stage, int plugin, int value) noexcept {
     ChildReport report{kind, static_cast<std::uint32_t>(stage), plugin, value};
-    while (::write(plan.channel_fd, &report, sizeof report) < 0 && errno == EINTR) {
+    while (raw::call(SYS_write, plan.channel_fd, reinterpret_cast<long>(&report), sizeof report) == -EINTR) {
     }
 }
 
@@ -191,13 +193,16 @@ void stage_chroot(const ChildPlan& plan) noexcept {
 }
 
 // The seccomp layer left a listener fd: the parent copies it with pidfd_getfd and acks, so
-// nothing here depends on a syscall a plugin may route to the listener (sendmsg, say).
+// nothing here depends on a syscall a plugin may route to the listener (sendmsg, say). Raw
+// from the report to the ack: sandlock runs its hooks meanwhile, in this memory if the init
+// shares sandlock's, and this process must not touch errno, the thread block or the lazily
+// bound symbol table they share until then.
 void hand_over_listener(const ChildPlan& plan, sdk::ChildContext& ctx) noexcept {
     if (ctx.listener_fd < 0) return;
     send_report(plan, ReportKind::Listener, Stage::Seccomp, kCoreIndex, ctx.listener_fd);
     char ack = 0;
-    ssize_t n;
-    while ((n = ::read(plan.channel_fd, &ack, 1)) < 0 && errno == EINTR) {
+    long n;
+    while ((n = raw::call(SYS_read, plan.channel_fd, reinterpret_cast<long>(&ack), 1)) == -EINTR) {
     }
     if (n != 1) ::_exit(125);  // the parent is gone or refused: nothing to report to
     ::close(ctx.listener_fd);
@@ -224,10 +229,6 @@ void stage_close_fds(const ChildPlan& plan) noexcept {
 }
 
 [[noreturn]] void stage_exec(const ChildPlan& plan) noexcept {
-    // The program it execs never meets a dumpable init (which shares this memory): see
-    // ChildPlan::seal_before_exec for what may follow.
-    if (const long rc = plan.seal_before_exec ? raw::call(SYS_prctl, PR_SET_DUMPABLE, 0) : 0; rc != 0)
-        fail(plan, Stage::Exec, kCoreIndex, static_cast<int>(-rc));
     const ExecFailure f = exec_in_turn(plan.exec_paths.data(), plan.exec_paths.size(), plan.argv.data(), plan.envp.data());
     send_report(plan, ReportKind::ExecFailed, Stage::Exec, f.error == ENOENT ? f.candidate : kCoreIndex, f.error);
     ::_exit(f.error == ENOENT ? 127 : 126);
@@ -409,9 +410,9 @@ void close_all_but(int a, int b) noexcept {
         write_init_record(status_fd, InitRecordKind::PidNamespace, static_cast<int>(own_namespace.st_ino));
     stage_process_group(plan);  // with SIGTTOU blocked
     write_id_maps(plan);  // while the memory is dumpable: /proc/self/uid_map is root's after
-    // The sandbox may not read or trace its init. Done before the main process exists (or by
-    // it right before its exec: ChildPlan::seal_before_exec), the program it execs never meets
-    // a dumpable init (and, sharing sandlock's memory, sandlock).
+    // The sandbox may not read or trace its init. Done before the main process exists (or, in
+    // sandlock's memory, by sandlock once it took the listener: running_sandbox.cpp), the
+    // program it execs never meets a dumpable init (and, sharing sandlock's memory, sandlock).
     if (const long rc = plan.seal_before_main ? raw::call(SYS_prctl, PR_SET_DUMPABLE, 0) : 0; rc != 0)
         fail(plan, Stage::ProcessGroup, kCoreIndex, static_cast<int>(-rc));
     if (int rc = set_up_mounts(plan); rc != 0) fail(plan, Stage::Filesystem, kCoreIndex, rc);

@@ -34,11 +34,12 @@ private:
     std::vector<char*> pointers_;
 };
 
-// What the main process calls once it sealed sandlock's memory (ChildPlan::seal_before_exec):
-// exec each candidate, look at one that failed, report, exit. A supervisor could no longer
-// read that memory (nor its fds), so none of them may be routed to one then.
-inline constexpr int kCallsAfterSealing[] = {SYS_execve, SYS_execveat, SYS_faccessat, SYS_faccessat2,
-                                             SYS_write,  SYS_exit,     SYS_exit_group};
+// What the main process calls once sandlock took its listener, where it runs in sandlock's
+// memory: sandlock seals that memory before its ack (running_sandbox.cpp), so a supervisor
+// could no longer read it (nor its fds) and none of these may be routed to one: close the
+// listener and the fds, exec each candidate, look at one that failed, report, exit.
+inline constexpr int kCallsAfterSealing[] = {SYS_close,     SYS_close_range, SYS_execve, SYS_execveat, SYS_faccessat,
+                                             SYS_faccessat2, SYS_write,       SYS_exit,   SYS_exit_group};
 
 struct ChildPlan {
     // Stage 9: the candidates (PATH lookup as the child will see it) tried in order.
@@ -85,10 +86,6 @@ struct ChildPlan {
     // before the main process exists rather than later: always, unless sandlock must take a
     // listener from it (pidfd_getfd), or it is a function's or spawner's copy.
     bool seal_before_main = false;
-    // An init in sandlock's own memory whose main process sandlock takes a listener from: the
-    // main process seals that memory itself, right before its exec (stage_exec). After that it
-    // makes only kCallsAfterSealing, which no plugin may then route (launcher.cpp).
-    bool seal_before_exec = false;
     std::unique_ptr<GuardedStack> main_stack;  // untouched until the main process runs on it
     bool drop_capabilities = true;     // everything but `privileged` runs without any
     const char* chroot_dir = nullptr;  // stage 4

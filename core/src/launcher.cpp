@@ -131,17 +131,19 @@ std::atomic<bool> namespaces_unavailable{false};
 // or traced only with CAP_SYS_PTRACE over its memory's user namespace, ours, which no process
 // of the sandbox has (even `privileged` holds its capabilities in the sandbox's own namespace).
 // The init seals it before the main process exists; where sandlock takes a listener from the
-// main process (pidfd_getfd needs the memory dumpable), the main process seals it right before
-// its exec, which is then only for runs that route none of what it calls after that
-// (kCallsAfterSealing). Only an exec'd command, never a function or a spawner (copies of their
-// own). Not for root: a non-dumpable process's /proc files belong to root, which the sandbox's
-// uid then is, and some of them act on every process of the memory (oom_score_adj,
-// clear_refs, coredump_filter), which would then be ours.
+// main process (pidfd_getfd needs the memory dumpable), sandlock seals it before it lets the
+// main process go on, which is then only for runs where nothing the main process does after
+// that may need a supervisor: no routed kCallsAfterSealing, no plugin's later child stage.
+// Only an exec'd command, never a function or a spawner (copies of their own). Not for root:
+// a non-dumpable process's /proc files belong to root, which the sandbox's uid then is, and
+// some of them act on every process of the memory (oom_score_adj, clear_refs,
+// coredump_filter), which would then be ours.
 bool may_lend_our_memory(const LaunchSpec& spec, const PluginSet& plugins) {
     static std::atomic<bool> lent{false};
     return spec.init_in_our_memory && spec.function == nullptr && !spec.spawner && raw::kAvailable &&
-           !plugins.routes_any_of(kCallsAfterSealing) && ::geteuid() != 0 && ::prctl(PR_GET_DUMPABLE) == 1 &&
-           !lent.exchange(true);
+           (!plugins.routes_notifications() ||
+            (!plugins.routes_any_of(kCallsAfterSealing) && !plugins.runs_child_stages_after_listener())) &&
+           ::geteuid() != 0 && ::prctl(PR_GET_DUMPABLE) == 1 && !lent.exchange(true);
 }
 
 void check_chroot(const Policy& policy) {
@@ -209,7 +211,6 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
     ProcessTree& tree = run->tree();
     plan.seal_before_main = spec.function == nullptr && !spec.spawner && !plugins.routes_notifications();
     const bool init_in_our_memory = plan.pid_namespace && may_lend_our_memory(spec, plugins);
-    plan.seal_before_exec = init_in_our_memory && !plan.seal_before_main;
     char* init_stack_top = init_in_our_memory ? run->prepare_init_in_our_memory(kInitStackSize) : nullptr;
     // The child starts with every signal blocked (it inherits this mask): no handler of ours
     // runs in it, and it takes the terminal with SIGTTOU blocked. The init keeps them blocked

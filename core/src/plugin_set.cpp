@@ -211,6 +211,13 @@ bool PluginSet::routes_any_of(std::span<const int> syscalls) const {
     return std::any_of(syscalls.begin(), syscalls.end(), [this](int nr) { return host_.routes(nr); });
 }
 
+bool PluginSet::runs_child_stages_after_listener() const {
+    return std::any_of(plugins_.begin(), plugins_.end(), [](const auto& plugin) {
+        return plugin->runs_in(sdk::Stage::CloseFds) || plugin->runs_in(sdk::Stage::Environment) ||
+               plugin->runs_in(sdk::Stage::Exec);
+    });
+}
+
 bool PluginSet::serves_notifications() const { return has_flag(sdk::kPluginServesNotifications); }
 
 bool PluginSet::has_flag(std::uint32_t flag) const {

@@ -37,6 +37,8 @@ public:
     bool routes_notifications() const { return host_.routes_notifications(); }
     // Whether any of `syscalls` is routed to the listener, always or under conditions.
     bool routes_any_of(std::span<const int> syscalls) const;
+    // Whether a plugin runs a child stage after the listener was handed over.
+    bool runs_child_stages_after_listener() const;
     // Readable once a plugin aborted the run (HostApi::abort_run), and why.
     int abort_fd() const { return host_.abort_fd(); }
     std::string abort_reason() { return host_.abort_reason(); }

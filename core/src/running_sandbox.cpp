@@ -8,6 +8,7 @@
 #include <sandlock/errors.hpp>
 
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -67,8 +68,9 @@ char* RunningSandbox::prepare_init_in_our_memory(std::size_t stack_size) {
 // (its pidfd says when; the pipe's end of file comes before, or never if a forked host thread
 // kept a copy).
 // One exception: the listener hand-off, which runs the plugins' after_fork hooks. The main
-// process then waits in the kernel for our ack and the init for its exec, so neither touches
-// errno or anything else of ours until the ack, after which we are back to raw calls. The
+// process then waits in the kernel for our ack (raw calls on its side too) and the init for
+// its exec, so neither touches errno or anything else of ours until the ack, which we send
+// raw once our memory is sealed (take_listener); after it we are back to raw calls. The
 // reports before it (a plugin's handed-over fd, say) are kept as they come, and handled first.
 void RunningSandbox::await_main_started_in_our_memory(pid_t init) noexcept {
     init_in_our_memory_ = init;
@@ -124,6 +126,7 @@ void RunningSandbox::await_main_started_in_our_memory(pid_t init) noexcept {
             raw::call(SYS_kill, init, SIGKILL);  // more than the stages can send
             ending = overflowed = true;
         } else {
+            if (received.fd >= 0) raw::call(SYS_close, received.fd);  // none belongs to this report
             try {
                 handle_early_reports();
                 take_listener(received.report.value, received.sender);
@@ -339,25 +342,34 @@ void RunningSandbox::handle_report(const ReceivedReport& received) {
 
 // `sender` is blocked until we ack, so its pid cannot be reused in between.
 void RunningSandbox::take_listener(int child_fd, pid_t sender) {
-    Fd sender_pidfd;
-    int from = pidfd_.get();
-    if (tree_.namespaced()) {
-        sender_pidfd = Fd(sender > 0 ? pidfd_open(sender) : -1);
-        if (!sender_pidfd) throw ConfinementError("cannot find the process that holds the seccomp listener: " +
-                                                  errno_text(sender > 0 ? errno : ESRCH));
-        from = sender_pidfd.get();
+    {
+        Fd sender_pidfd;
+        int from = pidfd_.get();
+        if (tree_.namespaced()) {
+            sender_pidfd = Fd(sender > 0 ? pidfd_open(sender) : -1);
+            if (!sender_pidfd) throw ConfinementError("cannot find the process that holds the seccomp listener: " +
+                                                      errno_text(sender > 0 ? errno : ESRCH));
+            from = sender_pidfd.get();
+        }
+        Fd listener(pidfd_getfd(from, child_fd));
+        if (!listener)
+            throw ConfinementError("cannot take the seccomp listener from the child (pidfd_getfd: " +
+                                   errno_text(errno) + "; is kernel.yama.ptrace_scope above 1?)");
+        listener_ = std::move(listener);
     }
-    Fd listener(pidfd_getfd(from, child_fd));
-    if (!listener)
-        throw ConfinementError("cannot take the seccomp listener from the child (pidfd_getfd: " + errno_text(errno) +
-                               "; is kernel.yama.ptrace_scope above 1?)");
-    listener_ = std::move(listener);
     if (spec_.spawner) spawner_pid_ = sender > 0 ? sender : pid_;  // the main process is the spawner
     run_after_fork(listener_.get());
-    char ack = 1;
+    // An init in our memory (await_main_started_in_our_memory): our memory is sealed before the
+    // command runs (see the init's own seal), here, after the hooks, by us: nothing of the
+    // sandbox can refuse or fake it. Raw from here on: the main process runs once acked.
+    if (init_in_our_memory_ > 0)
+        if (const long rc = raw::call(SYS_prctl, PR_SET_DUMPABLE, 0); rc != 0)
+            throw ConfinementError("cannot make sandlock's memory non-dumpable: " + errno_text(static_cast<int>(-rc)));
+    const char ack = 1;
     // MSG_NOSIGNAL: a child that died meanwhile must not take sandlock down with SIGPIPE.
-    if (::send(fds_.channel_parent.get(), &ack, 1, MSG_NOSIGNAL) != 1)
-        throw ConfinementError("cannot release the child after the listener hand-off: " + errno_text(errno));
+    const long sent = raw::call(SYS_sendto, fds_.channel_parent.get(), reinterpret_cast<long>(&ack), 1, MSG_NOSIGNAL, 0);
+    if (sent != 1) throw ConfinementError("cannot release the child after the listener hand-off: " +
+                                          errno_text(sent < 0 ? static_cast<int>(-sent) : EIO));
 }
 
 void RunningSandbox::run_after_fork(int listener_fd) {

@@ -65,8 +65,9 @@ TEST(Core, AHostIgnoringSigchldStillGetsTheStatus) {
 // SandboxOptions::process_runs_one_sandbox: the first run of an unprivileged process starts its
 // init in the process's memory. Each case runs in a fresh child process, left non-dumpable:
 // statuses, a refused exec, a timeout or a cancelling signal (also before the command has
-// exec'd), a run with notifications (but not one that routes execve: a copy then), and the
-// host's own handlers never run in the init. Without the option the host keeps its dumpable flag.
+// exec'd), a run with notifications (but not one that routes execve or runs a child stage
+// after the listener: a copy then), and the host's own handlers never run in the init. Without
+// the option the host keeps its dumpable flag.
 int host_pipe_fd = -1;
 void host_usr1_handler(int) {
     const char byte = 'S';
@@ -127,7 +128,7 @@ TEST(Core, AnInitInTheHostsMemoryRunsLikeACopy) {
         canceller.join();
         return r.exit_code == 128 + SIGTERM && std::chrono::steady_clock::now() - start < 2500ms;
     })) << "a cancelling signal during the child's stages";
-    // With notifications, too: sandlock takes the listener, then the main process seals.
+    // With notifications, too: sandlock takes the listener, then seals its memory.
     EXPECT_TRUE(in_fresh_process([&] {
         Policy limited = system_policy();
         limited.max_memory = 64u << 20;
@@ -147,6 +148,13 @@ TEST(Core, AnInitInTheHostsMemoryRunsLikeACopy) {
         return r.exit_code == 126 && r.error.find(std::strerror(EXDEV)) != std::string::npos &&
                ::prctl(PR_GET_DUMPABLE) == 1;
     })) << "a run that routes execve";
+    // Or runs a child stage after the hand-off, whose routed calls a handler must read.
+    EXPECT_TRUE(in_fresh_process([&] {
+        SandboxOptions late = with_test_plugins({"landlock", "seccomp", "notif", "late_stage"});
+        late.process_runs_one_sandbox = true;
+        Result r = run(system_policy(), {"/bin/true"}, late);
+        return r.exit_code == 0 && ::prctl(PR_GET_DUMPABLE) == 1;
+    })) << "a run with a child stage after the listener";
     int wakeup[2];
     ASSERT_EQ(::pipe2(wakeup, O_CLOEXEC | O_NONBLOCK), 0);
     EXPECT_TRUE(in_fresh_process([&] {

@@ -95,6 +95,22 @@ TEST(NotifMemory, AnAllocationUnderTheLimitWorks) {
     EXPECT_EQ(r.stdout_text, "ok 16\n");
 }
 
+// Under a syscall allowlist the filter routes every prctl to the limit's handler, which judges
+// only PR_SET_MM (before: every option was EPERM, a process's name too).
+TEST(NotifMemory, UnderAnAllowlistOnlyPrSetMmIsRefused) {
+    Policy policy = memory_policy(128);
+    policy.allow_syscalls = std::vector<std::string>{"@default"};
+    policy.fs_readable.push_back("/proc");
+    Result r = python(policy,
+                      "import ctypes\n"
+                      "libc = ctypes.CDLL(None, use_errno=True)\n"
+                      "print(libc.prctl(15, b'renamed', 0, 0, 0), open('/proc/self/comm').read().strip())\n"
+                      "size = ctypes.c_uint(0)\n"
+                      "print(libc.prctl(35, 15, ctypes.byref(size), 0, 0), ctypes.get_errno())\n",  // PR_SET_MM_MAP_SIZE
+                      notif_options());
+    EXPECT_EQ(r.stdout_text, "0 renamed\n-1 1\n") << r.stderr_text << r.error;
+}
+
 TEST(NotifMemory, AnAllocationOverTheLimitRaisesMemoryError) {
     Result r = python(memory_policy(128),
                       "try:\n"

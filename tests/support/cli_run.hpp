@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -37,8 +38,10 @@ inline std::string slurp(const std::string& path) {
 
 // Runs ARGS (the executable first: a sandlock installed elsewhere, say) with extra environment
 // variables ("NAME=value"). Without the sandbox namespaces every run starts with one warning
-// saying so (the fallback `sandlock check` reports); `err` is what follows it.
-inline CliResult sandlock_at(std::vector<std::string> args, std::vector<std::string> env = {}) {
+// saying so (the fallback `sandlock check` reports); `err` is what follows it. `on_exit` sees
+// the process once it exited, before it is reaped (its /proc files still answer).
+inline CliResult sandlock_at(std::vector<std::string> args, std::vector<std::string> env = {},
+                             const std::function<void(pid_t)>& on_exit = {}) {
     TempDir io;
     const std::string out = io / "out", err = io / "err";
     pid_t pid = ::fork();
@@ -52,6 +55,11 @@ inline CliResult sandlock_at(std::vector<std::string> args, std::vector<std::str
         argv.push_back(nullptr);
         ::execv(argv[0], argv.data());
         ::_exit(99);
+    }
+    if (on_exit) {
+        siginfo_t exited{};
+        ::waitid(P_PID, static_cast<id_t>(pid), &exited, WEXITED | WNOWAIT);
+        on_exit(pid);
     }
     int status = 0;
     ::waitpid(pid, &status, 0);

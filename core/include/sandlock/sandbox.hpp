@@ -43,7 +43,7 @@ struct SandboxOptions {
     std::string checkpoint_store;
     // For a process that exists to run one sandbox (the CLI): its first one-shot run (run,
     // run_inherit, run_interactive) may start the sandbox's init in this process's memory
-    // instead of a copy of it, a faster start (not where a plugin routes execve: README,
+    // instead of a copy of it, a faster start (not where a plugin routes execve, say: README,
     // "The CLI's init shares sandlock's memory"). The process is then
     // non-dumpable for good (no core dump, no ptrace by its own user): that keeps the sandbox
     // out of the shared memory, and an unprivileged process cannot start another sandbox (its

@@ -115,7 +115,9 @@ sdk::NotifVerdict MemoryLimit::on_set_mm(sdk::NotifContext& call) {
     // PR_SET_MM moves the heap's bounds without a brk: one thread could move the break between
     // the judging of another thread's brk and the kernel's running it, which would then grow the
     // heap from where it no longer ended, uncharged. (Without CAP_SYS_RESOURCE, which the sandbox
-    // lacks, only PR_SET_MM_MAP and its size query work at all.)
+    // lacks, only PR_SET_MM_MAP and its size query work at all.) Every other option is not ours:
+    // under a syscall allowlist the filter routes every prctl here (route_to_listener).
+    if (static_cast<std::uint32_t>(call.arg(0)) != PR_SET_MM) return sdk::Verdict::next();
     if (traced_by_sandlock(call.pid())) return sdk::Verdict::next();
     host_->debug("max_memory: refused prctl(PR_SET_MM) of pid " + std::to_string(call.pid()) +
                  " (it would move the heap the limit judges brk against)");
