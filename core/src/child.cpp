@@ -198,7 +198,13 @@ void stage_chroot(const ChildPlan& plan) noexcept {
 // shares sandlock's, and this process must not touch errno, the thread block or the lazily
 // bound symbol table they share until then.
 void hand_over_listener(const ChildPlan& plan, sdk::ChildContext& ctx) noexcept {
-    if (ctx.listener_fd < 0) return;
+    if (ctx.listener_fd < 0) {
+        // No listener after all (seccomp or its notifications unavailable, and best effort):
+        // nothing can answer this call for the kernel, and nothing of the sandbox runs yet.
+        if (const long rc = plan.seal_at_listener ? raw::call(SYS_prctl, PR_SET_DUMPABLE, 0) : 0; rc != 0)
+            fail(plan, Stage::Seccomp, kCoreIndex, static_cast<int>(-rc));
+        return;
+    }
     send_report(plan, ReportKind::Listener, Stage::Seccomp, kCoreIndex, ctx.listener_fd);
     char ack = 0;
     long n;

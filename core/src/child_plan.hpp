@@ -86,6 +86,9 @@ struct ChildPlan {
     // before the main process exists rather than later: always, unless sandlock must take a
     // listener from it (pidfd_getfd), or it is a function's or spawner's copy.
     bool seal_before_main = false;
+    // Otherwise, for an init in sandlock's own memory: sandlock seals it once it took the
+    // listener, and the main process itself if no listener came after all (a layer degraded).
+    bool seal_at_listener = false;
     std::unique_ptr<GuardedStack> main_stack;  // untouched until the main process runs on it
     bool drop_capabilities = true;     // everything but `privileged` runs without any
     const char* chroot_dir = nullptr;  // stage 4

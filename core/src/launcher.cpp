@@ -125,25 +125,33 @@ void warn_without_namespaces(int error) {
 
 std::atomic<bool> namespaces_unavailable{false};
 
+// Where sandlock takes a listener from the main process in its memory, it seals that memory
+// before the main process goes on (running_sandbox.cpp). What the main process does after that
+// must need no supervisor, which could then not inspect it (its fds, cwd and root: the ptrace
+// checks); and only the notif layer's own modules may serve notifications, since a handler
+// acting for a caller (open_for_caller of /proc/1/maps, say) would act in this memory, where
+// the kernel skips those checks for a process of the same memory.
+bool nothing_supervised_after_sealing(const PluginSet& plugins) {
+    return !plugins.routes_notifications() ||
+           (plugins.routes_only_for_serving_plugins() && !plugins.routes_any_of(kCallsAfterSealing) &&
+            !plugins.runs_child_stages_after_listener());
+}
+
 // An init in our memory (SandboxOptions::process_runs_one_sandbox): for the one run of a
 // process that is dumpable, since the init must write its id maps before the memory is sealed,
 // for good. What keeps the sandbox out of that memory then: a non-dumpable process may be read
 // or traced only with CAP_SYS_PTRACE over its memory's user namespace, ours, which no process
 // of the sandbox has (even `privileged` holds its capabilities in the sandbox's own namespace).
-// The init seals it before the main process exists; where sandlock takes a listener from the
-// main process (pidfd_getfd needs the memory dumpable), sandlock seals it before it lets the
-// main process go on, which is then only for runs where nothing the main process does after
-// that may need a supervisor: no routed kCallsAfterSealing, no plugin's later child stage.
-// Only an exec'd command, never a function or a spawner (copies of their own). Not for root:
-// a non-dumpable process's /proc files belong to root, which the sandbox's uid then is, and
-// some of them act on every process of the memory (oom_score_adj, clear_refs,
-// coredump_filter), which would then be ours.
+// The init seals it before the main process exists, or sandlock at the listener hand-off
+// (nothing_supervised_after_sealing). Only an exec'd command, never a function or a spawner
+// (copies of their own). Not for root: a non-dumpable process's /proc files belong to root,
+// which the sandbox's uid then is, and some of them act on every process of the memory
+// (oom_score_adj, clear_refs, coredump_filter), which would then be ours.
 bool may_lend_our_memory(const LaunchSpec& spec, const PluginSet& plugins) {
     static std::atomic<bool> lent{false};
     return spec.init_in_our_memory && spec.function == nullptr && !spec.spawner && raw::kAvailable &&
-           (!plugins.routes_notifications() ||
-            (!plugins.routes_any_of(kCallsAfterSealing) && !plugins.runs_child_stages_after_listener())) &&
-           ::geteuid() != 0 && ::prctl(PR_GET_DUMPABLE) == 1 && !lent.exchange(true);
+           nothing_supervised_after_sealing(plugins) && ::geteuid() != 0 && ::prctl(PR_GET_DUMPABLE) == 1 &&
+           !lent.exchange(true);
 }
 
 void check_chroot(const Policy& policy) {
@@ -211,6 +219,7 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
     ProcessTree& tree = run->tree();
     plan.seal_before_main = spec.function == nullptr && !spec.spawner && !plugins.routes_notifications();
     const bool init_in_our_memory = plan.pid_namespace && may_lend_our_memory(spec, plugins);
+    plan.seal_at_listener = init_in_our_memory && !plan.seal_before_main;
     char* init_stack_top = init_in_our_memory ? run->prepare_init_in_our_memory(kInitStackSize) : nullptr;
     // The child starts with every signal blocked (it inherits this mask): no handler of ours
     // runs in it, and it takes the terminal with SIGTTOU blocked. The init keeps them blocked
@@ -229,7 +238,7 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
         pid = tree.clone_namespaced_in_our_memory(child_entry, init_stack_top, &plan);
         if (pid > 0) {
             fds.status_write.reset();  // its end of file is how the init's death shows
-            run->await_main_started_in_our_memory(pid);
+            run->await_main_started_in_our_memory(pid, old_mask);
         }
     } else if (plan.pid_namespace) {
         // call() forks a helper first (its function needs the heap fork(2) leaves consistent).

@@ -160,13 +160,15 @@ std::int32_t host_log(void*, sandlock_log_level level, sdk::Str plugin, sdk::Str
 std::int32_t host_request_notify(void* host, std::int32_t syscall_nr) noexcept {
     // The child hands the listener over with write() and waits for the ack with read(): those
     // two must never wait for a supervisor that is not running yet.
-    if (!state_of(host).configuring || syscall_nr == SYS_read || syscall_nr == SYS_write) return -EINVAL;
-    auto& requests = state_of(host).notify_requests;
+    HostServices::State& state = state_of(host);
+    if (!state.configuring || syscall_nr == SYS_read || syscall_nr == SYS_write) return -EINVAL;
+    auto& requests = state.notify_requests;
     try {
         if (std::find(requests.begin(), requests.end(), syscall_nr) == requests.end()) requests.push_back(syscall_nr);
     } catch (...) {
         return -ENOMEM;
     }
+    state.routed_by_a_non_server = state.routed_by_a_non_server || !state.configuring_a_server;
     return 0;
 }
 bool well_formed(const sdk::NotifyRule& rule) {
@@ -182,11 +184,13 @@ std::int32_t host_request_notify_when(void* host, const sdk::NotifyRule* rule) n
     if (!state_of(host).configuring || rule == nullptr || rule->syscall_nr == SYS_read ||
         rule->syscall_nr == SYS_write || !well_formed(*rule))
         return -EINVAL;
+    HostServices::State& state = state_of(host);
     try {
-        state_of(host).notify_rules.push_back(*rule);
+        state.notify_rules.push_back(*rule);
     } catch (...) {
         return -ENOMEM;
     }
+    state.routed_by_a_non_server = state.routed_by_a_non_server || !state.configuring_a_server;
     return 0;
 }
 std::size_t host_notify_rules(void* host, const sdk::NotifyRule** rules) noexcept {

@@ -186,6 +186,7 @@ PluginSet::PluginSet(const Policy& policy, const PolicyReach& reach, const Sandb
     const std::string policy_json = policy_to_json(policy);
     for (const auto& plugin : plugins_) {
         auto it = policy.plugin_options.find(std::string(plugin->name()));
+        host_.configuring((plugin->flags() & sdk::kPluginServesNotifications) != 0);
         plugin->configure(policy_json, it == policy.plugin_options.end() ? std::string_view{} : it->second);
     }
     host_.end_configuration();

@@ -39,6 +39,8 @@ public:
     bool routes_any_of(std::span<const int> syscalls) const;
     // Whether a plugin runs a child stage after the listener was handed over.
     bool runs_child_stages_after_listener() const;
+    // Whether every route was asked for by a plugin that serves notifications (HostServices::routed_by_a_non_server).
+    bool routes_only_for_serving_plugins() const { return !host_.routed_by_a_non_server(); }
     // Readable once a plugin aborted the run (HostApi::abort_run), and why.
     int abort_fd() const { return host_.abort_fd(); }
     std::string abort_reason() { return host_.abort_reason(); }

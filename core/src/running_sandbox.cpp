@@ -72,9 +72,10 @@ char* RunningSandbox::prepare_init_in_our_memory(std::size_t stack_size) {
 // its exec, so neither touches errno or anything else of ours until the ack, which we send
 // raw once our memory is sealed (take_listener); after it we are back to raw calls. The
 // reports before it (a plugin's handed-over fd, say) are kept as they come, and handled first.
-void RunningSandbox::await_main_started_in_our_memory(pid_t init) noexcept {
+void RunningSandbox::await_main_started_in_our_memory(pid_t init, const sigset_t& caller_mask) noexcept {
     init_in_our_memory_ = init;
     pid_ = init;
+    caller_mask_ = &caller_mask;
     const long pidfd = raw::call(SYS_pidfd_open, init, 0);
     if (pidfd >= 0) pidfd_ = Fd(static_cast<int>(pidfd));
     bool ending = false;
@@ -138,6 +139,8 @@ void RunningSandbox::await_main_started_in_our_memory(pid_t init) noexcept {
             channel_open = false;
         }
     }
+    caller_mask_ = nullptr;
+    listener_refused_ = !after_fork_done_ && plugins_.routes_notifications();
     if (main_started_) return;
     // Zombie only once its namespace is empty: the main process no longer runs on the plan.
     siginfo_t info{};
@@ -329,7 +332,10 @@ void RunningSandbox::handle_report(const ReceivedReport& received) {
     Fd passed(received.fd);
     const ChildReport& report = received.report;
     switch (report.kind) {
-        case ReportKind::Listener: take_listener(report.value, received.sender); break;
+        case ReportKind::Listener:
+            // One that came as the wait above ended the sandbox: its sender is gone.
+            if (!listener_refused_) take_listener(report.value, received.sender);
+            break;
         case ReportKind::PluginFd:
             if (passed && report.plugin >= 0 && static_cast<std::size_t>(report.plugin) < plugins_.plugins().size())
                 plugins_.plugins()[report.plugin]->receive_fd(passed.release());
@@ -358,7 +364,21 @@ void RunningSandbox::take_listener(int child_fd, pid_t sender) {
         listener_ = std::move(listener);
     }
     if (spec_.spawner) spawner_pid_ = sender > 0 ? sender : pid_;  // the main process is the spawner
-    run_after_fork(listener_.get());
+    if (caller_mask_ == nullptr) {
+        run_after_fork(listener_.get());
+    } else {
+        // The launching thread blocks every signal while an init runs in our memory; the
+        // threads the hooks start inherit the caller's mask instead, as they do elsewhere.
+        sigset_t ours;
+        ::pthread_sigmask(SIG_SETMASK, caller_mask_, &ours);
+        try {
+            run_after_fork(listener_.get());
+        } catch (...) {
+            ::pthread_sigmask(SIG_SETMASK, &ours, nullptr);
+            throw;
+        }
+        ::pthread_sigmask(SIG_SETMASK, &ours, nullptr);
+    }
     // An init in our memory (await_main_started_in_our_memory): our memory is sealed before the
     // command runs (see the init's own seal), here, after the hooks, by us: nothing of the
     // sandbox can refuse or fake it. Raw from here on: the main process runs once acked.

@@ -17,6 +17,7 @@
 #include <sandlock/result.hpp>
 #include <sandlock/sandbox.hpp>
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -84,8 +85,9 @@ public:
     char* prepare_init_in_our_memory(std::size_t stack_size);
     // An init in our memory (launcher.cpp), cloned as `init`, with our end of its status pipe
     // closed: returns once it no longer reads the launcher's ChildPlan, having taken the
-    // listener on the way if one comes (a failure then is rethrown by started()).
-    void await_main_started_in_our_memory(pid_t init) noexcept;
+    // listener on the way if one comes (a failure then is rethrown by started()). The plugins'
+    // hooks run with the caller's signal mask, `caller_mask`, as they do after started().
+    void await_main_started_in_our_memory(pid_t init, const sigset_t& caller_mask) noexcept;
     // The child `pid` exists and the child's ends of the descriptors are closed.
     void started(pid_t pid);
     pid_t pid() const { return pid_; }
@@ -183,6 +185,8 @@ private:
     // beforehand), and what went wrong taking the listener then.
     std::vector<ReceivedReport> early_reports_;
     std::exception_ptr handoff_error_;
+    const sigset_t* caller_mask_ = nullptr;  // during that wait
+    bool listener_refused_ = false;  // that wait ended without the hand-off: a late report is stale
     bool on_exit_done_ = false;
     bool after_fork_done_ = false;
     bool paused_ = false;
