@@ -130,10 +130,11 @@ std::atomic<bool> namespaces_unavailable{false};
 // must need no supervisor, which could then not inspect it (its fds, cwd and root: the ptrace
 // checks); and only the notif layer's own modules may serve notifications, since a handler
 // acting for a caller (open_for_caller of /proc/1/maps, say) would act in this memory, where
-// the kernel skips those checks for a process of the same memory.
+// the kernel skips those checks for a process of the same memory (and only it gets the listener:
+// RunningSandbox::run_after_fork).
 bool nothing_supervised_after_sealing(const PluginSet& plugins) {
     return !plugins.routes_notifications() ||
-           (plugins.routes_only_for_serving_plugins() && !plugins.routes_any_of(kCallsAfterSealing) &&
+           (plugins.routes_only_through_notif_layer() && !plugins.routes_any_of(kCallsAfterSealing) &&
             !plugins.runs_child_stages_after_listener());
 }
 

@@ -168,7 +168,7 @@ std::int32_t host_request_notify(void* host, std::int32_t syscall_nr) noexcept {
     } catch (...) {
         return -ENOMEM;
     }
-    state.routed_by_a_non_server = state.routed_by_a_non_server || !state.configuring_a_server;
+    state.routed_outside_notif_layer = state.routed_outside_notif_layer || !state.configuring_notif_layer;
     return 0;
 }
 bool well_formed(const sdk::NotifyRule& rule) {
@@ -190,7 +190,7 @@ std::int32_t host_request_notify_when(void* host, const sdk::NotifyRule* rule) n
     } catch (...) {
         return -ENOMEM;
     }
-    state.routed_by_a_non_server = state.routed_by_a_non_server || !state.configuring_a_server;
+    state.routed_outside_notif_layer = state.routed_outside_notif_layer || !state.configuring_notif_layer;
     return 0;
 }
 std::size_t host_notify_rules(void* host, const sdk::NotifyRule** rules) noexcept {

@@ -30,8 +30,8 @@ public:
         std::vector<sdk::NotifHandlerEntry> handlers;
         std::deque<std::string> handler_plugins;  // the names handlers' entries point to (stable)
         bool configuring = true;  // routing requests are taken only while plugins configure
-        bool configuring_a_server = false;  // the plugin configuring now serves notifications
-        bool routed_by_a_non_server = false;  // a route (or handler) of a plugin that serves none
+        bool configuring_notif_layer = false;  // the plugin configuring now is the notif layer
+        bool routed_outside_notif_layer = false;  // a route (or handler) of another plugin
         Fd abort_event;           // an eventfd, readable once a plugin aborted the run
         std::mutex abort_mutex;
         std::string abort_reason;  // "plugin: reason" of the first abort_run
@@ -47,12 +47,12 @@ public:
     bool routes_notifications() const { return !state_.notify_requests.empty() || !state_.notify_rules.empty(); }
     // Whether `syscall_nr` is routed to the listener, always or under conditions.
     bool routes(int syscall_nr) const;
-    // Set before each plugin's configure(): whether that plugin serves notifications itself.
-    void configuring(bool serves_notifications) { state_.configuring_a_server = serves_notifications; }
-    // Whether a plugin that serves no notifications routed a syscall or registered a handler:
-    // one served by another plugin's code (a third-party handler, or a plugin reading the
-    // listener itself), which the core knows nothing of.
-    bool routed_by_a_non_server() const { return state_.routed_by_a_non_server; }
+    // Set before each plugin's configure(): whether that plugin is the notif layer.
+    void configuring_notif_layer(bool is_it) { state_.configuring_notif_layer = is_it; }
+    // Whether a plugin other than the notif layer routed a syscall or registered a handler: one
+    // served by code the core knows nothing of (a third-party handler, or a plugin reading the
+    // listener itself).
+    bool routed_outside_notif_layer() const { return state_.routed_outside_notif_layer; }
     const std::vector<sdk::NotifHandlerEntry>& notif_handlers() const { return state_.handlers; }
     // After this, request_notify and register_notif_handler refuse: the filter is being built.
     void end_configuration() { state_.configuring = false; }

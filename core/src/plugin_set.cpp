@@ -77,8 +77,8 @@ std::vector<std::string> chosen_names(const Policy& policy, const PolicyReach& r
         auto owner = owners().find(std::string(field));
         if (owner != owners().end() && !contains(names, owner->second)) names.push_back(owner->second);
     }
-    if (needs_notif(policy, reach) && !contains(names, "notif") && !find_plugin("notif", search_path).empty())
-        names.emplace_back("notif");
+    if (needs_notif(policy, reach) && !contains(names, kNotifLayer) && !find_plugin(kNotifLayer, search_path).empty())
+        names.emplace_back(kNotifLayer);
     return names;
 }
 
@@ -173,7 +173,7 @@ PluginSet::PluginSet(const Policy& policy, const PolicyReach& reach, const Sandb
         throw PolicyError(std::string(field) + " needs plugin '" + owner->second +
                           "', which is not enabled; add it: --plugins=" + join(names, ",") + "," + owner->second);
     }
-    if (const char* why = needs_notif(policy, reach); !nested && why != nullptr && !contains(names, "notif"))
+    if (const char* why = needs_notif(policy, reach); !nested && why != nullptr && !contains(names, kNotifLayer))
         throw PolicyError(std::string(why) + "; add it: --plugins=" +
                           join(names, ",") + ",notif");
     for (const auto& entry : policy.plugin_options) {
@@ -186,7 +186,7 @@ PluginSet::PluginSet(const Policy& policy, const PolicyReach& reach, const Sandb
     const std::string policy_json = policy_to_json(policy);
     for (const auto& plugin : plugins_) {
         auto it = policy.plugin_options.find(std::string(plugin->name()));
-        host_.configuring((plugin->flags() & sdk::kPluginServesNotifications) != 0);
+        host_.configuring_notif_layer(plugin->name() == kNotifLayer);
         plugin->configure(policy_json, it == policy.plugin_options.end() ? std::string_view{} : it->second);
     }
     host_.end_configuration();

@@ -23,6 +23,10 @@ namespace sandlock {
 // own one field, naming both.
 std::map<std::string, std::string> field_owners(const std::vector<std::filesystem::path>& search_path);
 
+// The layer that serves notifications (plugins/notif), which the core names in its advice and
+// trusts to route only what its own modules answer.
+inline constexpr std::string_view kNotifLayer = "notif";
+
 class PluginSet {
 public:
     // Chooses the plugins (options.plugins, else policy.plugins, else the owners of every
@@ -39,8 +43,11 @@ public:
     bool routes_any_of(std::span<const int> syscalls) const;
     // Whether a plugin runs a child stage after the listener was handed over.
     bool runs_child_stages_after_listener() const;
-    // Whether every route was asked for by a plugin that serves notifications (HostServices::routed_by_a_non_server).
-    bool routes_only_for_serving_plugins() const { return !host_.routed_by_a_non_server(); }
+    // Whether every route is the notif layer's own: no other plugin routed a syscall or
+    // registered a handler (HostServices::routed_outside_notif_layer).
+    bool routes_only_through_notif_layer() const {
+        return !host_.routed_outside_notif_layer() && host_.notif_handlers().empty();
+    }
     // Readable once a plugin aborted the run (HostApi::abort_run), and why.
     int abort_fd() const { return host_.abort_fd(); }
     std::string abort_reason() { return host_.abort_reason(); }

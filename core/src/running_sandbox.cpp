@@ -395,7 +395,12 @@ void RunningSandbox::take_listener(int child_fd, pid_t sender) {
 void RunningSandbox::run_after_fork(int listener_fd) {
     after_fork_done_ = true;
     sdk::ParentContext ctx{pid_, pidfd_.get(), listener_fd, spawner_pid_, sandbox_pid_namespace()};
-    for (const auto& plugin : plugins_.plugins()) plugin->after_fork(ctx);
+    for (const auto& plugin : plugins_.plugins()) {
+        // With an init in our memory only the notif layer serves notifications (launcher.cpp):
+        // another plugin's code must not answer them there.
+        ctx.listener_fd = init_in_our_memory_ > 0 && plugin->name() != kNotifLayer ? -1 : listener_fd;
+        plugin->after_fork(ctx);
+    }
 }
 
 void RunningSandbox::run_on_exit(const sdk::ExitInfo& info) noexcept {

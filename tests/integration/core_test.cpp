@@ -148,11 +148,29 @@ TEST(Core, AnInitInTheHostsMemoryRunsLikeACopy) {
         return r.exit_code == 126 && r.error.find(std::strerror(EXDEV)) != std::string::npos &&
                ::prctl(PR_GET_DUMPABLE) == 1;
     })) << "a run that routes execve";
-    // Or runs a child stage after the hand-off, whose routed calls a handler must read.
+    // Or lets a plugin other than the notif layer serve notifications: a handler acting for the
+    // caller would act in sandlock's memory, where the kernel skips its ptrace checks (this
+    // /proc/1/maps then showed sandlock's layout; a copy's is refused).
     EXPECT_TRUE(in_fresh_process([&] {
+        Policy policy = system_policy();
+        policy.fs_readable.push_back("/proc");
+        policy.plugin_options["notif_probe"] = R"({"rules": [{"syscall": )" + std::to_string(SYS_openat) +
+                                               R"(, "arg_index": 0, "arg_value": 77, "action": "open_for", "expected": "/proc/1/maps"}]})";
+        SandboxOptions routed = with_test_plugins({"landlock", "seccomp", "notif", "notif_probe"});
+        routed.process_runs_one_sandbox = true;
+        Result r = python(policy,
+                          "os.dup2(os.open('/usr', os.O_RDONLY), 77)\n"
+                          "probe(lambda: os.read(os.open('whatever', os.O_RDONLY, dir_fd=77), 100))\n",
+                          routed);
+        return r.stdout_text == "EACCES\n" && ::prctl(PR_GET_DUMPABLE) == 1;
+    })) << "a run where another plugin's handler opens /proc/1/maps for the caller";
+    // Or runs a child stage after the hand-off, whose routed calls a handler must inspect.
+    EXPECT_TRUE(in_fresh_process([&] {
+        Policy with_proc = system_policy();
+        with_proc.fs_readable.push_back("/proc");
         SandboxOptions late = with_test_plugins({"landlock", "seccomp", "notif", "late_stage"});
         late.process_runs_one_sandbox = true;
-        Result r = run(system_policy(), {"/bin/true"}, late);
+        Result r = run(with_proc, {"/bin/true"}, late);
         return r.exit_code == 0 && ::prctl(PR_GET_DUMPABLE) == 1;
     })) << "a run with a child stage after the listener";
     int wakeup[2];

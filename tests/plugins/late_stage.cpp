@@ -1,11 +1,12 @@
-// Test plugin: in the exec stage, after the listener was handed over, makes a call it routes to
-// a handler of its own that reads the caller's memory. Proves that a run with such a stage
-// keeps an init whose memory a supervisor can still read then (a copy, not sandlock's own).
+// Test plugin: in the exec stage, after the listener was handed over, opens a directory by a
+// path relative to its working directory (/usr, which the command then starts in). With /proc readable the notif layer routes that open, and its
+// handler must look at the caller's working directory (/proc/PID/cwd, a ptrace check). Proves
+// that a run with such a stage keeps an init whose memory a supervisor can still inspect then
+// (a copy, not sandlock's own, which is sealed by that time).
 #include <sandlock/sdk/export.hpp>
-#include <sandlock/sdk/notif.hpp>
 
-#include <sys/syscall.h>
-#include <sys/utsname.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -17,23 +18,16 @@ class LateStage final : public sdk::Plugin {
 public:
     explicit LateStage(const sdk::HostApi* host) : Plugin(host, "late_stage") {}
 
-    void configure(const sandlock::Policy&, const boost::json::object&) override {
-        sdk::on_syscall<&LateStage::on_uname>(host(), SYS_uname, this);
-    }
-
     int child_stage(sdk::Stage, sdk::ChildContext&) noexcept override {
-        utsname name{};
-        return ::uname(&name) == 0 ? 0 : -errno;
-    }
-
-private:
-    sdk::NotifVerdict on_uname(sdk::NotifContext& call) {
-        call.read<char>(call.arg(0));  // throws (the call fails) where the memory cannot be read
-        return sdk::Verdict::next();
+        if (::chdir("/usr") != 0) return -errno;  // readable in the tests' policies
+        const int fd = ::open("lib", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) return -errno;
+        ::close(fd);
+        return 0;
     }
 };
 
-constexpr sdk::Manifest kManifest{"late_stage", "test: a routed call in the exec stage", {},
+constexpr sdk::Manifest kManifest{"late_stage", "test: an open in the exec stage", {},
                                   sdk::stage_bit(sdk::Stage::Exec), 0};
 
 }  // namespace

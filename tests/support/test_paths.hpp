@@ -17,7 +17,7 @@ inline std::string static_probe() { return (bin_dir() / "static_probe").string()
 inline std::string stack_hog() { return (bin_dir() / "stack_hog").string(); }
 inline std::string sigcont_timer() { return (bin_dir() / "sigcont_timer").string(); }
 inline std::string counter() { return (bin_dir() / "counter").string(); }
-inline std::string without_user_notification() { return (bin_dir() / "without_user_notification").string(); }
+inline std::string without_seccomp_actions() { return (bin_dir() / "without_seccomp_actions").string(); }
 inline std::string test_plugin_dir() { return (bin_dir() / "../lib/sandlock/test-plugins").lexically_normal().string(); }
 
 }  // namespace sandlock::test

@@ -196,7 +196,9 @@ typedef struct sandlock_child_context {
 typedef struct sandlock_parent_context {
     int32_t child_pid;
     int32_t child_pidfd;
-    int32_t listener_fd; /* seccomp user-notification listener, or -1; owned by the host */
+    int32_t listener_fd; /* seccomp user-notification listener, or -1; owned by the host. A
+                          * plugin that routes no syscall itself may get -1 while the notif
+                          * layer gets the listener (the CLI's init in sandlock's memory). */
     /* A long-lived sandbox's spawner (the confined process that starts each exec'd command), or
      * 0. Like the init it is the sandbox's machinery, not one of its processes: it counts
      * against no limit (sandbox_process.hpp). */

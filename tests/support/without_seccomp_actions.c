@@ -1,7 +1,8 @@
-/* Runs a program where the kernel seems to lack seccomp user notification: a filter answers
- * seccomp(SECCOMP_GET_ACTION_AVAIL, ...) with EOPNOTSUPP, as an old kernel would. For tests of
- * what sandlock does when that layer degrades (tests/escape).
- *   without_user_notification PROGRAM ARGS... */
+/* Runs a program where the kernel seems to offer no seccomp actions: a filter answers every
+ * seccomp(SECCOMP_GET_ACTION_AVAIL, ...) with EOPNOTSUPP (it cannot read which action the
+ * pointer names), so sandlock's seccomp layer finds filters, and with them user notification,
+ * unavailable. For tests of what sandlock does when that layer degrades (tests/escape).
+ *   without_seccomp_actions PROGRAM ARGS... */
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -13,7 +14,7 @@
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: without_user_notification PROGRAM ARGS...\n");
+        fprintf(stderr, "usage: without_seccomp_actions PROGRAM ARGS...\n");
         return 2;
     }
     struct sock_filter filter[] = {
@@ -26,10 +27,10 @@ int main(int argc, char** argv) {
     };
     struct sock_fprog program = {sizeof filter / sizeof filter[0], filter};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0) {
-        perror("without_user_notification: seccomp");
+        perror("without_seccomp_actions: seccomp");
         return 1;
     }
     execv(argv[1], argv + 1);
-    perror("without_user_notification: exec");
+    perror("without_seccomp_actions: exec");
     return 1;
 }
