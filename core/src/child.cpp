@@ -192,25 +192,28 @@ void stage_chroot(const ChildPlan& plan) noexcept {
     if (::chroot(plan.chroot_dir) < 0 || ::chdir("/") < 0) fail(plan, Stage::Filesystem, kCoreIndex, errno);
 }
 
-// The seccomp layer left a listener fd: the parent copies it with pidfd_getfd and acks, so
-// nothing here depends on a syscall a plugin may route to the listener (sendmsg, say). Raw
-// from the report to the ack: sandlock runs its hooks meanwhile, in this memory if the init
-// shares sandlock's, and this process must not touch errno, the thread block or the lazily
-// bound symbol table they share until then.
-void hand_over_listener(const ChildPlan& plan, sdk::ChildContext& ctx) noexcept {
-    if (ctx.listener_fd < 0) {
-        // No listener after all (seccomp or its notifications unavailable, and best effort):
-        // nothing can answer this call for the kernel, and nothing of the sandbox runs yet.
-        if (const long rc = plan.seal_at_listener ? raw::call(SYS_prctl, PR_SET_DUMPABLE, 0) : 0; rc != 0)
-            fail(plan, Stage::Seccomp, kCoreIndex, static_cast<int>(-rc));
-        return;
-    }
-    send_report(plan, ReportKind::Listener, Stage::Seccomp, kCoreIndex, ctx.listener_fd);
+// Reports `kind` and waits for the parent's ack. Raw from the report to the ack: sandlock runs
+// its hooks meanwhile, in this memory if the init shares sandlock's, and this process must not
+// touch errno, the thread block or the lazily bound symbol table they share until then.
+void report_and_await_ack(const ChildPlan& plan, ReportKind kind, int value) noexcept {
+    send_report(plan, kind, Stage::Seccomp, kCoreIndex, value);
     char ack = 0;
     long n;
     while ((n = raw::call(SYS_read, plan.channel_fd, reinterpret_cast<long>(&ack), 1)) == -EINTR) {
     }
     if (n != 1) ::_exit(125);  // the parent is gone or refused: nothing to report to
+}
+
+// The seccomp layer left a listener fd: the parent copies it with pidfd_getfd and acks, so
+// nothing here depends on a syscall a plugin may route to the listener (sendmsg, say). Where
+// the init shares sandlock's memory, sandlock seals that memory before it acks, also when no
+// listener came after all (seccomp or its notifications unavailable, and best effort).
+void hand_over_listener(const ChildPlan& plan, sdk::ChildContext& ctx) noexcept {
+    if (ctx.listener_fd < 0) {
+        if (plan.seal_at_listener) report_and_await_ack(plan, ReportKind::NoListener, 0);
+        return;
+    }
+    report_and_await_ack(plan, ReportKind::Listener, ctx.listener_fd);
     ::close(ctx.listener_fd);
     ctx.listener_fd = -1;
 }

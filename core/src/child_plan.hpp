@@ -87,7 +87,7 @@ struct ChildPlan {
     // listener from it (pidfd_getfd), or it is a function's or spawner's copy.
     bool seal_before_main = false;
     // Otherwise, for an init in sandlock's own memory: sandlock seals it once it took the
-    // listener, and the main process itself if no listener came after all (a layer degraded).
+    // listener, or was told that none came after all (a layer degraded).
     bool seal_at_listener = false;
     std::unique_ptr<GuardedStack> main_stack;  // untouched until the main process runs on it
     bool drop_capabilities = true;     // everything but `privileged` runs without any

@@ -118,6 +118,16 @@ void RunningSandbox::await_main_started_in_our_memory(pid_t init, const sigset_t
         if (n != static_cast<long>(sizeof(ChildReport))) {
             if (received.fd >= 0) raw::call(SYS_close, received.fd);
             channel_open = false;  // the main process exec'd or died: wait() reads the rest
+        } else if (received.report.kind == ReportKind::NoListener) {
+            if (received.fd >= 0) raw::call(SYS_close, received.fd);  // none belongs to this report
+            try {
+                seal_and_release();  // raw: nothing runs beside us
+            } catch (...) {
+                handoff_error_ = std::current_exception();
+                raw::call(SYS_kill, init, SIGKILL);
+                ending = true;
+            }
+            channel_open = false;
         } else if (received.report.kind != ReportKind::Listener) {
             if (early_reports_.size() < early_reports_.capacity()) {
                 early_reports_.push_back(received);
@@ -341,6 +351,7 @@ void RunningSandbox::handle_report(const ReceivedReport& received) {
                 plugins_.plugins()[report.plugin]->receive_fd(passed.release());
             break;
         case ReportKind::Spawner: spawner_pid_ = received.sender; break;
+        case ReportKind::NoListener: break;  // only where an init in our memory waits for it
         case ReportKind::StageFailed:
         case ReportKind::ExecFailed: failure_ = report; break;
     }
@@ -379,9 +390,13 @@ void RunningSandbox::take_listener(int child_fd, pid_t sender) {
         }
         ::pthread_sigmask(SIG_SETMASK, &ours, nullptr);
     }
-    // An init in our memory (await_main_started_in_our_memory): our memory is sealed before the
-    // command runs (see the init's own seal), here, after the hooks, by us: nothing of the
-    // sandbox can refuse or fake it. Raw from here on: the main process runs once acked.
+    seal_and_release();
+}
+
+// An init in our memory (await_main_started_in_our_memory): our memory is sealed before the
+// command runs (see the init's own seal), here, after the hooks, by us: nothing of the sandbox
+// can refuse or fake it. Then the ack. Raw: the main process runs once acked.
+void RunningSandbox::seal_and_release() {
     if (init_in_our_memory_ > 0)
         if (const long rc = raw::call(SYS_prctl, PR_SET_DUMPABLE, 0); rc != 0)
             throw ConfinementError("cannot make sandlock's memory non-dumpable: " + errno_text(static_cast<int>(-rc)));

@@ -146,6 +146,7 @@ private:
     void handle_report(const ReceivedReport& received);
     void handle_early_reports();
     void take_listener(int child_fd, pid_t sender);
+    void seal_and_release();
     void run_after_fork(int listener_fd);
     int read_cancel_signal();
     void record_status(int status);

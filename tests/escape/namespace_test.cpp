@@ -291,8 +291,8 @@ TEST(EscapeNamespace, TheInitInSandlocksMemoryCannotBeReadOrWritten) {
 // command sealed itself before its exec, that won in 5 to 15 % of starts, as no seal before
 // the command ran did in 79 of 200; a third-party route now keeps the init a copy, whose own
 // score the write may change, racing the copy's seal); and with no listener after all, the
-// kernel seeming to offer no seccomp actions under --best-effort (the command seals; before,
-// 21 of 200 won). For root the init is always a copy. Starts, not threads, race here, hence
+// kernel seeming to offer no seccomp actions under --best-effort (the command says so, and
+// sandlock seals; before any seal there, 21 of 200 won). For root the init is always a copy. Starts, not threads, race here, hence
 // fewer tries.
 TEST(EscapeNamespace, TheCommandNeverMeetsSandlocksMemoryDumpable) {
     REQUIRE_NAMESPACES();
