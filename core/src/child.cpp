@@ -40,10 +40,13 @@ constexpr int kCoreIndex = -1;
 
 // Raw: the listener's report is the moment sandlock starts running its own code beside this
 // process, in the same memory if the init shares sandlock's (hand_over_listener).
-void send_report(const ChildPlan& plan, ReportKind kind, Stage stage, int plugin, int value) noexcept {
+// Whether the report went out (a filter denying write, say, would keep it back).
+bool send_report(const ChildPlan& plan, ReportKind kind, Stage stage, int plugin, int value) noexcept {
     ChildReport report{kind, static_cast<std::uint32_t>(stage), plugin, value};
-    while (raw::call(SYS_write, plan.channel_fd, reinterpret_cast<long>(&report), sizeof report) == -EINTR) {
+    long n;
+    while ((n = raw::call(SYS_write, plan.channel_fd, reinterpret_cast<long>(&report), sizeof report)) == -EINTR) {
     }
+    return n == static_cast<long>(sizeof report);
 }
 
 [[noreturn]] void fail(const ChildPlan& plan, Stage stage, int plugin, int error) noexcept {
@@ -196,7 +199,7 @@ void stage_chroot(const ChildPlan& plan) noexcept {
 // its hooks meanwhile, in this memory if the init shares sandlock's, and this process must not
 // touch errno, the thread block or the lazily bound symbol table they share until then.
 void report_and_await_ack(const ChildPlan& plan, ReportKind kind, int value) noexcept {
-    send_report(plan, kind, Stage::Seccomp, kCoreIndex, value);
+    if (!send_report(plan, kind, Stage::Seccomp, kCoreIndex, value)) ::_exit(125);  // no ack would come
     char ack = 0;
     long n;
     while ((n = raw::call(SYS_read, plan.channel_fd, reinterpret_cast<long>(&ack), 1)) == -EINTR) {

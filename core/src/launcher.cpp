@@ -253,6 +253,7 @@ std::unique_ptr<RunningSandbox> start_sandbox(const Policy& policy, const Sandbo
         if (pid < 0 && namespaces_refused(fork_error)) {
             namespaces_unavailable = true;
             plan.pid_namespace = false;
+            plan.seal_at_listener = false;  // no init, in our memory or not
             warn_without_namespaces(fork_error);
         }
     }

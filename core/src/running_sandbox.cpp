@@ -342,16 +342,18 @@ void RunningSandbox::handle_report(const ReceivedReport& received) {
     Fd passed(received.fd);
     const ChildReport& report = received.report;
     switch (report.kind) {
+        // One that came as the wait above ended the sandbox is stale: its sender is gone.
         case ReportKind::Listener:
-            // One that came as the wait above ended the sandbox: its sender is gone.
             if (!listener_refused_) take_listener(report.value, received.sender);
+            break;
+        case ReportKind::NoListener:  // its sender waits for the ack
+            if (!listener_refused_) seal_and_release();
             break;
         case ReportKind::PluginFd:
             if (passed && report.plugin >= 0 && static_cast<std::size_t>(report.plugin) < plugins_.plugins().size())
                 plugins_.plugins()[report.plugin]->receive_fd(passed.release());
             break;
         case ReportKind::Spawner: spawner_pid_ = received.sender; break;
-        case ReportKind::NoListener: break;  // only where an init in our memory waits for it
         case ReportKind::StageFailed:
         case ReportKind::ExecFailed: failure_ = report; break;
     }
