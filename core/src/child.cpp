@@ -38,9 +38,9 @@ using sdk::Stage;
 
 constexpr int kCoreIndex = -1;
 
-// Raw: the listener's report is the moment sandlock starts running its own code beside this
-// process, in the same memory if the init shares sandlock's (hand_over_listener).
-// Whether the report went out (a filter denying write, say, would keep it back).
+// Whether the report went out (a filter denying write, say, would keep it back). Raw: the
+// listener's report is the moment sandlock starts running its own code beside this process,
+// in the same memory if the init shares sandlock's (hand_over_listener).
 bool send_report(const ChildPlan& plan, ReportKind kind, Stage stage, int plugin, int value) noexcept {
     ChildReport report{kind, static_cast<std::uint32_t>(stage), plugin, value};
     long n;
