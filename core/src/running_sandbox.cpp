@@ -118,17 +118,7 @@ void RunningSandbox::await_main_started_in_our_memory(pid_t init, const sigset_t
         if (n != static_cast<long>(sizeof(ChildReport))) {
             if (received.fd >= 0) raw::call(SYS_close, received.fd);
             channel_open = false;  // the main process exec'd or died: wait() reads the rest
-        } else if (received.report.kind == ReportKind::NoListener) {
-            if (received.fd >= 0) raw::call(SYS_close, received.fd);  // none belongs to this report
-            try {
-                seal_and_release();  // raw: nothing runs beside us
-            } catch (...) {
-                handoff_error_ = std::current_exception();
-                raw::call(SYS_kill, init, SIGKILL);
-                ending = true;
-            }
-            channel_open = false;
-        } else if (received.report.kind != ReportKind::Listener) {
+        } else if (received.report.kind != ReportKind::Listener && received.report.kind != ReportKind::NoListener) {
             if (early_reports_.size() < early_reports_.capacity()) {
                 early_reports_.push_back(received);
                 continue;
@@ -136,11 +126,15 @@ void RunningSandbox::await_main_started_in_our_memory(pid_t init, const sigset_t
             if (received.fd >= 0) raw::call(SYS_close, received.fd);
             raw::call(SYS_kill, init, SIGKILL);  // more than the stages can send
             ending = overflowed = true;
-        } else {
-            if (received.fd >= 0) raw::call(SYS_close, received.fd);  // none belongs to this report
+        } else {  // the main process waits for our ack
+            if (received.fd >= 0) raw::call(SYS_close, received.fd);  // none belongs to these reports
             try {
-                handle_early_reports();
-                take_listener(received.report.value, received.sender);
+                if (received.report.kind == ReportKind::NoListener) {
+                    seal_and_release();  // raw: nothing runs beside us
+                } else {
+                    handle_early_reports();
+                    take_listener(received.report.value, received.sender);
+                }
             } catch (...) {
                 handoff_error_ = std::current_exception();
                 raw::call(SYS_kill, init, SIGKILL);
