@@ -223,7 +223,24 @@ TEST(NotifProcFiles, ReadsTheHeapEndOfALiveProcess) {
     ASSERT_NE(::sbrk(kGrowth), reinterpret_cast<void*>(-1));
     const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
     const auto brk_now = reinterpret_cast<std::uint64_t>(::sbrk(0));
-    EXPECT_EQ(proc::read_heap_end(::getpid()), (brk_now + page - 1) / page * page);
+    const std::uint64_t heap_end = (brk_now + page - 1) / page * page;
+    EXPECT_EQ(proc::read_heap_end(::getpid()), heap_end);
+
+    // With a hint: learnt by the first search, asked for first by the next; a stale one (here a
+    // stack address, past the heap, and one below everything) still finds the heap.
+    std::uint64_t hint = 0;
+    EXPECT_EQ(proc::read_heap_end(::getpid(), proc::HeapSearchDepth::Usual, &hint), heap_end);
+    ASSERT_NE(hint, 0u);
+    EXPECT_LT(hint, heap_end);
+    const std::uint64_t heap_start = hint;
+    EXPECT_EQ(proc::read_heap_end(::getpid(), proc::HeapSearchDepth::Usual, &hint), heap_end);
+    EXPECT_EQ(hint, heap_start);
+    int on_stack = 0;
+    for (std::uint64_t stale : {reinterpret_cast<std::uint64_t>(&on_stack), heap_end, std::uint64_t{1}}) {
+        hint = stale;
+        EXPECT_EQ(proc::read_heap_end(::getpid(), proc::HeapSearchDepth::Usual, &hint), heap_end) << stale;
+        EXPECT_EQ(hint, heap_start) << stale;
+    }
     ::sbrk(-kGrowth);
 }
 

@@ -194,7 +194,7 @@ int MemoryLimit::apply_rlimits() const noexcept {
     return 0;
 }
 
-std::uint64_t MemoryLimit::cost_of(const sdk::NotifContext& call, pid_t process) const {
+std::uint64_t MemoryLimit::cost_of(const sdk::NotifContext& call, pid_t process) {
     switch (call.syscall()) {
         case SYS_mmap:
             return memory::mmap_cost(call.arg(1), call.arg(2), call.arg(3), stack_limit_ ? stack_limit_->rlim_cur : 0);
@@ -203,7 +203,7 @@ std::uint64_t MemoryLimit::cost_of(const sdk::NotifContext& call, pid_t process)
         case SYS_pkey_mprotect: return memory::mprotect_cost(call.arg(1), call.arg(2));
         case SYS_brk: {
             if (call.arg(0) == 0) return 0;
-            auto heap_end = proc::read_heap_end(process);
+            auto heap_end = proc::read_heap_end(process, proc::HeapSearchDepth::Usual, &heap_starts_[process]);
             return heap_end ? memory::brk_cost(call.arg(0), *heap_end) : memory::round_to_pages(call.arg(0));
         }
         case SYS_clone:
@@ -312,6 +312,7 @@ void MemoryLimit::apply_process_events() {
     for (const ProcessEvent& event : processes_.drain(events_)) {
         if (event.kind == ProcessEvent::Kind::Exited) {
             account_->forget_process(event.pid);
+            heap_starts_.erase(event.pid);
             if (scopes_held_)
                 for (auto& [scope, memory] : scopes_) memory->account.forget_process(event.pid);
             continue;
@@ -334,8 +335,11 @@ void MemoryLimit::measure_everyone(MemoryAccount::Clock::time_point now) {
     processes_.refresh();
     apply_process_events();
     const std::vector<pid_t> live = processes_.live_processes();
-    for (pid_t pid : account_->processes())
-        if (std::find(live.begin(), live.end(), pid) == live.end()) account_->forget_process(pid);
+    for (pid_t pid : account_->processes()) {
+        if (std::find(live.begin(), live.end(), pid) != live.end()) continue;
+        account_->forget_process(pid);
+        heap_starts_.erase(pid);
+    }
     for (pid_t pid : live) {
         if (auto usage = proc::read_data_bytes(pid)) account_->set_usage(pid, *usage);
     }

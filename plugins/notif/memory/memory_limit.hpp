@@ -84,7 +84,7 @@ private:
     sdk::NotifVerdict on_call(sdk::NotifContext& call);
     // prctl(PR_SET_MM): refused, but for sandlock's own restore.
     sdk::NotifVerdict on_set_mm(sdk::NotifContext& call);
-    std::uint64_t cost_of(const sdk::NotifContext& call, pid_t process) const;
+    std::uint64_t cost_of(const sdk::NotifContext& call, pid_t process);
     // The verdict on a call of thread `tid` of `process`, with the account up to date.
     sdk::NotifVerdict judge(const sdk::NotifContext& call, pid_t tid, pid_t process, const std::vector<ScopeMemory*>& scoped);
     sdk::NotifVerdict refusal(const sdk::NotifContext& call, pid_t process);
@@ -106,6 +106,9 @@ private:
     mutable std::mutex scopes_mutex_;
     std::unordered_map<ScopeId, std::unique_ptr<ScopeMemory>> scopes_;
     bool scopes_held_ = false;  // the current call holds scopes_mutex_ (supervisor thread only)
+    // Where each process's heap began when its last brk was judged: the next search asks for
+    // that mapping first (proc::read_heap_end). Supervisor thread only; dropped at exit.
+    std::unordered_map<pid_t, std::uint64_t> heap_starts_;
 };
 
 }  // namespace sandlock::notif

@@ -208,10 +208,28 @@ constexpr int kMappingsBeforeHeap = 32;
 
 enum class HeapSearch { Found, NotFound, Unsupported };
 
+// The anonymous mapping at or after `address` (the kernel's search), when the kernel names it
+// [heap]: one that overlaps the heap's range (a file or a named mapping cannot be called so).
+// Its end: the heap's, or below it when the heap was split (an overcharge, never less).
+bool heap_mapping_from(int maps_fd, std::uint64_t address, std::uint64_t& start, std::uint64_t& end) {
+    char name[8] = {};
+    ProcmapQuery query{};
+    query.size = sizeof query;
+    query.query_flags = kCoveringOrNextMapping;
+    query.query_addr = address;
+    query.vma_name_size = sizeof name;
+    query.vma_name_addr = reinterpret_cast<std::uintptr_t>(name);
+    if (::ioctl(maps_fd, kProcmapQuery, &query) != 0 || query.inode != 0 || query.vma_name_size == 0) return false;
+    if (std::string_view(name, query.vma_name_size - 1) != "[heap]") return false;
+    start = query.vma_start;
+    end = query.vma_end;
+    return true;
+}
+
 // The first mapping the kernel itself names [heap] (an anonymous one: a file or a named
 // mapping cannot be), scanning up from address 0 and, in the usual search, stopping once past
 // the executable's image (a mapping of another file, or [stack]), as the text reader does.
-HeapSearch query_heap_end(int maps_fd, HeapSearchDepth depth, std::uint64_t& heap_end) {
+HeapSearch query_heap_end(int maps_fd, HeapSearchDepth depth, std::uint64_t& heap_start, std::uint64_t& heap_end) {
     const bool thorough = depth == HeapSearchDepth::Thorough;
     std::uint64_t address = 0;
     std::uint64_t image_inode = 0;
@@ -238,6 +256,7 @@ HeapSearch query_heap_end(int maps_fd, HeapSearchDepth depth, std::uint64_t& hea
             const std::string_view found =
                 short_name && named.vma_name_size > 0 ? std::string_view(name, named.vma_name_size - 1) : "";
             if (short_name && named.vma_start == query.vma_start && named.inode == 0 && found == "[heap]") {
+                heap_start = named.vma_start;
                 heap_end = named.vma_end;
                 return HeapSearch::Found;
             }
@@ -268,15 +287,27 @@ std::optional<std::uint64_t> text_heap_end(int maps_fd, HeapSearchDepth depth) {
 
 }  // namespace
 
-std::optional<std::uint64_t> read_heap_end(pid_t pid, HeapSearchDepth depth) {
+std::optional<std::uint64_t> read_heap_end(pid_t pid, HeapSearchDepth depth, std::uint64_t* hint) {
     const int fd = ::open(pid_path(pid, "maps").c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return std::nullopt;
+    std::uint64_t hinted_start = 0;
+    std::uint64_t hinted_end = 0;
+    if (hint != nullptr && *hint != 0 && heap_mapping_from(fd, *hint, hinted_start, hinted_end)) {
+        ::close(fd);
+        *hint = hinted_start;
+        return hinted_end;
+    }
+    if (hint != nullptr) *hint = 0;
     // The query asks for a few mappings without formatting any path; older kernels get the
     // text, which the kernel formats only about as far as a read asks (so the reads are small).
+    std::uint64_t queried_start = 0;
     std::uint64_t queried_end = 0;
     std::optional<std::uint64_t> heap_end;
-    switch (query_heap_end(fd, depth, queried_end)) {
-        case HeapSearch::Found: heap_end = queried_end; break;
+    switch (query_heap_end(fd, depth, queried_start, queried_end)) {
+        case HeapSearch::Found:
+            heap_end = queried_end;
+            if (hint != nullptr) *hint = queried_start;
+            break;
         case HeapSearch::NotFound: break;
         case HeapSearch::Unsupported: heap_end = text_heap_end(fd, depth); break;
     }

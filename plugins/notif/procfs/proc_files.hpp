@@ -55,8 +55,12 @@ std::optional<OwnIds> read_own_ids(pid_t tid);
 // usual search gives up a few mappings past the executable's (start_brk then, an end too low,
 // which only overcharges); a thorough one looks through every mapping, for the break a refused
 // brk must report exactly (libc takes it as its new break).
+// `hint`, when given: where the heap began when last found (0: unknown), asked for first, and
+// updated. A stale one (the process exec'd, its heap was freed) costs one query more; any
+// mapping the kernel names [heap] ends at most where the heap ends, so no hint can lower a charge.
 enum class HeapSearchDepth { Usual, Thorough };
-std::optional<std::uint64_t> read_heap_end(pid_t pid, HeapSearchDepth depth = HeapSearchDepth::Usual);
+std::optional<std::uint64_t> read_heap_end(pid_t pid, HeapSearchDepth depth = HeapSearchDepth::Usual,
+                                           std::uint64_t* hint = nullptr);
 // The children of each thread of `pid`: (thread id, its children) pairs.
 std::vector<std::pair<pid_t, std::vector<pid_t>>> read_children_by_thread(pid_t pid);
 
