@@ -171,10 +171,17 @@ TEST(NotifProcFs, MountTablesAreVirtual) {
                       "    print([l.split()[1] for l in open(path)])\n"
                       "print([l.split()[4] for l in open('/proc/self/mountinfo')])\n"
                       "probe(os.open, '/proc/self/mounts', os.O_WRONLY)\n"
-                      "probe(os.open, '/proc/99999/mounts', os.O_RDONLY)\n",  // no such pid in the sandbox
+                      "probe(os.open, '/proc/99999/mounts', os.O_RDONLY)\n"  // no such pid in the sandbox
+                      // A directory open is the kernel's own (it skips the supervisor); a
+                      // path-only open is served too, so its reopen through the fd is virtual.
+                      "probe(os.open, '/proc/self/mounts', os.O_RDONLY | os.O_DIRECTORY)\n"
+                      "fd = os.open('/proc/self/mounts', os.O_PATH)\n"
+                      "print([l.split()[1] for l in open('/proc/self/fd/%d' % fd)])\n"
+                      "probe(os.open, '/proc/self/mounts', os.O_RDWR)\n",
                       notif_layers());
     EXPECT_EQ(r.stdout_text,
-              "['/', '/proc']\n['/', '/proc']\n['/', '/proc']\n['/', '/proc']\n['/', '/proc']\nEACCES\nENOENT\n")
+              "['/', '/proc']\n['/', '/proc']\n['/', '/proc']\n['/', '/proc']\n['/', '/proc']\nEACCES\nENOENT\n"
+              "ENOTDIR\n['/', '/proc']\nEACCES\n")
         << r.stderr_text;
 }
 

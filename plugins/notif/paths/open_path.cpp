@@ -349,6 +349,24 @@ void add_open_handlers(const ModuleSetup& setup, sdk::NotifHandlerFn fn, void* u
     }
 }
 
+void add_file_open_handlers(const ModuleSetup& setup, sdk::NotifHandlerFn fn, void* user) {
+    for (int nr : open_syscalls()) {
+        setup.table.add(nr, fn, user);
+        std::uint32_t flags_arg = 2;  // openat
+#ifdef SYS_open
+        if (nr == SYS_open) flags_arg = 1;
+#endif
+#ifdef SYS_creat
+        if (nr == SYS_creat) {
+            setup.host.request_notify(nr);  // its flags are implied
+            continue;
+        }
+#endif
+        if (nr == SYS_openat2) setup.host.request_notify(nr);
+        else setup.host.request_notify_when(nr, {{flags_arg, SANDLOCK_NOTIFY_MASKED_EQ, O_DIRECTORY, 0}});
+    }
+}
+
 sdk::NotifVerdict serve_content(const OpenCall& open, std::string_view content) {
     if ((open.flags & O_TMPFILE) != O_TMPFILE && (open.flags & O_DIRECTORY) != 0) return sdk::Verdict::error(ENOTDIR);
     if ((open.flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) return sdk::Verdict::error(EEXIST);

@@ -84,6 +84,10 @@ std::vector<int> open_syscalls();
 
 // Registers `fn` for every open-family syscall and routes them to the listener.
 void add_open_handlers(const ModuleSetup& setup, sdk::NotifHandlerFn fn, void* user);
+// The same, but a directory open (O_DIRECTORY, which the kernel's filter sees in the flags
+// register) skips the supervisor; openat2's flags are in memory, so all of those are routed.
+// For a module that only serves regular files: a directory open of one is ENOTDIR anyway.
+void add_file_open_handlers(const ModuleSetup& setup, sdk::NotifHandlerFn fn, void* user);
 
 // Answers an open with a read-only file holding `content` (a sealed memfd): a directory open is
 // ENOTDIR, an exclusive create EEXIST, and write access or truncation EACCES.

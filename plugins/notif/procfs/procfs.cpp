@@ -42,7 +42,7 @@ bool caller_sees(pid_t tid, pid_t pid) {
 void ProcFsModule::configure(const ModuleSetup& setup) {
     if (!proc_is_readable(setup.policy)) return;
     devices_ = mount_devices(setup.policy);
-    add_open_handlers(setup, sdk::handler_fn<&ProcFsModule::on_open>(), this);
+    add_file_open_handlers(setup, sdk::handler_fn<&ProcFsModule::on_open>(), this);
     setup.host.debug("/proc is readable: its mount tables are virtual");
 }
 
