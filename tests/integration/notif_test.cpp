@@ -266,6 +266,29 @@ TEST(NotifProcesses, AnExitedChildFreesItsSlotBeforeItIsReaped) {
     EXPECT_EQ(r.stdout_text, "second fork ok\n") << r.stderr_text << r.error;
 }
 
+// A fork stays counted in flight until it is known to be over: here, once the parent waits for
+// its child. The child's own fork, the third process, then fits in 3 — well before the parent's
+// fork would expire (1 s). (While the parent may still be on its way to waitpid, the child
+// retries for 0.4 s.)
+TEST(NotifProcesses, AParentWaitingForItsChildHoldsNoSecondSlot) {
+    Result r = python(process_policy(3),
+                      "import sys, time\n"
+                      "pid = os.fork()\n"
+                      "if pid == 0:\n"
+                      "    for attempt in range(20):\n"
+                      "        try:\n"
+                      "            grandchild = os.fork(); break\n"
+                      "        except BlockingIOError:\n"
+                      "            time.sleep(0.02)\n"
+                      "    else:\n"
+                      "        print('grandchild EAGAIN'); sys.stdout.flush(); os._exit(1)\n"
+                      "    if grandchild == 0: os._exit(0)\n"
+                      "    os.waitpid(grandchild, 0); print('grandchild ok'); sys.stdout.flush(); os._exit(0)\n"
+                      "os.waitpid(pid, 0)\n",
+                      notif_options());
+    EXPECT_EQ(r.stdout_text, "grandchild ok\n") << r.stderr_text << r.error;
+}
+
 TEST(NotifProcesses, AShellRunsManyCommandsOneAfterAnother) {
     Result r = run(process_policy(2), {"/bin/sh", "-c", "for i in $(seq 30); do /bin/true || exit 1; done; echo done"},
                    notif_options());

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 namespace sandlock::notif {
 namespace {
 
@@ -17,9 +20,9 @@ TEST(NotifForkBudget, CountsLiveProcessesAndForksInFlight) {
     EXPECT_TRUE(budget.try_fork(100, 100, 1, now));    // 1 live + 1 starting
     EXPECT_TRUE(budget.try_fork(100, 101, 1, now));    // another thread: 1 + 2
     EXPECT_FALSE(budget.try_fork(100, 102, 1, now));   // would make 4
-    budget.child_appeared(100, 100);                   // the first child is live now
+    budget.fork_over(100);                             // the first child is live now
     EXPECT_FALSE(budget.try_fork(100, 102, 2, now));   // 2 live + 1 starting = 3
-    budget.child_appeared(100, 101);
+    budget.fork_over(101);
     EXPECT_TRUE(budget.try_fork(100, 102, 2, now));
 }
 
@@ -32,18 +35,19 @@ TEST(NotifForkBudget, AThreadsNextCallEndsItsFork) {
     EXPECT_EQ(budget.in_flight(), 1u);
 }
 
-TEST(NotifForkBudget, AChildOfUnknownThreadEndsAForkOfItsParentOnly) {
+TEST(NotifForkBudget, AForkEndsOnlyByItsOwnThread) {
+    // Which fork made a child cannot be told (CLONE_PARENT, a thread's exit): no child ends one.
     ForkBudget budget(10);
     const auto now = Clock::now();
     ASSERT_TRUE(budget.try_fork(1, 11, 1, now));
-    ASSERT_TRUE(budget.try_fork(1, 12, 1, now + 1ms));
+    ASSERT_TRUE(budget.try_fork(1, 12, 1, now));
     ASSERT_TRUE(budget.try_fork(2, 21, 1, now));
-    budget.child_appeared(1, 0);
+    auto threads = budget.forking_threads();
+    std::sort(threads.begin(), threads.end());
+    EXPECT_EQ(threads, (std::vector<pid_t>{11, 12, 21}));
+    budget.fork_over(12);
+    budget.fork_over(99);  // nothing in flight: nothing changes
     EXPECT_EQ(budget.in_flight(), 2u);
-    budget.child_appeared(1, 0);
-    EXPECT_EQ(budget.in_flight(), 1u);
-    budget.child_appeared(1, 0);  // process 1 has nothing in flight any more; 2's fork stays
-    EXPECT_EQ(budget.in_flight(), 1u);
 }
 
 TEST(NotifForkBudget, StaleForksExpire) {
@@ -77,7 +81,7 @@ TEST(NotifForkBudget, ALimitLoweredBelowTheLiveCountRefusesEveryForkUntilEnoughE
     EXPECT_FALSE(budget.try_fork(1, 2, 5, now));  // 5 running stay (nothing is killed)
     EXPECT_FALSE(budget.try_fork(1, 2, 3, now));  // 3 running: at the limit
     EXPECT_EQ(budget.in_flight(), 1u);            // the fork let through before stays in flight
-    budget.thread_returned(1);
+    budget.fork_over(1);
     EXPECT_TRUE(budget.try_fork(1, 2, 2, now));
 }
 

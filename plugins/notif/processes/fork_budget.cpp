@@ -2,13 +2,11 @@
 
 namespace sandlock::notif {
 
-void ForkBudget::child_appeared(pid_t parent, pid_t creator_tid) {
-    if (creator_tid > 0 && forks_.erase(creator_tid) > 0) return;
-    auto oldest = forks_.end();
-    for (auto it = forks_.begin(); it != forks_.end(); ++it)
-        if (it->second.process == parent && (oldest == forks_.end() || it->second.at < oldest->second.at))
-            oldest = it;
-    if (oldest != forks_.end()) forks_.erase(oldest);
+std::vector<pid_t> ForkBudget::forking_threads() const {
+    std::vector<pid_t> tids;
+    tids.reserve(forks_.size());
+    for (const auto& [tid, fork] : forks_) tids.push_back(tid);
+    return tids;
 }
 
 void ForkBudget::expire(Clock::time_point now, Clock::duration max_age) {

@@ -1,9 +1,13 @@
 // The process budget of one sandbox: pure bookkeeping for max_processes.
 //
 // A fork is allowed while the live members plus the forks still in flight stay below the
-// limit. A fork is in flight from the moment it is let through until its child shows up in
-// the process table, its thread comes back with another call, or it is older than a fork can
-// take; without this, forks racing in from several threads would each see the old count.
+// limit; without the forks in flight, forks racing in from several threads would each see the
+// old count. A fork is in flight from the moment it is let through until it is known to be
+// over, after which a refresh of the process table has found its child: its thread came back
+// with another fork, or was seen out of its fork call (ProcessLimit's settling), or it is
+// older than a fork can take. Never when a child "shows up": which fork made a child cannot be
+// told (a CLONE_PARENT child lands beside its creator, a child of an exited thread moves to
+// another thread), and ending the wrong fork let a child still to come go uncounted.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 namespace sandlock::notif {
 
@@ -27,11 +32,11 @@ public:
     void set_limit(std::uint32_t max_processes) { max_.store(max_processes, std::memory_order_relaxed); }
     std::size_t in_flight() const { return forks_.size(); }
 
-    // Thread `tid` is back with a new call: its earlier fork has finished (or failed).
-    void thread_returned(pid_t tid) { forks_.erase(tid); }
-    // A child of `parent` appeared: the fork of `creator_tid` is done, or (creator unknown)
-    // the oldest fork in flight from that process.
-    void child_appeared(pid_t parent, pid_t creator_tid);
+    // Thread `tid`'s fork is over (it is back with another call, or out of its fork call): it
+    // no longer counts. Its child, if alive, must be found by the refresh that follows.
+    void fork_over(pid_t tid) { forks_.erase(tid); }
+    // The threads with a fork in flight.
+    std::vector<pid_t> forking_threads() const;
     void expire(Clock::time_point now, Clock::duration max_age);
     // Whether one more process fits beside `live` members and the forks in flight.
     bool has_room(std::size_t live) const { return live + forks_.size() < limit(); }

@@ -2,10 +2,14 @@
 
 #include "memory/memory_cost.hpp"
 
+#include <sandlock/sdk/small_file.hpp>
+
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 
 namespace sandlock::notif {
@@ -23,6 +27,25 @@ constexpr int kSupervised[] = {
 #endif
 };
 
+bool is_fork_call(long nr) {
+    for (int fork_call : kSupervised)
+        if (nr == fork_call) return true;
+    return nr == SYS_clone3;
+}
+
+// Whether thread `tid` is out of any fork call: gone, or in another call or none (the first
+// field of /proc/TID/syscall: a call's number, -1 for none, or "running", which tells nothing
+// more than a file it may not read).
+bool out_of_fork(pid_t tid) {
+    const std::string dir = "/proc/" + std::to_string(tid);
+    const auto text = sdk::read_small_file(dir + "/syscall", 256);
+    if (!text) return ::access(dir.c_str(), F_OK) != 0 && errno == ENOENT;
+    if (text->empty() || text->starts_with("running")) return false;
+    char* end = nullptr;
+    const long nr = std::strtol(text->c_str(), &end, 10);
+    return end != text->c_str() && !is_fork_call(nr);
+}
+
 void refuse_zero(std::uint32_t limit) {
     if (limit == 0) throw sdk::Error("max_processes: 0 would not let the command itself run; give at least 1");
 }
@@ -34,7 +57,6 @@ void ProcessLimit::configure(const ModuleSetup& setup) {
     refuse_zero(*setup.policy.max_processes);
     host_ = &setup.host;
     budget_.emplace(*setup.policy.max_processes);
-    events_ = processes_.subscribe();
     for (int nr : kSupervised) {
         setup.table.add(nr, sdk::handler_fn<&ProcessLimit::on_fork>(), this);
         setup.host.request_notify(nr);
@@ -109,18 +131,31 @@ sdk::NotifVerdict ProcessLimit::on_fork(sdk::NotifContext& call) {
     auto process = processes_.process_of(tid);
     if (!process) return sdk::Verdict::error(EAGAIN);  // fail closed: a caller we cannot place
     ForkBudget& budget = *budget_;
-    budget.thread_returned(tid);
+    budget.fork_over(tid);  // this thread is back: its last fork is over, and its child is found now
     processes_.refresh();
-    apply_process_events();
 
     const auto now = ForkBudget::Clock::now();
     budget.expire(now, kForkLifetime);
     if (processes_.has_scopes())
         if (const ScopeList scopes = processes_.scopes_of(*process); !scopes.empty())
             return on_scoped_fork(*process, tid, scopes, now);
-    const std::size_t live = processes_.live_count();
+    std::size_t live = processes_.live_count();
+    if (!budget.has_room(live) && settle_forks_over(budget)) live = processes_.live_count();
     if (budget.try_fork(*process, tid, live, now)) return sdk::Verdict::next();
     return refuse(tid, live, budget, "the sandbox");
+}
+
+bool ProcessLimit::settle_forks_over(ForkBudget& budget) {
+    // Looked at first, refreshed second: a fork seen over has made its child by then, so the
+    // refresh finds it (as a member it counts once, not twice). A thread still in a fork call,
+    // running, or not readable keeps its fork counting until it is back or the fork expires.
+    std::vector<pid_t> over;
+    for (pid_t thread : budget.forking_threads())
+        if (out_of_fork(thread)) over.push_back(thread);
+    if (over.empty()) return false;
+    processes_.refresh();
+    for (pid_t thread : over) budget.fork_over(thread);
+    return true;
 }
 
 sdk::NotifVerdict ProcessLimit::on_scoped_fork(pid_t process, pid_t tid, const ScopeList& scopes,
@@ -131,7 +166,7 @@ sdk::NotifVerdict ProcessLimit::on_scoped_fork(pid_t process, pid_t tid, const S
         auto it = scopes_.find(scope);
         if (it == scopes_.end()) continue;  // a scope without a process limit
         ScopeForks& forks = *it->second;
-        forks.budget.thread_returned(tid);
+        forks.budget.fork_over(tid);
         forks.budget.expire(now, kForkLifetime);
         const std::size_t live = processes_.scope_size(scope);
         if (!forks.budget.has_room(live)) {
@@ -151,18 +186,6 @@ sdk::NotifVerdict ProcessLimit::refuse(pid_t tid, std::size_t live, const ForkBu
                  std::to_string(live) + " running, " + std::to_string(budget.in_flight()) + " starting, limit " +
                  std::to_string(budget.limit()) + ")");
     return sdk::Verdict::error(EAGAIN);
-}
-
-void ProcessLimit::apply_process_events() {
-    for (const ProcessEvent& event : processes_.drain(events_)) {
-        if (event.kind != ProcessEvent::Kind::Born) continue;
-        budget_->child_appeared(event.parent, event.creator_tid);
-        if (event.scopes.empty()) continue;
-        std::lock_guard lock(scopes_mutex_);
-        for (ScopeId scope : event.scopes)
-            if (auto it = scopes_.find(scope); it != scopes_.end())
-                it->second->budget.child_appeared(event.parent, event.creator_tid);
-    }
 }
 
 }  // namespace sandlock::notif

@@ -53,12 +53,13 @@ private:
     // The fork of a scope member: every scope's budget and the sandbox's must have room.
     sdk::NotifVerdict on_scoped_fork(pid_t process, pid_t tid, const ScopeList& scopes, ForkBudget::Clock::time_point now);
     sdk::NotifVerdict refuse(pid_t tid, std::size_t live, const ForkBudget& budget, const char* whose);
-    void apply_process_events();
+    // Before a refusal: ends the forks in flight whose thread is out of its fork call by now,
+    // after a refresh has found their children; whether any ended.
+    bool settle_forks_over(ForkBudget& budget);
 
     ProcessTable& processes_;
     const sdk::Host* host_ = nullptr;
     std::optional<ForkBudget> budget_;
-    int events_ = -1;
     // Nested sandboxes' budgets: the supervisor thread and nest/status (the control thread).
     mutable std::mutex scopes_mutex_;
     std::unordered_map<ScopeId, std::unique_ptr<ScopeForks>> scopes_;

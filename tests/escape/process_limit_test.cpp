@@ -1,0 +1,45 @@
+// Attacks on max_processes: forks the supervisor lets through while others are in flight, and
+// children that land somewhere else than under the process that forked them (CLONE_PARENT).
+#include "sandbox_test.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace sandlock::test {
+namespace {
+
+Policy process_policy(std::uint32_t max) {
+    Policy p = system_policy();
+    p.fs_readable.push_back(bin_dir().string());
+    p.max_processes = max;
+    return p;
+}
+
+SandboxOptions notif_options() {
+    SandboxOptions options;
+    options.plugins = {"landlock", "seccomp", "notif"};
+    return options;
+}
+
+// Four threads of one process fork at once, every other fork with CLONE_PARENT (the child lands
+// under the forker's parent), in 100 rounds of 200 tries whose children all wait until the round
+// ends: with 8 processes allowed, the main process and its forking worker leave room for 6
+// children a round, never a 7th. (Ending the fork in flight that a child found was taken to
+// come from let a child still to come go uncounted: 8 a round, every run.)
+TEST(EscapeProcesses, ForksRacingFromThreadsNeverPassTheLimit) {
+    Result r = run(process_policy(8), {(bin_dir() / "fork_race").string(), "4", "20000"}, notif_options());
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
+    EXPECT_EQ(r.stdout_text, "most in a round 6, rounds 100\n") << r.stderr_text << r.error;
+}
+
+TEST(EscapeProcesses, WithoutALimitTheForkerMakesThemAll) {
+    // The attack program itself forks freely where nothing counts: it is the limit that stops it.
+    Policy p = system_policy();
+    p.fs_readable.push_back(bin_dir().string());
+    Result r = run(p, {(bin_dir() / "fork_race").string(), "4", "400"}, notif_options());
+    EXPECT_EQ(r.stdout_text, "most in a round 200, rounds 2\n") << r.stderr_text << r.error;
+}
+
+}  // namespace
+}  // namespace sandlock::test
