@@ -213,6 +213,9 @@ TEST(NotifProcFiles, ParsesStatmStatusChildrenAndMaps) {
     EXPECT_FALSE(proc::parse_heap_end("7f0000000000-7f0000001000 r--s 00000000 08:01 99 /tmp/x[heap]\n"));
     EXPECT_FALSE(proc::parse_heap_end("7f0000000000-7f0000001000 r--s 00000000 08:01 99 /tmp/a [heap]\n"));
     EXPECT_FALSE(proc::parse_heap_end("7f0000000000-7f0000001000 rw-p 00000000 00:00 0 [anon:x [heap]\n"));
+    // Nor a read-only or shared mapping the kernel names so (it overlaps the heap's range).
+    EXPECT_FALSE(proc::parse_heap_end("555555600000-565555600000 r--p 00000000 00:00 0          [heap]\n"));
+    EXPECT_FALSE(proc::parse_heap_end("555555600000-565555600000 rw-s 00000000 00:00 0          [heap]\n"));
     EXPECT_EQ(proc::parse_heap_end("7f0000000000-7f0000001000 r--s 00000000 08:01 99 /tmp/x[heap]\n"
                                    "555555554000-555555700000 rw-p 00000000 00:00 0          [heap]\n"),
               0x555555700000u);

@@ -115,9 +115,10 @@ std::vector<pid_t> parse_pid_list(std::string_view text) {
 
 namespace {
 
-// Whether a maps line is the heap's: "start-end perms offset dev 0   [heap]". Only the
+// Whether a maps line is the heap's: "start-end rw?p offset dev 0   [heap]". Only the
 // kernel's own name counts: a file ("/tmp/x[heap]") or a named anonymous mapping
-// ("[anon:[heap]]") of the sandbox's could otherwise pose as the heap.
+// ("[anon:[heap]]") of the sandbox's could otherwise pose as the heap. And only a private
+// writable one (kWritableHeap).
 bool is_heap_line(std::string_view line) {
     std::size_t pos = 0;
     for (int field = 0; field < 5; ++field) {  // range, perms, offset, dev, inode
@@ -125,7 +126,9 @@ bool is_heap_line(std::string_view line) {
         if (start == std::string_view::npos) return false;
         pos = line.find(' ', start);
         if (pos == std::string_view::npos) return false;
-        if (field == 4 && line.substr(start, pos - start) != "0") return false;
+        const std::string_view value = line.substr(start, pos - start);
+        if (field == 1 && (value.size() != 4 || value[1] != 'w' || value[3] != 'p')) return false;
+        if (field == 4 && value != "0") return false;
     }
     const std::size_t name = line.find_first_not_of(' ', pos);
     return name != std::string_view::npos && line.substr(name) == "[heap]";
@@ -203,14 +206,24 @@ struct ProcmapQuery {
 };
 constexpr unsigned long kProcmapQuery = _IOWR('f', 17, ProcmapQuery);
 constexpr std::uint64_t kCoveringOrNextMapping = 0x10;
+// The kernel names [heap] any mapping that overlaps the heap's range, however far past the
+// break it reaches: a read-only one (never judged, so free) laid over the heap made a brk up to
+// its end look free, and unmapped between that judging and the kernel's brk, the heap grew
+// there uncharged. Only a private writable mapping is taken for the heap: one past the break
+// was charged when it was mapped (or made writable), so no brk into it is free twice.
+constexpr std::uint64_t kVmaWritable = 0x2;  // PROCMAP_QUERY_VMA_WRITABLE
+constexpr std::uint64_t kVmaShared = 0x8;    // PROCMAP_QUERY_VMA_SHARED
+bool writable_private(const ProcmapQuery& query) {
+    return (query.vma_flags & kVmaWritable) != 0 && (query.vma_flags & kVmaShared) == 0;
+}
 // [heap] follows the executable's few mappings; a process without a heap yet is not searched further.
 constexpr int kMappingsBeforeHeap = 32;
 
 enum class HeapSearch { Found, NotFound, Unsupported };
 
-// The anonymous mapping at or after `address` (the kernel's search), when the kernel names it
-// [heap]: one that overlaps the heap's range (a file or a named mapping cannot be called so).
-// Its end: the heap's, or below it when the heap was split (an overcharge, never less).
+// The anonymous mapping at or after `address` (the kernel's search), when it is private and
+// writable and the kernel names it [heap] (it overlaps the heap's range; a file or a named
+// mapping cannot be called so).
 bool heap_mapping_from(int maps_fd, std::uint64_t address, std::uint64_t& start, std::uint64_t& end) {
     char name[8] = {};
     ProcmapQuery query{};
@@ -219,7 +232,9 @@ bool heap_mapping_from(int maps_fd, std::uint64_t address, std::uint64_t& start,
     query.query_addr = address;
     query.vma_name_size = sizeof name;
     query.vma_name_addr = reinterpret_cast<std::uintptr_t>(name);
-    if (::ioctl(maps_fd, kProcmapQuery, &query) != 0 || query.inode != 0 || query.vma_name_size == 0) return false;
+    if (::ioctl(maps_fd, kProcmapQuery, &query) != 0 || query.inode != 0 || query.vma_name_size == 0 ||
+        !writable_private(query))
+        return false;
     if (std::string_view(name, query.vma_name_size - 1) != "[heap]") return false;
     start = query.vma_start;
     end = query.vma_end;
@@ -255,7 +270,8 @@ HeapSearch query_heap_end(int maps_fd, HeapSearchDepth depth, std::uint64_t& hea
             if (!short_name && errno != ENAMETOOLONG) return HeapSearch::Unsupported;
             const std::string_view found =
                 short_name && named.vma_name_size > 0 ? std::string_view(name, named.vma_name_size - 1) : "";
-            if (short_name && named.vma_start == query.vma_start && named.inode == 0 && found == "[heap]") {
+            if (short_name && named.vma_start == query.vma_start && named.inode == 0 && found == "[heap]" &&
+                writable_private(named)) {
                 heap_start = named.vma_start;
                 heap_end = named.vma_end;
                 return HeapSearch::Found;

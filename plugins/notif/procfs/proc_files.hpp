@@ -35,7 +35,7 @@ std::optional<std::int64_t> parse_status_number(std::string_view text, std::stri
 std::optional<std::int64_t> parse_status_last_number(std::string_view text, std::string_view name);
 // The pids of a /proc/PID/task/TID/children file.
 std::vector<pid_t> parse_pid_list(std::string_view text);
-// The end of the [heap] mapping in /proc/PID/maps text, if the text has one.
+// The end of the [heap] mapping in /proc/PID/maps text, if the text has a private writable one.
 std::optional<std::uint64_t> parse_heap_end(std::string_view maps_text);
 
 // Readers: the whole file (small files only), or nullopt when it cannot be read.
@@ -55,9 +55,10 @@ std::optional<OwnIds> read_own_ids(pid_t tid);
 // usual search gives up a few mappings past the executable's (start_brk then, an end too low,
 // which only overcharges); a thorough one looks through every mapping, for the break a refused
 // brk must report exactly (libc takes it as its new break).
-// `hint`, when given: where the heap began when last found (0: unknown), asked for first, and
-// updated. A stale one (the process exec'd, its heap was freed) costs one query more; any
-// mapping the kernel names [heap] ends at most where the heap ends, so no hint can lower a charge.
+// Only a private writable mapping the kernel names [heap] is taken for the heap (one reaching
+// past the break was charged when it was mapped). `hint`, when given: where the heap began when
+// last found (0: unknown), asked for first, and updated; a stale one (the process exec'd, its
+// heap was freed) costs one query more, and whatever it finds passes the same test.
 enum class HeapSearchDepth { Usual, Thorough };
 std::optional<std::uint64_t> read_heap_end(pid_t pid, HeapSearchDepth depth = HeapSearchDepth::Usual,
                                            std::uint64_t* hint = nullptr);
