@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,8 +91,20 @@ TEST(NotifProcFsModule, RegistersOnlyWhenProcIsReadable) {
     policy.fs_readable.push_back("/proc");
     ProcFsModule on;
     on.configure({policy, options, host, table});
-    for (int nr : {static_cast<int>(SYS_openat), static_cast<int>(SYS_openat2)})
-        EXPECT_NE(std::find(fake.notified.begin(), fake.notified.end(), nr), fake.notified.end()) << nr;
+    // openat2's flags are in memory: all routed. open and openat only without O_DIRECTORY (a
+    // mount table is no directory: such an open is ENOTDIR in the kernel).
+    EXPECT_NE(std::find(fake.notified.begin(), fake.notified.end(), SYS_openat2), fake.notified.end());
+    EXPECT_EQ(std::find(fake.notified.begin(), fake.notified.end(), SYS_openat), fake.notified.end());
+    for (const auto& [nr, flags_arg] : {std::pair{SYS_openat, 2u}, std::pair{SYS_open, 1u}}) {
+        const auto rule = std::find_if(fake.rules.begin(), fake.rules.end(),
+                                       [&](const sdk::NotifyRule& r) { return r.syscall_nr == nr; });
+        ASSERT_NE(rule, fake.rules.end()) << nr;
+        ASSERT_EQ(rule->condition_count, 1u);
+        EXPECT_EQ(rule->conditions[0].arg, flags_arg);
+        EXPECT_EQ(rule->conditions[0].op, SANDLOCK_NOTIFY_MASKED_EQ);
+        EXPECT_EQ(rule->conditions[0].mask, static_cast<std::uint64_t>(O_DIRECTORY));
+        EXPECT_EQ(rule->conditions[0].value, 0u);
+    }
 }
 
 }  // namespace
