@@ -9,17 +9,10 @@ std::vector<pid_t> ForkBudget::forking_threads() const {
     return tids;
 }
 
-void ForkBudget::expire(Clock::time_point now, Clock::duration max_age) {
-    for (auto it = forks_.begin(); it != forks_.end();) {
-        if (now - it->second.at >= max_age) it = forks_.erase(it);
-        else ++it;
-    }
-}
-
-bool ForkBudget::try_fork(pid_t process, pid_t tid, std::size_t live, Clock::time_point now) {
+bool ForkBudget::try_fork(pid_t process, pid_t tid, std::size_t live) {
     forks_.erase(tid);
     if (!has_room(live)) return false;
-    forks_[tid] = {process, now};
+    forks_[tid] = process;
     return true;
 }
 

@@ -4,16 +4,16 @@
 // limit; without the forks in flight, forks racing in from several threads would each see the
 // old count. A fork is in flight from the moment it is let through until it is known to be
 // over, after which a refresh of the process table has found its child: its thread came back
-// with another fork, or was seen out of its fork call (ProcessLimit's settling), or it is
-// older than a fork can take. Never when a child "shows up": which fork made a child cannot be
-// told (a CLONE_PARENT child lands beside its creator, a child of an exited thread moves to
-// another thread), and ending the wrong fork let a child still to come go uncounted.
+// with another fork, or was seen out of its fork call (ProcessLimit's settling). Never when a
+// child "shows up": which fork made a child cannot be told (a CLONE_PARENT child lands beside
+// its creator, a child of an exited thread moves to another thread), and ending the wrong fork
+// let a child still to come go uncounted. Nor by age: a thread kept off the CPU can take its
+// time to make the child.
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -22,8 +22,6 @@ namespace sandlock::notif {
 
 class ForkBudget {
 public:
-    using Clock = std::chrono::steady_clock;
-
     explicit ForkBudget(std::uint32_t max_processes) : max_(max_processes) {}
 
     std::uint32_t limit() const { return max_.load(std::memory_order_relaxed); }
@@ -37,20 +35,14 @@ public:
     void fork_over(pid_t tid) { forks_.erase(tid); }
     // The threads with a fork in flight.
     std::vector<pid_t> forking_threads() const;
-    void expire(Clock::time_point now, Clock::duration max_age);
     // Whether one more process fits beside `live` members and the forks in flight.
     bool has_room(std::size_t live) const { return live + forks_.size() < limit(); }
     // Lets thread `tid` of `process` fork when `live` members plus the forks in flight leave room.
-    bool try_fork(pid_t process, pid_t tid, std::size_t live, Clock::time_point now);
+    bool try_fork(pid_t process, pid_t tid, std::size_t live);
 
 private:
-    struct Fork {
-        pid_t process;
-        Clock::time_point at;
-    };
-
     std::atomic<std::uint32_t> max_;  // the only part another thread touches
-    std::unordered_map<pid_t, Fork> forks_;  // by thread
+    std::unordered_map<pid_t, pid_t> forks_;  // the forking process, by thread
 };
 
 }  // namespace sandlock::notif

@@ -15,11 +15,6 @@
 namespace sandlock::notif {
 namespace {
 
-using namespace std::chrono_literals;
-
-// Copying a large address space can take a while; a fork this old has finished.
-constexpr auto kForkLifetime = 1s;
-
 constexpr int kSupervised[] = {
     SYS_clone,
 #ifdef SYS_fork
@@ -33,17 +28,22 @@ bool is_fork_call(long nr) {
     return nr == SYS_clone3;
 }
 
-// Whether thread `tid` is out of any fork call: gone, or in another call or none (the first
-// field of /proc/TID/syscall: a call's number, -1 for none, or "running", which tells nothing
-// more than a file it may not read).
-bool out_of_fork(pid_t tid) {
+// Where thread `tid` is, as far as its fork in flight goes (the first field of
+// /proc/TID/syscall: a call's number, -1 for none, or "running", which tells no more than a
+// file it may not read).
+enum class ForkState {
+    Gone,      // released: its children were handed on before, to where a refresh finds them
+    OutOfIt,   // in another call, or in none: its fork has made its child (or failed)
+    Unknown,   // in a fork call (this one or the next), leaving (exit), running, unreadable
+};
+ForkState fork_state(pid_t tid) {
     const std::string dir = "/proc/" + std::to_string(tid);
     const auto text = sdk::read_small_file(dir + "/syscall", 256);
-    if (!text) return ::access(dir.c_str(), F_OK) != 0 && errno == ENOENT;
-    if (text->empty() || text->starts_with("running")) return false;
+    if (!text) return ::access(dir.c_str(), F_OK) != 0 && errno == ENOENT ? ForkState::Gone : ForkState::Unknown;
     char* end = nullptr;
     const long nr = std::strtol(text->c_str(), &end, 10);
-    return end != text->c_str() && !is_fork_call(nr);
+    if (end == text->c_str() || is_fork_call(nr) || nr == SYS_exit || nr == SYS_exit_group) return ForkState::Unknown;
+    return ForkState::OutOfIt;
 }
 
 void refuse_zero(std::uint32_t limit) {
@@ -99,7 +99,7 @@ void ProcessLimit::nest(ScopeId scope, pid_t root, const Policy& policy) {
     if (std::find(joined.begin(), joined.end(), scope) != joined.end()) return;
     // The root is alive already: it must fit, or the scope would run over its limit.
     processes_.refresh();
-    forks->budget.expire(ForkBudget::Clock::now(), kForkLifetime);
+    if (!forks->budget.has_room(processes_.scope_size(scope))) settle_forks_over({&forks->budget});
     const std::size_t live = processes_.scope_size(scope);
     if (!forks->budget.has_room(live)) {
         forks->denied.fetch_add(1, std::memory_order_relaxed);
@@ -133,51 +133,64 @@ sdk::NotifVerdict ProcessLimit::on_fork(sdk::NotifContext& call) {
     ForkBudget& budget = *budget_;
     budget.fork_over(tid);  // this thread is back: its last fork is over, and its child is found now
     processes_.refresh();
-
-    const auto now = ForkBudget::Clock::now();
-    budget.expire(now, kForkLifetime);
     if (processes_.has_scopes())
         if (const ScopeList scopes = processes_.scopes_of(*process); !scopes.empty())
-            return on_scoped_fork(*process, tid, scopes, now);
+            return on_scoped_fork(*process, tid, scopes);
     std::size_t live = processes_.live_count();
-    if (!budget.has_room(live) && settle_forks_over(budget)) live = processes_.live_count();
-    if (budget.try_fork(*process, tid, live, now)) return sdk::Verdict::next();
+    if (!budget.has_room(live) && settle_forks_over({&budget})) live = processes_.live_count();
+    if (budget.try_fork(*process, tid, live)) return sdk::Verdict::next();
     return refuse(tid, live, budget, "the sandbox");
 }
 
-bool ProcessLimit::settle_forks_over(ForkBudget& budget) {
-    // Looked at first, refreshed second: a fork seen over has made its child by then, so the
-    // refresh finds it (as a member it counts once, not twice). A thread still in a fork call,
-    // running, or not readable keeps its fork counting until it is back or the fork expires.
-    std::vector<pid_t> over;
-    for (pid_t thread : budget.forking_threads())
-        if (out_of_fork(thread)) over.push_back(thread);
-    if (over.empty()) return false;
+bool ProcessLimit::settle_forks_over(const std::vector<ForkBudget*>& budgets) {
+    // Looked at before a refresh and again after it: a thread out of its fork call both times
+    // stayed where its children are (only a thread's exit moves them), so the refresh found
+    // them; one gone before had handed them on already. Either fork then counts no more, its
+    // child, if alive, as a member instead. A thread still in a fork call, leaving, running or
+    // not readable keeps its fork counting until it is back with another fork.
+    std::vector<std::pair<pid_t, ForkState>> seen;
+    for (ForkBudget* budget : budgets)
+        for (pid_t thread : budget->forking_threads())
+            if (std::none_of(seen.begin(), seen.end(), [&](const auto& s) { return s.first == thread; }))
+                seen.emplace_back(thread, fork_state(thread));
+    if (std::none_of(seen.begin(), seen.end(), [](const auto& s) { return s.second != ForkState::Unknown; }))
+        return false;
     processes_.refresh();
-    for (pid_t thread : over) budget.fork_over(thread);
-    return true;
+    bool ended = false;
+    for (const auto& [thread, before] : seen) {
+        const bool over = before == ForkState::Gone || (before == ForkState::OutOfIt && fork_state(thread) == ForkState::OutOfIt);
+        if (!over) continue;
+        for (ForkBudget* budget : budgets) budget->fork_over(thread);
+        ended = true;
+    }
+    return ended;
 }
 
-sdk::NotifVerdict ProcessLimit::on_scoped_fork(pid_t process, pid_t tid, const ScopeList& scopes,
-                                               ForkBudget::Clock::time_point now) {
+sdk::NotifVerdict ProcessLimit::on_scoped_fork(pid_t process, pid_t tid, const ScopeList& scopes) {
     std::lock_guard lock(scopes_mutex_);
-    std::vector<ScopeForks*> mine;
+    std::vector<std::pair<ScopeId, ScopeForks*>> mine;
+    std::vector<ForkBudget*> budgets = {&*budget_};
     for (ScopeId scope : scopes) {
         auto it = scopes_.find(scope);
         if (it == scopes_.end()) continue;  // a scope without a process limit
-        ScopeForks& forks = *it->second;
-        forks.budget.fork_over(tid);
-        forks.budget.expire(now, kForkLifetime);
-        const std::size_t live = processes_.scope_size(scope);
-        if (!forks.budget.has_room(live)) {
-            forks.denied.fetch_add(1, std::memory_order_relaxed);
-            return refuse(tid, live, forks.budget, "its nested sandbox");
-        }
-        mine.push_back(&forks);
+        it->second->budget.fork_over(tid);
+        mine.emplace_back(scope, it->second.get());
+        budgets.push_back(&it->second->budget);
+    }
+    auto full = [&]() -> std::pair<ScopeForks*, std::size_t> {  // the first scope without room
+        for (const auto& [scope, forks] : mine)
+            if (const std::size_t live = processes_.scope_size(scope); !forks->budget.has_room(live)) return {forks, live};
+        return {nullptr, 0};
+    };
+    auto no_room = [&] { return full().first != nullptr || !budget_->has_room(processes_.live_count()); };
+    if (no_room()) settle_forks_over(budgets);
+    if (const auto [forks, live] = full(); forks != nullptr) {
+        forks->denied.fetch_add(1, std::memory_order_relaxed);
+        return refuse(tid, live, forks->budget, "its nested sandbox");
     }
     const std::size_t live = processes_.live_count();
-    if (!budget_->try_fork(process, tid, live, now)) return refuse(tid, live, *budget_, "the sandbox");
-    for (ScopeForks* forks : mine) forks->budget.try_fork(process, tid, 0, now);  // room checked above: in flight now
+    if (!budget_->try_fork(process, tid, live)) return refuse(tid, live, *budget_, "the sandbox");
+    for (const auto& [scope, forks] : mine) forks->budget.try_fork(process, tid, 0);  // room checked above: in flight now
     return sdk::Verdict::next();
 }
 

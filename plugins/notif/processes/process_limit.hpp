@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 namespace sandlock::notif {
 
@@ -51,11 +52,11 @@ private:
 
     sdk::NotifVerdict on_fork(sdk::NotifContext& call);
     // The fork of a scope member: every scope's budget and the sandbox's must have room.
-    sdk::NotifVerdict on_scoped_fork(pid_t process, pid_t tid, const ScopeList& scopes, ForkBudget::Clock::time_point now);
+    sdk::NotifVerdict on_scoped_fork(pid_t process, pid_t tid, const ScopeList& scopes);
     sdk::NotifVerdict refuse(pid_t tid, std::size_t live, const ForkBudget& budget, const char* whose);
-    // Before a refusal: ends the forks in flight whose thread is out of its fork call by now,
-    // after a refresh has found their children; whether any ended.
-    bool settle_forks_over(ForkBudget& budget);
+    // Before a refusal: ends, in each of `budgets`, the forks in flight whose thread is out of
+    // its fork call by now, once a refresh has found their children; whether any ended.
+    bool settle_forks_over(const std::vector<ForkBudget*>& budgets);
 
     ProcessTable& processes_;
     const sdk::Host* host_ = nullptr;

@@ -4,6 +4,7 @@
 
 #include <sandlock/sdk/sandbox_process.hpp>
 
+#include <dirent.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -26,7 +27,20 @@ constexpr std::size_t kThreadCacheLimit = 4096;
 // How far up an untracked caller's ancestry is followed to find the member it descends from.
 constexpr int kAncestryDepth = 64;
 
-bool exited(const std::optional<proc::StatFields>& stat) { return !stat || stat->state == 'Z' || stat->state == 'X'; }
+// Whether process `pid` (its `stat`, read a moment before) has ended. A zombie leader has not
+// while another of its threads runs: its state says Z after its main thread's exit, yet the
+// process lives on (and was once taken for gone, so it and its children went uncounted).
+bool exited(pid_t pid, const std::optional<proc::StatFields>& stat) {
+    if (!stat) return true;
+    if (stat->state != 'Z' && stat->state != 'X') return false;
+    DIR* tasks = ::opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+    if (tasks == nullptr) return true;
+    int threads = 0;
+    while (const dirent* entry = ::readdir(tasks))
+        if (entry->d_name[0] != '.') ++threads;
+    ::closedir(tasks);
+    return threads <= 1;
+}
 
 // Whether /proc/PID/status says the process runs under a seccomp filter (mode 2).
 void add_scopes(ScopeList& to, const ScopeList& from) {
@@ -145,7 +159,7 @@ bool ProcessTable::join(pid_t root, ScopeId scope) {
     if (root_ < 0 || spawner_ <= 0 || machinery_locked(root)) return false;
     // Only a command the spawner has just started (it waits, childless, for this) may join.
     auto stat = proc::read_stat(root);
-    if (exited(stat) || stat->ppid != spawner_) return false;
+    if (exited(root, stat) || stat->ppid != spawner_) return false;
     has_scopes_.store(true, std::memory_order_relaxed);
     // Checked as the spawner's child above, and it cannot exit before we answer: Check::None,
     // as /proc/ROOT/ns may not be readable yet (until it execs it shares the non-dumpable
@@ -230,7 +244,7 @@ bool ProcessTable::track_locked(pid_t pid, pid_t parent, pid_t creator_tid, Chec
         auto stat = proc::read_stat(pid);
         // With a PID namespace, membership is the namespace itself (a pid recycled inside it
         // is a member too); without, the parent link found and, for orphans, the filter.
-        bool ok = !exited(stat) &&
+        bool ok = !exited(pid, stat) &&
                   (namespace_ ? sdk::in_sandbox(pid, root_, *namespace_)
                               : stat->ppid == parent && (belongs != Check::FilteredOrphan || filtered(pid)));
         if (!ok) {
@@ -254,7 +268,7 @@ ScopeList ProcessTable::inherited_scopes_locked(pid_t parent, int depth) {
     if (parent > 0 && parent != root_ && parent != self_ && depth > 0) {
         // A parent alive but not seen yet: it descends from a member too; place it first.
         auto stat = proc::read_stat(parent);
-        if (!exited(stat) && track_locked(parent, stat->ppid, 0, Check::None, depth - 1) && members_.contains(parent))
+        if (!exited(parent, stat) && track_locked(parent, stat->ppid, 0, Check::None, depth - 1) && members_.contains(parent))
             return members_.at(parent).scopes;
     }
     // An orphan (its parent is the init or us now): the scopes of the members that died
@@ -266,7 +280,7 @@ ScopeList ProcessTable::inherited_scopes_locked(pid_t parent, int depth) {
 }
 
 bool ProcessTable::alive_locked(pid_t pid, int pidfd) const {
-    if (pidfd < 0) return !exited(proc::read_stat(pid));
+    if (pidfd < 0) return !exited(pid, proc::read_stat(pid));
     pollfd p{pidfd, POLLIN, 0};
     return ::poll(&p, 1, 0) == 0;  // a pidfd turns readable when its process exits
 }
@@ -310,7 +324,7 @@ void ProcessTable::discover_locked() {
             for (pid_t child : children) {
                 if (members_.contains(child) || not_members_.contains(child)) continue;
                 if (track_locked(child, self_, 0, Check::FilteredOrphan, kAncestryDepth)) frontier.push_back(child);
-                else if (!exited(proc::read_stat(child))) not_members_.insert(child);
+                else if (!exited(child, proc::read_stat(child))) not_members_.insert(child);
             }
         }
     }
