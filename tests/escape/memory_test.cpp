@@ -12,31 +12,23 @@ namespace sandlock::test {
 namespace {
 
 Policy memory_policy(std::uint64_t mebibytes) {
-    Policy p = system_policy();
-    p.fs_readable.push_back(bin_dir().string());
+    Policy p = policy_running_test_programs();
     p.max_memory = mebibytes << 20;
     return p;
-}
-
-SandboxOptions notif_options() {
-    SandboxOptions options;
-    options.plugins = {"landlock", "seccomp", "notif"};
-    return options;
 }
 
 // One thread moved the heap with prctl(PR_SET_MM_MAP) while another's brk was judged: judged
 // where the heap ended a moment before, the kernel then grew it by 256 MiB over a free hole,
 // uncharged, under -m 64M (the attack won within 1 to 106 tries). PR_SET_MM is refused now.
 TEST(EscapeMemory, TheHeapCannotBeMovedWhileABrkIsJudged) {
-    Result r = run(memory_policy(64), {(bin_dir() / "brk_race").string(), "256", "20000"}, notif_options());
+    Result r = run(memory_policy(64), {(bin_dir() / "brk_race").string(), "256", "20000"}, supervising_layers());
     EXPECT_EQ(r.stdout_text, "set_mm EPERM, grew 0 after 20000 tries\n") << r.stderr_text << r.error;
 }
 
 TEST(EscapeMemory, WithoutALimitTheHeapMoverWorks) {
     // The attack itself works where nothing judges brk: the heap grows over the hole at once.
-    Policy p = system_policy();
-    p.fs_readable.push_back(bin_dir().string());
-    Result r = run(p, {(bin_dir() / "brk_race").string(), "256", "20000"}, notif_options());
+    Policy p = policy_running_test_programs();
+    Result r = run(p, {(bin_dir() / "brk_race").string(), "256", "20000"}, supervising_layers());
     EXPECT_EQ(r.stdout_text.rfind("set_mm ok, grew 1 after ", 0), 0u) << r.stdout_text << r.stderr_text << r.error;
 }
 
@@ -45,38 +37,36 @@ TEST(EscapeMemory, WithoutALimitTheHeapMoverWorks) {
 // and a thread unmapping it meanwhile had the kernel grow the heap there, uncharged, under
 // -m 64M (won within 1 to 5 tries). Only a private writable mapping is taken for the heap now.
 TEST(EscapeMemory, AMappingOverTheHeapDoesNotMakeBrkFree) {
-    Result r = run(memory_policy(64), {(bin_dir() / "heap_cross").string(), "256", "20000"}, notif_options());
+    Result r = run(memory_policy(64), {(bin_dir() / "heap_cross").string(), "256", "20000"}, supervising_layers());
     EXPECT_EQ(r.stdout_text, "grew 0 after 20000 tries\n") << r.stderr_text << r.error;
 }
 
 TEST(EscapeMemory, WithoutALimitTheHeapCrosserGrows) {
     // The race itself is won where nothing judges brk.
-    Policy p = system_policy();
-    p.fs_readable.push_back(bin_dir().string());
-    Result r = run(p, {(bin_dir() / "heap_cross").string(), "256", "200000"}, notif_options());
+    Policy p = policy_running_test_programs();
+    Result r = run(p, {(bin_dir() / "heap_cross").string(), "256", "200000"}, supervising_layers());
     EXPECT_EQ(r.stdout_text.rfind("grew 1 after ", 0), 0u) << r.stdout_text << r.stderr_text << r.error;
 }
 
 // Raising RLIMIT_STACK and re-exec'ing let the stack grow to 1 GiB under -m 64M: the stack
 // limit is now capped (hard) so that what grows between two measurements stays small.
 TEST(EscapeMemory, TheStackCannotBeRaisedPastTheLimit) {
-    Result r = run(memory_policy(64), {stack_hog(), "256"}, notif_options());
+    Result r = run(memory_policy(64), {stack_hog(), "256"}, supervising_layers());
     EXPECT_EQ(r.stdout_text.find("touched"), std::string::npos) << r.stdout_text;
     EXPECT_NE(r.stdout_text.find("setrlimit Operation not permitted"), std::string::npos) << r.stdout_text;
     EXPECT_EQ(r.term_signal, SIGSEGV) << r.stdout_text << r.stderr_text << r.error;
 }
 
 TEST(EscapeMemory, AStackWithinTheDefaultStillWorks) {
-    Result r = run(memory_policy(64), {stack_hog(), "4", "touch"}, notif_options());
+    Result r = run(memory_policy(64), {stack_hog(), "4", "touch"}, supervising_layers());
     EXPECT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text << r.error;
     EXPECT_EQ(r.stdout_text, "touched 4\n");
 }
 
 TEST(EscapeMemory, WithoutALimitTheStackHogReachesItsGoal) {
     // The attack program itself works: it is the limit that stops it above.
-    Policy p = system_policy();
-    p.fs_readable.push_back(bin_dir().string());
-    Result r = run(p, {stack_hog(), "256"}, notif_options());
+    Policy p = policy_running_test_programs();
+    Result r = run(p, {stack_hog(), "256"}, supervising_layers());
     EXPECT_EQ(r.stdout_text, "touched 256\n") << r.stderr_text << r.error;
 }
 
@@ -105,7 +95,7 @@ print('children', dirtied, 'refused', sorted(set(refused)), 'held', (1 + dirtied
 )";
 
 TEST(EscapeMemory, ForkedCopiesCountBeforeTheNextFork) {
-    Result r = python(memory_policy(64), "import time\n" + kForkCopies, notif_options());
+    Result r = python(memory_policy(64), "import time\n" + kForkCopies, supervising_layers());
     EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
     // The parent holds ~30 MiB (python + 24 MiB): room for one copy at most, never six (the
     // buffers alone, 48 MiB with one child, stay under 64 MiB).
@@ -117,7 +107,7 @@ TEST(EscapeMemory, ForkedCopiesCountBeforeTheNextFork) {
 }
 
 TEST(EscapeMemory, ForkedCopiesWithinTheLimitAllRun) {
-    Result r = python(memory_policy(512), "import time\n" + kForkCopies, notif_options());
+    Result r = python(memory_policy(512), "import time\n" + kForkCopies, supervising_layers());
     EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
     EXPECT_EQ(r.stdout_text.rfind("children 6 refused [] held ", 0), 0u) << r.stdout_text << r.stderr_text;
 }
@@ -126,7 +116,7 @@ TEST(EscapeMemory, ForkedCopiesWithinTheLimitAllRun) {
 // it did not say).
 int held_under(std::uint64_t limit, const std::string& attack, int count, int mebibytes) {
     const std::string hog = (bin_dir() / "shared_memory_hog").string();
-    Result r = run(memory_policy(limit), {hog, attack, std::to_string(count), std::to_string(mebibytes)}, notif_options());
+    Result r = run(memory_policy(limit), {hog, attack, std::to_string(count), std::to_string(mebibytes)}, supervising_layers());
     EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
     int held = -1;
     EXPECT_EQ(std::sscanf(r.stdout_text.c_str(), "held %d", &held), 1) << r.stdout_text;

@@ -11,16 +11,9 @@ namespace sandlock::test {
 namespace {
 
 Policy process_policy(std::uint32_t max) {
-    Policy p = system_policy();
-    p.fs_readable.push_back(bin_dir().string());
+    Policy p = policy_running_test_programs();
     p.max_processes = max;
     return p;
-}
-
-SandboxOptions notif_options() {
-    SandboxOptions options;
-    options.plugins = {"landlock", "seccomp", "notif"};
-    return options;
 }
 
 // Four threads of one process fork at once, every other fork with CLONE_PARENT (the child lands
@@ -29,7 +22,7 @@ SandboxOptions notif_options() {
 // children a round, never a 7th. (Ending the fork in flight that a child found was taken to
 // come from let a child still to come go uncounted: 8 a round, every run.)
 TEST(EscapeProcesses, ForksRacingFromThreadsNeverPassTheLimit) {
-    Result r = run(process_policy(8), {(bin_dir() / "fork_race").string(), "4", "20000"}, notif_options());
+    Result r = run(process_policy(8), {(bin_dir() / "fork_race").string(), "4", "20000"}, supervising_layers());
     EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
     EXPECT_EQ(r.stdout_text, "most in a round 6, rounds 100\n") << r.stderr_text << r.error;
 }
@@ -38,15 +31,14 @@ TEST(EscapeProcesses, ForksRacingFromThreadsNeverPassTheLimit) {
 // threads run on: taken for gone, it was never counted, and a fork every 2 ms made 50 such
 // processes under -P 4. It counts now: 3 children beside the main process.
 TEST(EscapeProcesses, AProcessWithoutItsMainThreadStillCounts) {
-    Result r = run(process_policy(4), {(bin_dir() / "leader_exit").string(), "50"}, notif_options());
+    Result r = run(process_policy(4), {(bin_dir() / "leader_exit").string(), "50"}, supervising_layers());
     EXPECT_EQ(r.stdout_text, "made 3 of 50 tries\n") << r.stderr_text << r.error;
 }
 
 TEST(EscapeProcesses, WithoutALimitTheForkerMakesThemAll) {
     // The attack program itself forks freely where nothing counts: it is the limit that stops it.
-    Policy p = system_policy();
-    p.fs_readable.push_back(bin_dir().string());
-    Result r = run(p, {(bin_dir() / "fork_race").string(), "4", "400"}, notif_options());
+    Policy p = policy_running_test_programs();
+    Result r = run(p, {(bin_dir() / "fork_race").string(), "4", "400"}, supervising_layers());
     EXPECT_EQ(r.stdout_text, "most in a round 200, rounds 2\n") << r.stderr_text << r.error;
 }
 

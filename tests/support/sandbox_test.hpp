@@ -25,6 +25,20 @@ inline Policy system_policy() {
     return p;
 }
 
+// system_policy() that can also run the suite's own programs in bin/ (the escape attacks).
+inline Policy policy_running_test_programs() {
+    Policy p = system_policy();
+    p.fs_readable.push_back(bin_dir().string());
+    return p;
+}
+
+// The layers that enforce the supervised limits, and no other plugin.
+inline SandboxOptions supervising_layers() {
+    SandboxOptions options;
+    options.plugins = {"landlock", "seccomp", "notif"};
+    return options;
+}
+
 // Runs argv in a sandbox with stdout/stderr captured; 20 s timeout.
 inline Result run(const Policy& policy, const std::vector<std::string>& argv,
                   SandboxOptions options = {}) {
