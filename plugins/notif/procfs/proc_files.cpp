@@ -118,7 +118,7 @@ namespace {
 // Whether a maps line is the heap's: "start-end rw?p offset dev 0   [heap]". Only the
 // kernel's own name counts: a file ("/tmp/x[heap]") or a named anonymous mapping
 // ("[anon:[heap]]") of the sandbox's could otherwise pose as the heap. And only a private
-// writable one (kWritableHeap).
+// writable one (see writable_private below).
 bool is_heap_line(std::string_view line) {
     std::size_t pos = 0;
     for (int field = 0; field < 5; ++field) {  // range, perms, offset, dev, inode
