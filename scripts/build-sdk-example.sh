@@ -42,7 +42,7 @@ export PKG_CONFIG_PATH=${pc%/sandlock-sdk.pc}
 # shellcheck disable=SC2046 # the flags are meant to split
 g++ -shared -fPIC -O2 $(pkg-config --define-variable=prefix="$prefix" --cflags sandlock-sdk) "$root/sdk/examples/audit/audit.cpp" \
   -o "$work/pkgconfig-build/audit.so" -static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL -Wl,-z,defs
-if ldd "$work/audit/audit.so" | grep -q 'libstdc++'; then fail "audit.so links the shared C++ runtime"; fi
+if [[ $(ldd "$work/audit/audit.so") == *libstdc++* ]]; then fail "audit.so links the shared C++ runtime"; fi
 
 echo "== run the installed sandlock with the plugin"
 sandlock=$prefix/bin/sandlock
@@ -78,7 +78,8 @@ includedir=$(pkg-config --define-variable=prefix="$prefix" --variable=includedir
 cc -std=c11 -Wall -Wextra -Wpedantic -Werror -shared -fPIC -fvisibility=hidden -O2 -I"$includedir" \
   "$root/sdk/examples/c-plugin/c_example.c" -o "$work/c-by-hand/c_example.so" -Wl,-z,defs
 for dir in "$work/c-plugin" "$work/c-by-hand"; do
-  if ldd "$dir/c_example.so" | grep -q 'libstdc++\|libc++'; then fail "$dir/c_example.so links a C++ runtime"; fi
+  libraries=$(ldd "$dir/c_example.so")
+  if [[ $libraries == *libstdc++* || $libraries == *libc++* ]]; then fail "$dir/c_example.so links a C++ runtime"; fi
   "$sandlock" --plugin-path "$dir" --plugins=landlock,seccomp,notif,c_example run -- /bin/true ||
     fail "the sandbox with the C plugin failed"
   out=$(SANDLOCK_LOG=info "$sandlock" --plugin-path "$dir" --plugins=landlock,seccomp,notif,c_example \
@@ -114,8 +115,11 @@ clang++ -stdlib=libc++ -shared "$work/audit-libcxx.o" -o "$work/libcxx-shared/au
   -Wl,--version-script="$map" -Wl,-z,defs
 clang++ -shared "$work/audit-libcxx.o" -o "$work/libcxx-static/audit.so" -nostdlib++ \
   -Wl,-Bstatic -lc++ -lc++abi -Wl,-Bdynamic -Wl,--exclude-libs,ALL -Wl,--version-script="$map" -Wl,-z,defs
-ldd "$work/libcxx-shared/audit.so" | grep -q 'libc++\.so' || fail "libcxx-shared/audit.so does not use libc++"
-if ldd "$work/libcxx-static/audit.so" | grep -q 'libc++\|libstdc++'; then
+# ldd's output is taken whole: `ldd | grep -q` under pipefail fails when grep's early exit
+# cuts ldd off (SIGPIPE), which failed CI once.
+[[ $(ldd "$work/libcxx-shared/audit.so") == *libc++.so* ]] || fail "libcxx-shared/audit.so does not use libc++"
+libraries=$(ldd "$work/libcxx-static/audit.so")
+if [[ $libraries == *libc++* || $libraries == *libstdc++* ]]; then
   fail "libcxx-static/audit.so links a shared C++ runtime"
 fi
 for dir in "$work/libcxx-shared" "$work/libcxx-static"; do

@@ -150,11 +150,14 @@ system=()
 for dir in /usr /lib /lib64 /bin; do [[ -e $dir ]] && system+=(-r "$dir"); done
 "$sandlock" run --name web.1 "${system[@]}" -- /bin/sleep 120 </dev/null >/dev/null 2>"$work/named.err" &
 named=$!
+# ps's output is taken whole: `ps | grep -q` under pipefail fails when grep's early exit cuts
+# the writer off (SIGPIPE).
+listed() { grep -q '^web\.1 ' <<<"$("$sandlock" ps 2>/dev/null)"; }
 for ((k = 0; k < 100; k++)); do
-    "$sandlock" ps 2>/dev/null | grep -q '^web\.1 ' && break
+    listed && break
     sleep 0.1
 done
-if "$sandlock" ps 2>/dev/null | grep -q '^web\.1 '; then
+if listed; then
     for command in inspect pause resume kill update; do expect "$sandlock $command " web.1; done
     expect "$sandlock kill w" web.1
     expect "$sandlock --plugin-path $work/empty inspect w" web.1
