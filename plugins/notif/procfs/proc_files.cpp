@@ -160,12 +160,14 @@ std::optional<StatFields> read_stat(pid_t pid) {
 
 namespace {
 
+bool statm_is_empty(std::string_view text) { return next_word(text) == "0"; }
+
 // A leader whose main thread has exited while other threads run on has no memory of its own
 // any more: its statm reads zeros (and its maps nothing, so its brk finds no heap and is
 // refused), though the process's memory is in use; read so, the memory limit measured such a
-// process as empty. Its other threads share that memory: the path of `file` for one of them
-// still alive, or nullopt.
-std::optional<std::string> live_thread_path(pid_t pid, const char* file) {
+// process as empty. Its other threads share that memory: the statm of the first of them that
+// still has it (one past its own exit reads zeros too), or nullopt.
+std::optional<std::string> live_thread_statm(pid_t pid) {
     const std::string task_dir = pid_path(pid, "task");
     DIR* tasks = ::opendir(task_dir.c_str());
     if (tasks == nullptr) return std::nullopt;
@@ -173,21 +175,22 @@ std::optional<std::string> live_thread_path(pid_t pid, const char* file) {
     while (const dirent* entry = ::readdir(tasks)) {
         const auto tid = to_number<pid_t>(entry->d_name);
         if (!tid || *tid == pid) continue;
-        found = task_dir + "/" + entry->d_name + "/" + file;
-        break;
+        auto text = read_small_file(task_dir + "/" + entry->d_name + "/statm");
+        if (text && !statm_is_empty(*text)) {
+            found = std::move(text);
+            break;
+        }
     }
     ::closedir(tasks);
     return found;
 }
-
-bool statm_is_empty(std::string_view text) { return next_word(text) == "0"; }
 
 }  // namespace
 
 std::optional<std::uint64_t> read_data_bytes(pid_t pid) {
     auto text = read_small_file(pid_path(pid, "statm"));
     if (text && statm_is_empty(*text))
-        if (const auto thread = live_thread_path(pid, "statm")) text = read_small_file(*thread);
+        if (auto thread = live_thread_statm(pid)) text = std::move(thread);
     if (!text) return std::nullopt;
     auto pages = parse_statm_data_pages(*text);
     if (!pages) return std::nullopt;
