@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <string>
 
@@ -34,7 +35,7 @@ bool exited(pid_t pid, const std::optional<proc::StatFields>& stat) {
     if (!stat) return true;
     if (stat->state != 'Z' && stat->state != 'X') return false;
     DIR* tasks = ::opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
-    if (tasks == nullptr) return true;
+    if (tasks == nullptr) return errno == ENOENT;  // out of fds: not proof of an end
     int threads = 0;
     while (const dirent* entry = ::readdir(tasks))
         if (entry->d_name[0] != '.') ++threads;
