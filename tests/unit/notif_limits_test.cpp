@@ -46,6 +46,37 @@ TEST(NotifForkBudget, AForkEndsOnlyByItsOwnThread) {
     EXPECT_EQ(budget.in_flight(), 2u);
 }
 
+TEST(NotifForkBudget, WithoutARefreshEveryProcessNotFoundYetCounts) {
+    ForkBudget budget(5);
+    EXPECT_FALSE(budget.try_fork_unrefreshed(1, 1, 1));  // never refreshed: nothing is known
+    ASSERT_TRUE(budget.try_fork(1, 1, 1));                 // judged after a refresh not told of
+    EXPECT_FALSE(budget.try_fork_unrefreshed(1, 2, 1));
+    budget.refreshed();  // thread 1's fork is still in flight: its child may be missing
+    EXPECT_TRUE(budget.try_fork_unrefreshed(1, 2, 1));   // 1 member + 1 + this one
+    // Thread 1 is back: its fork is over, but its child was not looked for since, so it counts.
+    budget.fork_over(1);
+    EXPECT_TRUE(budget.try_fork_unrefreshed(1, 1, 1));   // 1 + 2 unseen + this one
+    EXPECT_TRUE(budget.try_fork_unrefreshed(1, 3, 1));   // 1 + 3 + this one = 5
+    EXPECT_FALSE(budget.try_fork_unrefreshed(1, 4, 1));  // would make 6 at most
+    // A refresh finds the children of the forks that are over: only those in flight stay unseen.
+    budget.fork_over(2);
+    budget.refreshed();
+    EXPECT_EQ(budget.in_flight(), 2u);
+    EXPECT_TRUE(budget.try_fork_unrefreshed(1, 4, 2));   // 2 members + 2 in flight + this one
+    EXPECT_FALSE(budget.try_fork_unrefreshed(1, 5, 2));
+}
+
+TEST(NotifForkBudget, AForkWithoutARefreshStaysBelowTheLimitAsTryForkWould) {
+    ForkBudget budget(3);
+    ASSERT_TRUE(budget.try_fork(1, 1, 1));
+    budget.refreshed();
+    EXPECT_FALSE(budget.try_fork_unrefreshed(1, 2, 2));  // 2 members + 1 in flight: full
+    budget.set_limit(4);
+    EXPECT_TRUE(budget.try_fork_unrefreshed(1, 2, 2));
+    budget.set_limit(2);  // lowered: nothing fits without a refresh either
+    EXPECT_FALSE(budget.try_fork_unrefreshed(1, 3, 0));
+}
+
 TEST(NotifForkBudget, TheLimitIncludesTheFirstProcess) {
     ForkBudget budget(1);
     EXPECT_FALSE(budget.try_fork(1, 1, 1));

@@ -131,8 +131,14 @@ sdk::NotifVerdict ProcessLimit::on_fork(sdk::NotifContext& call) {
     auto process = processes_.process_of(tid);
     if (!process) return sdk::Verdict::error(EAGAIN);  // fail closed: a caller we cannot place
     ForkBudget& budget = *budget_;
-    budget.fork_over(tid);  // this thread is back: its last fork is over, and its child is found now
+    // This thread is back: its last fork is over. Its child is found by the next refresh and
+    // counts among the unseen until then.
+    budget.fork_over(tid);
+    // Far from the limit, the members plus every process not found yet fit: no refresh.
+    if (!processes_.has_scopes() && budget.try_fork_unrefreshed(*process, tid, processes_.live_count()))
+        return sdk::Verdict::next();
     processes_.refresh();
+    budget.refreshed();
     if (processes_.has_scopes())
         if (const ScopeList scopes = processes_.scopes_of(*process); !scopes.empty())
             return on_scoped_fork(*process, tid, scopes);
@@ -163,6 +169,7 @@ bool ProcessLimit::settle_forks_over(const std::vector<ForkBudget*>& budgets) {
         for (ForkBudget* budget : budgets) budget->fork_over(thread);
         ended = true;
     }
+    for (ForkBudget* budget : budgets) budget->refreshed();
     return ended;
 }
 
