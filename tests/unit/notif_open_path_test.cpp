@@ -5,8 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 
+#include <cerrno>
+#include <cstring>
 #include <map>
+#include <string>
 
 namespace sandlock::notif {
 namespace {
@@ -130,6 +134,41 @@ TEST(NotifOpenPath, WriteIntentAndCloseOnExec) {
         EXPECT_TRUE(open.writes()) << flags;
         EXPECT_EQ(open.inject_flags(), 0u);
     }
+}
+
+// The caller's memory is ours: an address is a pointer to the string (or, at 0, unmapped).
+std::int64_t read_our_string(void*, const sdk::NotifRequest*, std::uint64_t address, char* buffer, std::size_t size) {
+    if (address == 0) return -EFAULT;
+    const char* text = reinterpret_cast<const char*>(static_cast<std::uintptr_t>(address));
+    const std::size_t length = std::strlen(text);
+    if (length + 1 > size) return -ENAMETOOLONG;
+    std::memcpy(buffer, text, length + 1);
+    return static_cast<std::int64_t>(length);
+}
+
+bool outside_proc(int nr, const std::string& path) {
+    sdk::NotifContextApi api{};
+    api.read_string = read_our_string;
+    sdk::NotifRequest request{};
+    request.syscall_nr = nr;
+    const auto address = path == "<unmapped>" ? 0 : reinterpret_cast<std::uintptr_t>(path.c_str());
+    request.args[0] = nr == SYS_openat ? static_cast<std::uint64_t>(AT_FDCWD) : address;
+    request.args[1] = nr == SYS_openat ? address : O_RDONLY;
+    return surely_outside_proc(sdk::NotifContext(request, api));
+}
+
+TEST(NotifOpenPath, OnlyShortAbsolutePathsWithoutProcAreSurelyOutsideIt) {
+    EXPECT_TRUE(outside_proc(SYS_openat, "/etc/passwd"));
+    EXPECT_TRUE(outside_proc(SYS_open, "/usr/lib/python3/json/__init__.py"));
+    EXPECT_TRUE(outside_proc(SYS_creat, "/tmp/out"));
+    // Anything that may reach /proc, or that one short read cannot tell, is decoded in full.
+    const std::string may_reach_proc[] = {"/proc/self/mounts", "/etc/../proc/1/mountinfo", "/x/proc",
+                                          "/dev/fd/../procfs", "etc/passwd", "", "<unmapped>",
+                                          "/" + std::string(300, 'a')};
+    for (const std::string& path : may_reach_proc)
+        EXPECT_FALSE(outside_proc(SYS_openat, path)) << path;
+    // openat2's RESOLVE_IN_ROOT makes an absolute path relative to its dirfd, which may be /proc.
+    EXPECT_FALSE(outside_proc(SYS_openat2, "/etc/passwd"));
 }
 
 }  // namespace

@@ -331,6 +331,24 @@ std::uint32_t OpenCall::inject_flags() const { return (flags & O_CLOEXEC) != 0 ?
 
 std::shared_ptr<const OpenCall> open_call(const sdk::NotifContext& call) { return cache().get(call); }
 
+bool surely_outside_proc(const sdk::NotifContext& call) noexcept {
+    std::uint64_t address = 0;
+    switch (call.syscall()) {
+        case SYS_openat: address = call.arg(1); break;
+#ifdef SYS_open
+        case SYS_open: address = call.arg(0); break;
+#endif
+#ifdef SYS_creat
+        case SYS_creat: address = call.arg(0); break;
+#endif
+        default: return false;  // openat2: RESOLVE_IN_ROOT makes even an absolute path relative
+    }
+    char path[256];
+    const std::int64_t length = call.read_string_into(address, path, sizeof path);
+    if (length <= 0 || path[0] != '/') return false;
+    return std::string_view(path, static_cast<std::size_t>(length)).find("proc") == std::string_view::npos;
+}
+
 std::vector<int> open_syscalls() {
     std::vector<int> syscalls = {SYS_openat, SYS_openat2};
 #ifdef SYS_open

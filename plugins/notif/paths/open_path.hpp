@@ -79,6 +79,12 @@ struct OpenCall {
 // is cached by notification id, so the second and third module do not read the caller again).
 std::shared_ptr<const OpenCall> open_call(const sdk::NotifContext& call);
 
+// Whether the path of an open, openat or creat cannot name anything under /proc: absolute,
+// short, and without "proc" anywhere in it (no component can then be /proc, nor a magic link
+// under it). One read into a stack buffer; false whenever that read cannot tell (openat2,
+// relative, long or unreadable paths), so the caller decodes the call in full (open_call).
+bool surely_outside_proc(const sdk::NotifContext& call) noexcept;
+
 // The open-family syscalls of this architecture.
 std::vector<int> open_syscalls();
 

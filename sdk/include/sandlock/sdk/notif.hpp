@@ -74,6 +74,11 @@ public:
         buffer.resize(static_cast<std::size_t>(n));
         return buffer;
     }
+    // The same into `buffer`, without allocating: the string's length, or -errno (-ENAMETOOLONG
+    // when it needs more than size - 1 bytes).
+    std::int64_t read_string_into(std::uint64_t address, char* buffer, std::size_t size) const noexcept {
+        return api_.read_string(api_.supervisor, &request_, address, buffer, size);
+    }
     // The absolute path the caller means by (dirfd, path), as it sees it.
     std::string resolve_path(int dirfd, std::uint64_t path_address) const {
         std::string buffer(4096, '\0');
