@@ -35,6 +35,25 @@ TEST(EscapeProcesses, AProcessWithoutItsMainThreadStillCounts) {
     EXPECT_EQ(r.stdout_text, "made 3 of 50 tries\n") << r.stderr_text << r.error;
 }
 
+// A thread's children move to another thread of its process when it exits; a refresh that read
+// that thread already misses them. Here a thread forks 2 children without a refresh (far from
+// the limit), the main thread forks, and the thread exits while the main thread's next forks
+// are judged after a refresh. Counting only the forks then in flight after that refresh let 5
+// children live under -P 5 (4 allowed), within a few hundred rounds; every fork not known to be
+// found counts now.
+TEST(EscapeProcesses, ChildrenOfAThreadExitingDuringARefreshStillCount) {
+    Result r = run(process_policy(5), {(bin_dir() / "thread_exit_walk").string(), "8", "2", "20000"},
+                   supervising_layers());
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
+    EXPECT_EQ(r.stdout_text, "most in a round 4, rounds 2500\n") << r.stderr_text << r.error;
+}
+
+TEST(EscapeProcesses, WithoutALimitTheThreadExiterMakesThemAll) {
+    Result r = run(policy_running_test_programs(), {(bin_dir() / "thread_exit_walk").string(), "8", "2", "80"},
+                   supervising_layers());
+    EXPECT_EQ(r.stdout_text, "most in a round 8, rounds 10\n") << r.stderr_text << r.error;
+}
+
 TEST(EscapeProcesses, WithoutALimitTheForkerMakesThemAll) {
     // The attack program itself forks freely where nothing counts: it is the limit that stops it.
     Policy p = policy_running_test_programs();

@@ -1,4 +1,4 @@
-// The process limit's and the CPU throttle's pure parts: forks in flight and the token bucket.
+// The process limit's and the CPU throttle's pure parts: forks not found yet and the token bucket.
 #include "cpu/cpu_budget.hpp"
 #include "cpu/cpu_meter.hpp"
 #include "processes/fork_budget.hpp"
@@ -13,92 +13,69 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(NotifForkBudget, CountsLiveProcessesAndForksInFlight) {
+TEST(NotifForkBudget, CountsLiveProcessesAndForksNotFoundYet) {
     ForkBudget budget(3);
-    EXPECT_TRUE(budget.try_fork(100, 100, 1));    // 1 live + 1 starting
-    EXPECT_TRUE(budget.try_fork(100, 101, 1));    // another thread: 1 + 2
-    EXPECT_FALSE(budget.try_fork(100, 102, 1));   // would make 4
-    budget.fork_over(100);                             // the first child is live now
-    EXPECT_FALSE(budget.try_fork(100, 102, 2));   // 2 live + 1 starting = 3
-    budget.fork_over(101);
-    EXPECT_TRUE(budget.try_fork(100, 102, 2));
+    EXPECT_TRUE(budget.try_fork(100, 1));    // 1 live + 1 starting
+    EXPECT_TRUE(budget.try_fork(101, 1));    // another thread: 1 + 2
+    EXPECT_FALSE(budget.try_fork(102, 1));   // would make 4
+    budget.forks_found(100);                 // the first child is live now
+    EXPECT_FALSE(budget.try_fork(102, 2));   // 2 live + 1 starting = 3
+    budget.forks_found(101);
+    EXPECT_TRUE(budget.try_fork(102, 2));
 }
 
-TEST(NotifForkBudget, AThreadsNextCallEndsItsFork) {
-    ForkBudget budget(2);
-    EXPECT_TRUE(budget.try_fork(1, 1, 1));
-    // The child came and went before anyone saw it; the thread forks again.
-    EXPECT_TRUE(budget.try_fork(1, 1, 1));
+TEST(NotifForkBudget, EveryForkOfAThreadCountsUntilARefreshFoundItsChildren) {
+    // Without a refresh a thread's earlier forks are over, but their children were not looked
+    // for: each counts (a thread exiting during the next refresh hands them where it may have
+    // looked already).
+    ForkBudget budget(5);
+    EXPECT_TRUE(budget.try_fork(1, 1));
+    EXPECT_TRUE(budget.try_fork(1, 1));
+    EXPECT_TRUE(budget.try_fork(2, 1));
+    EXPECT_EQ(budget.in_flight(), 3u);
+    EXPECT_FALSE(budget.try_fork(1, 2));  // 2 members + 3 not found: full
+    budget.forks_found(1);                // both of thread 1's, at once
     EXPECT_EQ(budget.in_flight(), 1u);
+    EXPECT_EQ(budget.forking_threads(), std::vector<pid_t>{2});
+    EXPECT_TRUE(budget.try_fork(1, 3));   // 3 members + 1 + this one
 }
 
 TEST(NotifForkBudget, AForkEndsOnlyByItsOwnThread) {
     // Which fork made a child cannot be told (CLONE_PARENT, a thread's exit): no child ends one.
     ForkBudget budget(10);
-    ASSERT_TRUE(budget.try_fork(1, 11, 1));
-    ASSERT_TRUE(budget.try_fork(1, 12, 1));
-    ASSERT_TRUE(budget.try_fork(2, 21, 1));
+    ASSERT_TRUE(budget.try_fork(11, 1));
+    ASSERT_TRUE(budget.try_fork(12, 1));
+    ASSERT_TRUE(budget.try_fork(21, 1));
     auto threads = budget.forking_threads();
     std::sort(threads.begin(), threads.end());
     EXPECT_EQ(threads, (std::vector<pid_t>{11, 12, 21}));
-    budget.fork_over(12);
-    budget.fork_over(99);  // nothing in flight: nothing changes
+    budget.forks_found(12);
+    budget.forks_found(99);  // nothing counted for it: nothing changes
     EXPECT_EQ(budget.in_flight(), 2u);
-}
-
-TEST(NotifForkBudget, WithoutARefreshEveryProcessNotFoundYetCounts) {
-    ForkBudget budget(5);
-    EXPECT_FALSE(budget.try_fork_unrefreshed(1, 1, 1));  // never refreshed: nothing is known
-    ASSERT_TRUE(budget.try_fork(1, 1, 1));                 // judged after a refresh not told of
-    EXPECT_FALSE(budget.try_fork_unrefreshed(1, 2, 1));
-    budget.refreshed();  // thread 1's fork is still in flight: its child may be missing
-    EXPECT_TRUE(budget.try_fork_unrefreshed(1, 2, 1));   // 1 member + 1 + this one
-    // Thread 1 is back: its fork is over, but its child was not looked for since, so it counts.
-    budget.fork_over(1);
-    EXPECT_TRUE(budget.try_fork_unrefreshed(1, 1, 1));   // 1 + 2 unseen + this one
-    EXPECT_TRUE(budget.try_fork_unrefreshed(1, 3, 1));   // 1 + 3 + this one = 5
-    EXPECT_FALSE(budget.try_fork_unrefreshed(1, 4, 1));  // would make 6 at most
-    // A refresh finds the children of the forks that are over: only those in flight stay unseen.
-    budget.fork_over(2);
-    budget.refreshed();
-    EXPECT_EQ(budget.in_flight(), 2u);
-    EXPECT_TRUE(budget.try_fork_unrefreshed(1, 4, 2));   // 2 members + 2 in flight + this one
-    EXPECT_FALSE(budget.try_fork_unrefreshed(1, 5, 2));
-}
-
-TEST(NotifForkBudget, AForkWithoutARefreshStaysBelowTheLimitAsTryForkWould) {
-    ForkBudget budget(3);
-    ASSERT_TRUE(budget.try_fork(1, 1, 1));
-    budget.refreshed();
-    EXPECT_FALSE(budget.try_fork_unrefreshed(1, 2, 2));  // 2 members + 1 in flight: full
-    budget.set_limit(4);
-    EXPECT_TRUE(budget.try_fork_unrefreshed(1, 2, 2));
-    budget.set_limit(2);  // lowered: nothing fits without a refresh either
-    EXPECT_FALSE(budget.try_fork_unrefreshed(1, 3, 0));
 }
 
 TEST(NotifForkBudget, TheLimitIncludesTheFirstProcess) {
     ForkBudget budget(1);
-    EXPECT_FALSE(budget.try_fork(1, 1, 1));
+    EXPECT_FALSE(budget.try_fork(1, 1));
 }
 
 TEST(NotifForkBudget, ARaisedLimitLetsTheNextForkThrough) {
     ForkBudget budget(2);
-    EXPECT_FALSE(budget.try_fork(1, 1, 2));
+    EXPECT_FALSE(budget.try_fork(1, 2));
     budget.set_limit(3);
     EXPECT_EQ(budget.limit(), 3u);
-    EXPECT_TRUE(budget.try_fork(1, 1, 2));
+    EXPECT_TRUE(budget.try_fork(1, 2));
 }
 
 TEST(NotifForkBudget, ALimitLoweredBelowTheLiveCountRefusesEveryForkUntilEnoughExit) {
     ForkBudget budget(8);
-    ASSERT_TRUE(budget.try_fork(1, 1, 5));
+    ASSERT_TRUE(budget.try_fork(1, 5));
     budget.set_limit(3);
-    EXPECT_FALSE(budget.try_fork(1, 2, 5));  // 5 running stay (nothing is killed)
-    EXPECT_FALSE(budget.try_fork(1, 2, 3));  // 3 running: at the limit
-    EXPECT_EQ(budget.in_flight(), 1u);            // the fork let through before stays in flight
-    budget.fork_over(1);
-    EXPECT_TRUE(budget.try_fork(1, 2, 2));
+    EXPECT_FALSE(budget.try_fork(2, 5));  // 5 running stay (nothing is killed)
+    EXPECT_FALSE(budget.try_fork(2, 3));  // 3 running: at the limit
+    EXPECT_EQ(budget.in_flight(), 1u);    // the fork let through before still counts
+    budget.forks_found(1);
+    EXPECT_TRUE(budget.try_fork(2, 2));
 }
 
 // Drives a budget with a sandbox that uses `cores` cores whenever it may run; returns the

@@ -131,29 +131,33 @@ sdk::NotifVerdict ProcessLimit::on_fork(sdk::NotifContext& call) {
     auto process = processes_.process_of(tid);
     if (!process) return sdk::Verdict::error(EAGAIN);  // fail closed: a caller we cannot place
     ForkBudget& budget = *budget_;
-    // This thread is back: its last fork is over. Its child is found by the next refresh and
-    // counts among the unseen until then.
-    budget.fork_over(tid);
-    // Far from the limit, the members plus every process not found yet fit: no refresh.
-    if (!processes_.has_scopes() && budget.try_fork_unrefreshed(*process, tid, processes_.live_count()))
+    // Far from the limit no refresh: the members known plus every fork whose child may not be
+    // found yet (this thread's earlier ones included) leave room. A CLONE_PARENT child lands
+    // beside its creator's parent, where forks_found(tid) below cannot vouch for it: such a
+    // fork is always judged after a refresh, so a thread holds at most one of them.
+    const bool beside_parent = call.syscall() == SYS_clone && (call.arg(0) & CLONE_PARENT) != 0;
+    if (!beside_parent && !processes_.has_scopes() && budget.try_fork(tid, processes_.live_count()))
         return sdk::Verdict::next();
     processes_.refresh();
-    budget.refreshed();
+    // This thread was blocked in this call all through the refresh, so the children of its
+    // earlier forks stayed where the refresh looked: found.
+    budget.forks_found(tid);
     if (processes_.has_scopes())
         if (const ScopeList scopes = processes_.scopes_of(*process); !scopes.empty())
-            return on_scoped_fork(*process, tid, scopes);
+            return on_scoped_fork(tid, scopes);
     std::size_t live = processes_.live_count();
     if (!budget.has_room(live) && settle_forks_over({&budget})) live = processes_.live_count();
-    if (budget.try_fork(*process, tid, live)) return sdk::Verdict::next();
+    if (budget.try_fork(tid, live)) return sdk::Verdict::next();
     return refuse(tid, live, budget, "the sandbox");
 }
 
 bool ProcessLimit::settle_forks_over(const std::vector<ForkBudget*>& budgets) {
     // Looked at before a refresh and again after it: a thread out of its fork call both times
     // stayed where its children are (only a thread's exit moves them), so the refresh found
-    // them; one gone before had handed them on already. Either fork then counts no more, its
-    // child, if alive, as a member instead. A thread still in a fork call, leaving, running or
-    // not readable keeps its fork counting until it is back with another fork.
+    // them; one gone before had handed them on already. Either way its forks count no more,
+    // their children, if alive, as members instead. A thread still in a fork call, leaving,
+    // running or not readable keeps its forks counting until a refresh made while it waits in
+    // a later fork.
     std::vector<std::pair<pid_t, ForkState>> seen;
     for (ForkBudget* budget : budgets)
         for (pid_t thread : budget->forking_threads())
@@ -166,21 +170,20 @@ bool ProcessLimit::settle_forks_over(const std::vector<ForkBudget*>& budgets) {
     for (const auto& [thread, before] : seen) {
         const bool over = before == ForkState::Gone || (before == ForkState::OutOfIt && fork_state(thread) == ForkState::OutOfIt);
         if (!over) continue;
-        for (ForkBudget* budget : budgets) budget->fork_over(thread);
+        for (ForkBudget* budget : budgets) budget->forks_found(thread);
         ended = true;
     }
-    for (ForkBudget* budget : budgets) budget->refreshed();
     return ended;
 }
 
-sdk::NotifVerdict ProcessLimit::on_scoped_fork(pid_t process, pid_t tid, const ScopeList& scopes) {
+sdk::NotifVerdict ProcessLimit::on_scoped_fork(pid_t tid, const ScopeList& scopes) {
     std::lock_guard lock(scopes_mutex_);
     std::vector<std::pair<ScopeId, ScopeForks*>> mine;
     std::vector<ForkBudget*> budgets = {&*budget_};
     for (ScopeId scope : scopes) {
         auto it = scopes_.find(scope);
         if (it == scopes_.end()) continue;  // a scope without a process limit
-        it->second->budget.fork_over(tid);
+        it->second->budget.forks_found(tid);
         mine.emplace_back(scope, it->second.get());
         budgets.push_back(&it->second->budget);
     }
@@ -196,8 +199,8 @@ sdk::NotifVerdict ProcessLimit::on_scoped_fork(pid_t process, pid_t tid, const S
         return refuse(tid, live, forks->budget, "its nested sandbox");
     }
     const std::size_t live = processes_.live_count();
-    if (!budget_->try_fork(process, tid, live)) return refuse(tid, live, *budget_, "the sandbox");
-    for (const auto& [scope, forks] : mine) forks->budget.try_fork(process, tid, 0);  // room checked above: in flight now
+    if (!budget_->try_fork(tid, live)) return refuse(tid, live, *budget_, "the sandbox");
+    for (const auto& [scope, forks] : mine) forks->budget.try_fork(tid, 0);  // room checked above: counts now
     return sdk::Verdict::next();
 }
 

@@ -52,7 +52,7 @@ private:
 
     sdk::NotifVerdict on_fork(sdk::NotifContext& call);
     // The fork of a scope member: every scope's budget and the sandbox's must have room.
-    sdk::NotifVerdict on_scoped_fork(pid_t process, pid_t tid, const ScopeList& scopes);
+    sdk::NotifVerdict on_scoped_fork(pid_t tid, const ScopeList& scopes);
     sdk::NotifVerdict refuse(pid_t tid, std::size_t live, const ForkBudget& budget, const char* whose);
     // Before a refusal: ends, in each of `budgets`, the forks in flight whose thread is out of
     // its fork call by now, once a refresh has found their children; whether any ended.
