@@ -42,6 +42,7 @@ struct Modules {
             request.syscall_nr = nr;
             std::copy(args.begin(), args.end(), std::begin(request.args));
             sdk::NotifContextApi api{};
+            api.still_valid = [](void*, const sdk::NotifRequest*) -> std::int32_t { return 1; };  // it waits for us
             sdk::NotifVerdict verdict{sdk::VerdictKind::Next, 0, 0, -1, 0};
             entry.fn(entry.user, &request, &api, &verdict);
             return verdict;

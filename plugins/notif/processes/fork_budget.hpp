@@ -4,9 +4,9 @@
 // from the process table stay below the limit; without those, forks racing in from several
 // threads would each see the old count. A fork counts from the moment it is let through until
 // a refresh of the table is known to have found its child: a refresh made while its thread
-// was blocked in a later fork (the children of a thread stay where the refresh looks until
-// that thread exits), or one its thread was seen out of any fork call both before and after
-// (ProcessLimit's settling). Never when a child "shows up": which fork made a child cannot be
+// was blocked in a later fork and still blocked after it (the children of a thread stay where
+// the refresh looks until that thread exits), or one its thread was seen out of any fork call
+// both before and after (ProcessLimit's settling). Never when a child "shows up": which fork made a child cannot be
 // told (a CLONE_PARENT child lands beside its creator, a child of an exited thread moves to
 // another thread), and ending the wrong fork let a child still to come go uncounted. Nor by
 // age: a thread kept off the CPU can take its time to make the child.

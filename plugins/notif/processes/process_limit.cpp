@@ -28,12 +28,12 @@ bool is_fork_call(long nr) {
     return nr == SYS_clone3;
 }
 
-// Where thread `tid` is, as far as its fork in flight goes (the first field of
+// Where thread `tid` is, as far as its forks not found yet go (the first field of
 // /proc/TID/syscall: a call's number, -1 for none, or "running", which tells no more than a
 // file it may not read).
 enum class ForkState {
     Gone,      // released: its children were handed on before, to where a refresh finds them
-    OutOfIt,   // in another call, or in none: its fork has made its child (or failed)
+    OutOfIt,   // in another call, or in none: its forks have made their children (or failed)
     Unknown,   // in a fork call (this one or the next), leaving (exit), running, unreadable
 };
 ForkState fork_state(pid_t tid) {
@@ -133,14 +133,19 @@ sdk::NotifVerdict ProcessLimit::on_fork(sdk::NotifContext& call) {
     ForkBudget& budget = *budget_;
     // Far from the limit no refresh: the members known plus every fork whose child may not be
     // found yet (this thread's earlier ones included) leave room. A CLONE_PARENT child lands
-    // beside its creator's parent, where forks_found(tid) below cannot vouch for it: such a
-    // fork is always judged after a refresh, so a thread holds at most one of them.
+    // under a thread of its creator's parent, which may exit during the refresh that
+    // forks_found(tid) trusts below: such a fork always takes the refresh, so at most one of a
+    // thread's counted forks is one (as before forks skipped refreshes).
     const bool beside_parent = call.syscall() == SYS_clone && (call.arg(0) & CLONE_PARENT) != 0;
-    if (!beside_parent && !processes_.has_scopes() && budget.try_fork(tid, processes_.live_count()))
+    if (refreshed_once_ && !beside_parent && !processes_.has_scopes() && budget.try_fork(tid, processes_.live_count()))
         return sdk::Verdict::next();
     processes_.refresh();
-    // This thread was blocked in this call all through the refresh, so the children of its
-    // earlier forks stayed where the refresh looked: found.
+    refreshed_once_ = true;  // what ran before any supervised fork (the first command) is found
+    // Still waiting for our answer after the refresh, this thread was blocked in this call all
+    // through it (a killed thread leaves the wait before it hands its children on), so the
+    // children of its earlier forks stayed where the refresh looked: found. Killed (another
+    // thread's execve or exit_group, a signal), it may have handed them to a thread read already.
+    if (!call.still_valid()) return sdk::Verdict::error(EAGAIN);
     budget.forks_found(tid);
     if (processes_.has_scopes())
         if (const ScopeList scopes = processes_.scopes_of(*process); !scopes.empty())
@@ -206,7 +211,7 @@ sdk::NotifVerdict ProcessLimit::on_scoped_fork(pid_t tid, const ScopeList& scope
 
 sdk::NotifVerdict ProcessLimit::refuse(pid_t tid, std::size_t live, const ForkBudget& budget, const char* whose) {
     host_->debug("max_processes: refused a fork of pid " + std::to_string(tid) + " (" + whose + ": " +
-                 std::to_string(live) + " running, " + std::to_string(budget.in_flight()) + " starting, limit " +
+                 std::to_string(live) + " running, " + std::to_string(budget.in_flight()) + " forks not found yet, limit " +
                  std::to_string(budget.limit()) + ")");
     return sdk::Verdict::error(EAGAIN);
 }

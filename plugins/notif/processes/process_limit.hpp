@@ -54,13 +54,16 @@ private:
     // The fork of a scope member: every scope's budget and the sandbox's must have room.
     sdk::NotifVerdict on_scoped_fork(pid_t tid, const ScopeList& scopes);
     sdk::NotifVerdict refuse(pid_t tid, std::size_t live, const ForkBudget& budget, const char* whose);
-    // Before a refusal: ends, in each of `budgets`, the forks in flight whose thread is out of
-    // its fork call by now, once a refresh has found their children; whether any ended.
+    // Before a refusal: ends, in each of `budgets`, the forks of the threads out of any fork
+    // call by now, once a refresh has found their children; whether any ended.
     bool settle_forks_over(const std::vector<ForkBudget*>& budgets);
 
     ProcessTable& processes_;
     const sdk::Host* host_ = nullptr;
     std::optional<ForkBudget> budget_;
+    // Whether on_fork refreshed the table once: only then does every process live that no
+    // counted fork made (the first command, the spawner's commands) count among the members.
+    bool refreshed_once_ = false;
     // Nested sandboxes' budgets: the supervisor thread and nest/status (the control thread).
     mutable std::mutex scopes_mutex_;
     std::unordered_map<ScopeId, std::unique_ptr<ScopeForks>> scopes_;
