@@ -22,34 +22,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "waiting_children.h"
+
 enum { kTriesAfterExec = 5, kMaxKids = 32 };
 
 static long kids;
 static pid_t kid_pids[kMaxKids];
 static int forked, go; /* the round's hand-offs, spun on */
 
-static pid_t spawn(int waits) {
-    long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-    if (pid == 0) {
-        if (!waits) syscall(SYS_exit_group, 0);
-        for (;;) pause(); /* a child of a multi-threaded process: raw calls only */
-    }
-    return (pid_t)pid;
-}
-
-static void* idle(void* arg) {
-    (void)arg;
-    for (;;) pause();
-    return NULL;
-}
-
 static void* forker(void* arg) {
     (void)arg;
-    for (long i = 0; i < kids; ++i) kid_pids[i] = spawn(1);
+    for (long i = 0; i < kids; ++i) kid_pids[i] = spawn_child(1);
     __atomic_store_n(&forked, 1, __ATOMIC_SEQ_CST);
     while (!__atomic_load_n(&go, __ATOMIC_SEQ_CST)) {
     }
-    spawn(0); /* judged after a refresh, while the main thread execs (its child, if any, ends) */
+    spawn_child(0); /* judged after a refresh, while the main thread execs (its child, if any, ends) */
     for (;;) pause();
     return NULL;
 }
@@ -71,7 +58,7 @@ int main(int argc, char** argv) {
         long alive = 1 + kids, made = 0;
         pid_t mine[kTriesAfterExec];
         for (int i = 0; i < kTriesAfterExec; ++i, ++attempted)
-            if ((mine[made] = spawn(1)) > 0) ++made;
+            if ((mine[made] = spawn_child(1)) > 0) ++made;
         if (alive + made > most) most = alive + made;
         for (long i = 0; i < kids; ++i) kill((pid_t)strtol(argv[7 + i], NULL, 10), SIGKILL);
         for (long i = 0; i < made; ++i) kill(mine[i], SIGKILL);
@@ -85,12 +72,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     pthread_attr_t small;
-    pthread_attr_init(&small);
-    pthread_attr_setstacksize(&small, 64 * 1024);
-    for (long i = 0; i < fillers; ++i) {
-        pthread_t id;
-        if (pthread_create(&id, &small, idle, NULL) != 0) return 1;
-    }
+    if (start_idle_threads(fillers, &small) != 0) return 1;
     pthread_t thread;
     if (pthread_create(&thread, &small, forker, NULL) != 0) return 1;
     while (!__atomic_load_n(&forked, __ATOMIC_SEQ_CST)) {

@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "waiting_children.h"
+
 enum { kTriesPerRound = 5, kMaxKids = 64 };
 
 static pid_t children[kMaxKids + kTriesPerRound + 1];
@@ -29,18 +31,9 @@ static int kids;
 static int forked, go;  /* the round's hand-offs, spun on */
 
 static pid_t spawn(void) {
-    long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-    if (pid == 0) {
-        for (;;) pause(); /* a child of a multi-threaded process: raw calls only */
-    }
-    if (pid > 0) children[__atomic_fetch_add(&made, 1, __ATOMIC_SEQ_CST)] = (pid_t)pid;
-    return (pid_t)pid;
-}
-
-static void* idle(void* arg) {
-    (void)arg;
-    for (;;) pause();
-    return NULL;
+    const pid_t pid = spawn_child(1);
+    if (pid > 0) children[__atomic_fetch_add(&made, 1, __ATOMIC_SEQ_CST)] = pid;
+    return pid;
 }
 
 static void* forker(void* arg) {
@@ -61,12 +54,7 @@ int main(int argc, char** argv) {
     const long tries = strtol(argv[3], NULL, 10);
     if (kids < 0 || kids > kMaxKids || fillers < 0) return 2;
     pthread_attr_t small;
-    pthread_attr_init(&small);
-    pthread_attr_setstacksize(&small, 64 * 1024);
-    for (long i = 0; i < fillers; ++i) {
-        pthread_t id;
-        if (pthread_create(&id, &small, idle, NULL) != 0) return 1;
-    }
+    if (start_idle_threads(fillers, &small) != 0) return 1;
     long rounds = 0, attempted = 0;
     int most = 0;
     while (attempted < tries) {
