@@ -3,10 +3,10 @@
 // A fork is allowed while the live members plus the forks whose child may still be missing
 // from the process table stay below the limit; without those, forks racing in from several
 // threads would each see the old count. A fork counts from the moment it is let through until
-// a refresh of the table is known to have found its child: a refresh made while its thread
-// was blocked in a later fork and still blocked after it (the children of a thread stay where
-// the refresh looks until that thread exits), or one its thread was seen out of any fork call
-// both before and after (ProcessLimit's settling). Never when a child "shows up": which fork made a child cannot be
+// the table is known to have found its child: its thread's own list of children was read
+// while it was blocked in a later fork and still blocked after (the children of a thread stay
+// in its list until that thread exits), or while it was seen out of any fork call before and
+// after (ProcessLimit's settling). Never when a child "shows up": which fork made a child cannot be
 // told (a CLONE_PARENT child lands beside its creator, a child of an exited thread moves to
 // another thread), and ending the wrong fork let a child still to come go uncounted. Nor by
 // age: a thread kept off the CPU can take its time to make the child.

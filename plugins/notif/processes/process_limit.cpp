@@ -141,12 +141,14 @@ sdk::NotifVerdict ProcessLimit::on_fork(sdk::NotifContext& call) {
         return sdk::Verdict::next();
     processes_.refresh();
     refreshed_once_ = true;  // what ran before any supervised fork (the first command) is found
-    // Still waiting for our answer after the refresh, this thread was blocked in this call all
-    // through it (a killed thread leaves the wait before it hands its children on), so the
-    // children of its earlier forks stayed where the refresh looked: found. Killed (another
-    // thread's execve or exit_group, a signal), it may have handed them to a thread read already.
+    // This thread's children, read from its own list: still waiting for our answer after that,
+    // it was blocked in this call all through the read (a killed thread leaves the wait before
+    // it hands its children on), so the children of its earlier forks were all in the list.
+    // Killed (another thread's execve or exit_group, a signal), it may have handed them to a
+    // thread read already.
+    const bool listed = processes_.track_children_of(tid);
     if (!call.still_valid()) return sdk::Verdict::error(EAGAIN);
-    budget.forks_found(tid);
+    if (listed) budget.forks_found(tid);
     if (processes_.has_scopes())
         if (const ScopeList scopes = processes_.scopes_of(*process); !scopes.empty())
             return on_scoped_fork(tid, scopes);
@@ -157,12 +159,12 @@ sdk::NotifVerdict ProcessLimit::on_fork(sdk::NotifContext& call) {
 }
 
 bool ProcessLimit::settle_forks_over(const std::vector<ForkBudget*>& budgets) {
-    // Looked at before a refresh and again after it: a thread out of its fork call both times
-    // stayed where its children are (only a thread's exit moves them), so the refresh found
-    // them; one gone before had handed them on already. Either way its forks count no more,
-    // their children, if alive, as members instead. A thread still in a fork call, leaving,
-    // running or not readable keeps its forks counting until a refresh made while it waits in
-    // a later fork.
+    // Looked at before a refresh and again after reading its own list of children: a thread
+    // out of its fork call both times stayed where its children are (only a thread's exit moves
+    // them), so the list held them all; one gone before had handed them on already, to where
+    // the refresh looks. Either way its forks count no more, their children, if alive, as
+    // members instead. A thread still in a fork call, leaving, running or not readable keeps
+    // its forks counting until its list is read while it waits in a later fork.
     std::vector<std::pair<pid_t, ForkState>> seen;
     for (ForkBudget* budget : budgets)
         for (pid_t thread : budget->forking_threads())
@@ -173,7 +175,10 @@ bool ProcessLimit::settle_forks_over(const std::vector<ForkBudget*>& budgets) {
     processes_.refresh();
     bool ended = false;
     for (const auto& [thread, before] : seen) {
-        const bool over = before == ForkState::Gone || (before == ForkState::OutOfIt && fork_state(thread) == ForkState::OutOfIt);
+        // Its own list read, and then still out of its fork: the list held every child.
+        const bool over = before == ForkState::Gone ||
+                          (before == ForkState::OutOfIt && processes_.track_children_of(thread) &&
+                           fork_state(thread) == ForkState::OutOfIt);
         if (!over) continue;
         for (ForkBudget* budget : budgets) budget->forks_found(thread);
         ended = true;

@@ -142,6 +142,18 @@ void ProcessTable::refresh() {
     orphan_scopes_.clear();  // every orphan of the members reaped above is found by now
 }
 
+bool ProcessTable::track_children_of(pid_t tid) {
+    std::lock_guard lock(mutex_);
+    if (root_ < 0) return false;
+    const auto process = proc::read_tgid(tid);
+    const std::string self = "/proc/" + std::to_string(tid) + "/task/" + std::to_string(tid);
+    const auto children = proc::read_small_file(self + "/children");
+    if (!process || !children) return false;
+    for (pid_t child : proc::parse_pid_list(*children))
+        if (!members_.contains(child)) track_locked(child, *process, tid, Check::ChildOf, kAncestryDepth);
+    return true;
+}
+
 std::size_t ProcessTable::live_count() {
     std::lock_guard lock(mutex_);
     return members_.size();

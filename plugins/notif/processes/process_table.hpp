@@ -75,6 +75,10 @@ public:
     bool is_machinery(pid_t process);
     // Drops the members that exited and adds the children not seen yet.
     void refresh();
+    // Adds the children of thread `tid` not seen yet, read from its own list now (a refresh reads
+    // the task lists, which may skip a thread while others exit). False when its list could not
+    // be read; then nothing can be said of its children.
+    bool track_children_of(pid_t tid);
     std::size_t live_count();
     std::vector<pid_t> live_processes();
     // Sends `sig` to every member (through its pidfd), and reaches a child forked a moment ago
