@@ -6,10 +6,10 @@
 // the table is known to have found its child: its thread's own list of children was read
 // while it was blocked in a later fork and still blocked after (the children of a thread stay
 // in its list until that thread exits), or while it was seen out of any fork call before and
-// after (ProcessLimit's settling). Never when a child "shows up": which fork made a child cannot be
-// told (a CLONE_PARENT child lands beside its creator, a child of an exited thread moves to
-// another thread), and ending the wrong fork let a child still to come go uncounted. Nor by
-// age: a thread kept off the CPU can take its time to make the child.
+// after (ProcessLimit's settling). Never when a child "shows up": which fork made a child
+// cannot be told (a CLONE_PARENT child lands beside its creator, a child of an exited thread
+// moves to another thread), and ending the wrong fork let a child still to come go uncounted.
+// Nor by age: a thread kept off the CPU can take its time to make the child.
 //
 // So a fork needs no refresh at all while the members known (some perhaps gone since) plus
 // every fork not known to be found leave room: every process but the first is made by a
@@ -37,8 +37,8 @@ public:
     // The forks whose child may not be found yet.
     std::size_t in_flight() const { return unfound_; }
 
-    // A refresh just made found the children of every fork of thread `tid` (see the header):
-    // they count as members now, if alive.
+    // The children of every fork of thread `tid` are in the table now (its own list was read,
+    // see the header): they count as members, if alive.
     void forks_found(pid_t tid);
     // The threads with forks whose child may not be found yet.
     std::vector<pid_t> forking_threads() const;

@@ -151,7 +151,7 @@ sdk::NotifVerdict ProcessLimit::on_fork(sdk::NotifContext& call) {
     if (listed) budget.forks_found(tid);
     if (processes_.has_scopes())
         if (const ScopeList scopes = processes_.scopes_of(*process); !scopes.empty())
-            return on_scoped_fork(tid, scopes);
+            return on_scoped_fork(tid, listed, scopes);
     std::size_t live = processes_.live_count();
     if (!budget.has_room(live) && settle_forks_over({&budget})) live = processes_.live_count();
     if (budget.try_fork(tid, live)) return sdk::Verdict::next();
@@ -186,14 +186,14 @@ bool ProcessLimit::settle_forks_over(const std::vector<ForkBudget*>& budgets) {
     return ended;
 }
 
-sdk::NotifVerdict ProcessLimit::on_scoped_fork(pid_t tid, const ScopeList& scopes) {
+sdk::NotifVerdict ProcessLimit::on_scoped_fork(pid_t tid, bool listed, const ScopeList& scopes) {
     std::lock_guard lock(scopes_mutex_);
     std::vector<std::pair<ScopeId, ScopeForks*>> mine;
     std::vector<ForkBudget*> budgets = {&*budget_};
     for (ScopeId scope : scopes) {
         auto it = scopes_.find(scope);
         if (it == scopes_.end()) continue;  // a scope without a process limit
-        it->second->budget.forks_found(tid);
+        if (listed) it->second->budget.forks_found(tid);
         mine.emplace_back(scope, it->second.get());
         budgets.push_back(&it->second->budget);
     }
@@ -216,8 +216,8 @@ sdk::NotifVerdict ProcessLimit::on_scoped_fork(pid_t tid, const ScopeList& scope
 
 sdk::NotifVerdict ProcessLimit::refuse(pid_t tid, std::size_t live, const ForkBudget& budget, const char* whose) {
     host_->debug("max_processes: refused a fork of pid " + std::to_string(tid) + " (" + whose + ": " +
-                 std::to_string(live) + " running, " + std::to_string(budget.in_flight()) + " forks not found yet, limit " +
-                 std::to_string(budget.limit()) + ")");
+                 std::to_string(live) + " running, " + std::to_string(budget.in_flight()) +
+                 " forks not found yet, limit " + std::to_string(budget.limit()) + ")");
     return sdk::Verdict::error(EAGAIN);
 }
 

@@ -52,7 +52,8 @@ private:
 
     sdk::NotifVerdict on_fork(sdk::NotifContext& call);
     // The fork of a scope member: every scope's budget and the sandbox's must have room.
-    sdk::NotifVerdict on_scoped_fork(pid_t tid, const ScopeList& scopes);
+    // `listed`: the thread's own list of children was read while it waited (forks_found).
+    sdk::NotifVerdict on_scoped_fork(pid_t tid, bool listed, const ScopeList& scopes);
     sdk::NotifVerdict refuse(pid_t tid, std::size_t live, const ForkBudget& budget, const char* whose);
     // Before a refusal: ends, in each of `budgets`, the forks of the threads out of any fork
     // call by now, once a refresh has found their children; whether any ended.
