@@ -5,10 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 
 namespace sandlock::test {
 namespace {
+
+// 20,000 tries of a race whose refused forks each refresh the process table: 10-20 s alone
+// here, more under a sanitizer beside other tests (ctest stops a test at 120 s).
+constexpr std::chrono::seconds kLongRaceTimeout{110};
 
 Policy process_policy(std::uint32_t max) {
     Policy p = policy_running_test_programs();
@@ -43,7 +48,7 @@ TEST(EscapeProcesses, AProcessWithoutItsMainThreadStillCounts) {
 // found counts now.
 TEST(EscapeProcesses, ChildrenOfAThreadExitingDuringARefreshStillCount) {
     Result r = run(process_policy(5), {(bin_dir() / "thread_exit_walk").string(), "8", "2", "20000"},
-                   supervising_layers());
+                   supervising_layers(), kLongRaceTimeout);
     EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
     EXPECT_EQ(r.stdout_text, "most in a round 4, rounds 2500\n") << r.stderr_text << r.error;
 }
@@ -54,7 +59,7 @@ TEST(EscapeProcesses, ChildrenOfAThreadExitingDuringARefreshStillCount) {
 // (every run of 2,000 rounds); it vouches for them only when the thread still waits after it.
 TEST(EscapeProcesses, ChildrenOfAThreadKilledDuringItsForkStillCount) {
     Result r = run(process_policy(5), {(bin_dir() / "exec_during_refresh").string(), "16", "4", "20000"},
-                   supervising_layers());
+                   supervising_layers(), kLongRaceTimeout);
     EXPECT_EQ(r.exit_code, 0) << r.stderr_text << r.error;
     EXPECT_EQ(r.stdout_text, "most at once 5, rounds 2000\n") << r.stderr_text << r.error;
 }

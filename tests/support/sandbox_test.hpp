@@ -39,10 +39,11 @@ inline SandboxOptions supervising_layers() {
     return options;
 }
 
-// Runs argv in a sandbox with stdout/stderr captured; 20 s timeout.
-inline Result run(const Policy& policy, const std::vector<std::string>& argv,
-                  SandboxOptions options = {}) {
-    return Sandbox(policy, std::move(options)).run(argv, std::chrono::seconds(20));
+// Runs argv in a sandbox with stdout/stderr captured; 20 s timeout unless told (a long race
+// loop under a sanitizer, beside other tests).
+inline Result run(const Policy& policy, const std::vector<std::string>& argv, SandboxOptions options = {},
+                  std::chrono::seconds timeout = std::chrono::seconds(20)) {
+    return Sandbox(policy, std::move(options)).run(argv, timeout);
 }
 
 // Runs a python3 snippet. Use probe() inside it to print "ok" or the errno name.
