@@ -7,13 +7,12 @@
  * The process starts FILLERS idle threads, so a refresh takes long to read every thread's
  * children. Each round, a new thread (listed after them all) forks KIDS children; the main
  * thread forks one, then the new thread exits while the main thread tries 5 more forks; the
- * children wait until the round ends. Each fork is a try. Prints "most in a
- * round M, rounds R": M the most children alive at once. With max_processes P, M must stay at
- * most P - 1 (the process itself counts). Exits 0 (1 on a failure). */
+ * children wait until the round ends. Each fork is a try. Prints "most in a round M, rounds R":
+ * M the most children alive at once. With max_processes P, M must stay at most P - 1 (the
+ * process itself counts). Exits 0 (1 on a failure). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
