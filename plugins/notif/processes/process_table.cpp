@@ -146,10 +146,9 @@ bool ProcessTable::track_children_of(pid_t tid) {
     std::lock_guard lock(mutex_);
     if (root_ < 0) return false;
     const auto process = proc::read_tgid(tid);
-    const std::string self = "/proc/" + std::to_string(tid) + "/task/" + std::to_string(tid);
-    const auto children = proc::read_small_file(self + "/children");
+    const auto children = proc::read_thread_children(tid);
     if (!process || !children) return false;
-    for (pid_t child : proc::parse_pid_list(*children))
+    for (pid_t child : *children)
         if (!members_.contains(child)) track_locked(child, *process, tid, Check::ChildOf, kAncestryDepth);
     return true;
 }

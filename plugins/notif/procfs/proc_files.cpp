@@ -365,6 +365,13 @@ std::optional<std::uint64_t> read_heap_end(pid_t pid, HeapSearchDepth depth, std
     return stat->start_brk;
 }
 
+std::optional<std::vector<pid_t>> read_thread_children(pid_t tid) {
+    const std::string thread = std::to_string(tid);
+    auto text = read_small_file("/proc/" + thread + "/task/" + thread + "/children");
+    if (!text) return std::nullopt;
+    return parse_pid_list(*text);
+}
+
 std::vector<std::pair<pid_t, std::vector<pid_t>>> read_children_by_thread(pid_t pid) {
     std::vector<std::pair<pid_t, std::vector<pid_t>>> out;
     const std::string task_dir = pid_path(pid, "task");

@@ -62,6 +62,8 @@ std::optional<OwnIds> read_own_ids(pid_t tid);
 enum class HeapSearchDepth { Usual, Thorough };
 std::optional<std::uint64_t> read_heap_end(pid_t pid, HeapSearchDepth depth = HeapSearchDepth::Usual,
                                            std::uint64_t* hint = nullptr);
+// The children of thread `tid` (its /proc/TID/task/TID/children); nullopt when unreadable.
+std::optional<std::vector<pid_t>> read_thread_children(pid_t tid);
 // The children of each thread of `pid`: (thread id, its children) pairs.
 std::vector<std::pair<pid_t, std::vector<pid_t>>> read_children_by_thread(pid_t pid);
 
